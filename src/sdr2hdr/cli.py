@@ -1,0 +1,127 @@
+"""The `sdr2hdr` command line: each sub-command is a thin shell over the library."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sdr2hdr.errors import InputError
+
+METHODS = ("bt2408", "bt2446a", "bt2446c")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors on one line with exit status 2, like every other input error."""
+
+    def error(self, message: str) -> None:  # noqa: D102
+        raise InputError(f"{self.prog}: {message}")
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        return value
+
+    return parse
+
+
+def _add_convert(sub) -> None:
+    p = sub.add_parser("convert", help="SDR video or image -> HDR10 video (HEVC Main10) or HDR image",
+                       description="Convert an SDR video to an HDR10 file (BT.2020, PQ, 10-bit HEVC, mastering "
+                                   "display and measured MaxCLL/MaxFALL, audio and subtitles kept), or an SDR image "
+                                   "to a 16-bit PQ PNG or a linear EXR.")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--method", choices=METHODS, default="bt2446c",
+                   help="classical inverse mapping (default bt2446c)")
+    p.add_argument("--peak-nits", type=_positive(float), default=1000.0,
+                   help="mastering display peak in cd/m2; output is limited to it (default 1000)")
+    rc = p.add_mutually_exclusive_group()
+    rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
+    rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
+    p.add_argument("--preset", choices=PRESETS, default="fast", help="x265 preset (default fast)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after N frames")
+    p.set_defaults(func=cmd_convert)
+
+
+def cmd_convert(args) -> int:
+    from sdr2hdr.engine.convert import classical_mapper, convert_image, convert_video, is_image_path
+    from sdr2hdr.io.video import MasteringDisplay
+
+    if args.qp is not None and not 0 <= args.qp <= 51:
+        raise InputError(f"--qp must be in 0..51, got {args.qp}")
+    if args.crf is not None and not 0 <= args.crf <= 51:
+        raise InputError(f"--crf must be in 0..51, got {args.crf}")
+    mapper = classical_mapper(args.method, args.peak_nits)
+    if is_image_path(args.input):
+        report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
+        print(f"wrote {report.output} ({report.width}x{report.height}, {mapper.description}, "
+              f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
+        return 0
+    report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
+                           preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
+                           progress=not args.quiet, max_frames=args.max_frames)
+    s = report.seconds
+    print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
+          f"({mapper.description}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
+          f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "
+          f"encode {s['encode']:.1f} s)")
+    return 0
+
+
+def _add_info(sub) -> None:
+    p = sub.add_parser("info", help="streams, colour tags and HDR10 metadata of a video or image")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args) -> int:
+    from sdr2hdr.engine.inspect import describe
+
+    print(describe(args.file))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sdr2hdr", description="SDR to HDR10 conversion: classical mappings and neural networks.")
+    parser.add_argument("--version", action="version", version=f"sdr2hdr {__import__('sdr2hdr').__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_convert(sub)
+    _add_info(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1."""
+    debug = os.environ.get("SDR2HDR_DEBUG") == "1"
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except InputError as exc:
+        print(f"sdr2hdr: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sdr2hdr: interrupted; no output was left behind", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the user gets one line; SDR2HDR_DEBUG shows the rest
+        if debug:
+            raise
+        print(f"sdr2hdr: error: {type(exc).__name__}: {exc} (set SDR2HDR_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Inference: frames to HDR frames with a model or a classical mapping, and the video conversion pipeline."""

@@ -1,0 +1,255 @@
+"""The main job: SDR video or image in, HDR10 video or PQ/linear HDR image out, through a frame mapper.
+
+Functions
+- classical_mapper(method, peak_nits) -> FrameMapper for BT.2408 / BT.2446 A / BT.2446 C
+- convert_video(src, dst, mapper, ...) -> ConvertReport: decode -> map -> encode, overlapped in threads
+- convert_image(src, dst, mapper, ...) -> ConvertReport
+
+A mapper takes float32 HWC SDR R'G'B' (BT.709, BT.1886) frames and returns float32 HWC PQ R'G'B' (BT.2020).
+Outputs are written under a temporary name beside the destination and renamed only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sdr2hdr.color import pq_eotf, pq_inverse_eotf, rgb_to_yuv420
+from sdr2hdr.errors import InputError
+from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
+from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames
+from sdr2hdr.tonemap import INVERSE_MAPPINGS
+
+VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
+IMAGE_OUT_EXTENSIONS = {".png", ".exr"}
+
+
+@dataclass
+class FrameMapper:
+    """Turns one SDR R'G'B' frame (HWC float32) into PQ R'G'B' (HWC float32); frames > 1 means a window."""
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    frames: int = 1
+    description: str = ""
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        return self.fn(rgb)
+
+
+def classical_mapper(method: str, peak_nits: float = 1000.0) -> FrameMapper:
+    """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2)."""
+    if method not in INVERSE_MAPPINGS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
+    inverse = INVERSE_MAPPINGS[method]
+    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+
+    def run(rgb: np.ndarray) -> np.ndarray:
+        # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
+        return np.clip(np.asarray(inverse(rgb), dtype=np.float32), 0.0, pq_peak)
+
+    return FrameMapper(method, run, 1, f"{method} (classical, peak {peak_nits:g} cd/m2)")
+
+
+@dataclass
+class ConvertReport:
+    """What a conversion did, for the CLI and the benchmark."""
+
+    output: Path
+    frames: int = 0
+    width: int = 0
+    height: int = 0
+    max_cll: int | None = None
+    max_fall: int | None = None
+    seconds: dict = field(default_factory=lambda: {"decode": 0.0, "convert": 0.0, "encode": 0.0, "total": 0.0})
+    notes: list = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds["total"] if self.seconds["total"] > 0 else 0.0
+
+
+def check_paths(src: str | os.PathLike, dst: str | os.PathLike, overwrite: bool) -> tuple[Path, Path]:
+    """Refuse, before any work, outputs that would fail or destroy something."""
+    src, dst = Path(src), Path(dst)
+    if not src.exists():
+        raise InputError(f"no such file: {src}")
+    if not src.is_file():
+        raise InputError(f"not a file: {src}")
+    if not dst.parent.exists() or not dst.parent.is_dir():
+        raise InputError(f"output directory does not exist: {dst.parent}")
+    if dst.exists():
+        if src.resolve() == dst.resolve():
+            raise InputError("output and input are the same file; the input is never modified")
+        if not overwrite:
+            raise InputError(f"output exists: {dst} (use --overwrite to replace it)")
+        if dst.is_dir():
+            raise InputError(f"output is a directory: {dst}")
+    return src, dst
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS | SDR_IMAGE_EXTENSIONS
+
+
+def convert_image(src, dst, mapper: FrameMapper, overwrite: bool = False) -> ConvertReport:
+    """SDR still (8-bit PNG, JPEG, ...) -> 16-bit PQ PNG or linear BT.2020 EXR in cd/m2."""
+    src, dst = check_paths(src, dst, overwrite)
+    if dst.suffix.lower() not in IMAGE_OUT_EXTENSIONS:
+        raise InputError(f"an image converts to .png (16-bit PQ) or .exr (linear), not {dst.suffix or 'no extension'}")
+    t0 = time.perf_counter()
+    img = read_image(src)
+    if img.kind != "sdr":
+        raise InputError(f"input is already HDR ({'16-bit PQ PNG' if img.kind == 'pq' else 'linear EXR/HDR'}): {src}")
+    pq = mapper(img.pixels)
+    if dst.suffix.lower() == ".png":
+        write_png16(dst, pq)
+    else:
+        write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020")
+    report = ConvertReport(dst, 1, img.pixels.shape[1], img.pixels.shape[0])
+    nits = np.asarray(pq_eotf(pq.max(axis=-1)))
+    report.max_cll, report.max_fall = round(float(nits.max())), round(float(nits.mean()))
+    report.seconds["total"] = time.perf_counter() - t0
+    return report
+
+
+class _Progress:
+    """A progress line with frames done, frames/s and time left (tqdm on stderr)."""
+
+    def __init__(self, total: int | None, enabled: bool, desc: str):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True,
+                            mininterval=0.5, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                            "[{elapsed}<{remaining}, {rate_fmt}]")
+
+    def update(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+_DONE = object()
+
+
+def convert_video(src, dst, mapper: FrameMapper, *, overwrite: bool = False, crf: float | None = None,
+                  qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(),
+                  progress: bool = True, max_frames: int | None = None, notify=print) -> ConvertReport:
+    """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete."""
+    src, dst = check_paths(src, dst, overwrite)
+    if dst.suffix.lower() not in VIDEO_OUT_EXTENSIONS:
+        raise InputError(f"a video converts to one of {', '.join(sorted(VIDEO_OUT_EXTENSIONS))}, "
+                         f"not {dst.suffix or 'no extension'}")
+    reader = VideoReader(src)
+    report = ConvertReport(dst)
+    try:
+        info = reader.info
+        w, h = info.width - info.width % 2, info.height - info.height % 2
+        if (w, h) != (info.width, info.height):
+            note = (f"{info.width}x{info.height} has an odd side; 4:2:0 needs even sizes, so the last "
+                    f"{'column' if w != info.width else ''}{' and ' if w != info.width and h != info.height else ''}"
+                    f"{'row' if h != info.height else ''} is cropped: output {w}x{h}")
+            report.notes.append(note)
+            notify(f"note: {note}")
+        report.width, report.height = w, h
+        total = estimate_frames(info)
+        if max_frames:
+            total = min(total or max_frames, max_frames)
+
+        def write(tmp: str) -> None:
+            writer = HDR10Writer(tmp, w, h, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
+                                 qp=qp, preset=preset, mastering=mastering)
+            try:
+                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h)
+            except BaseException:
+                writer.abort()
+                raise
+            t = time.perf_counter()
+            report.max_cll, report.max_fall = writer.close()
+            report.seconds["encode"] += time.perf_counter() - t
+
+        t0 = time.perf_counter()
+        write_atomic(dst, write)
+        report.seconds["total"] = time.perf_counter() - t0
+    finally:
+        reader.close()
+    return report
+
+
+def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: FrameMapper, report: ConvertReport,
+              total: int | None, progress: bool, max_frames: int | None, w: int, h: int) -> None:
+    """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL."""
+    work: queue.Queue = queue.Queue(maxsize=8)
+    stop = threading.Event()
+    failure: list[BaseException] = []
+    secs = report.seconds
+
+    def produce() -> None:
+        try:
+            count = 0
+            items = reader.items()
+            t = time.perf_counter()
+            for kind, item in items:
+                if stop.is_set():
+                    return
+                if kind == "packet":
+                    secs["decode"] += time.perf_counter() - t
+                    work.put(("packet", item))
+                    t = time.perf_counter()
+                    continue
+                rgb = reader.rgb(item)[:h, :w]
+                t1 = time.perf_counter()
+                secs["decode"] += t1 - t
+                pq = mapper(rgb)
+                planes = rgb_to_yuv420(pq, matrix="bt2020", bits=10, full_range=False)
+                secs["convert"] += time.perf_counter() - t1
+                work.put(("frame", (planes, item.pts)))
+                count += 1
+                if max_frames and count >= max_frames:
+                    break
+                t = time.perf_counter()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
+        finally:
+            work.put((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="sdr2hdr-decode", daemon=True)
+    bar = _Progress(total, progress, "converting")
+    worker.start()
+    try:
+        while True:
+            kind, item = work.get()
+            if kind is _DONE:
+                break
+            t = time.perf_counter()
+            if kind == "packet":
+                writer.copy_packet(item)
+            else:
+                (y, u, v), pts = item
+                writer.write_planes(y, u, v, pts)
+                report.frames += 1
+                bar.update()
+            secs["encode"] += time.perf_counter() - t
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                work.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+        bar.close()
+    if failure:
+        raise failure[0]

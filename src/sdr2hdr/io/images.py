@@ -1,0 +1,197 @@
+"""Still images in and out: EXR, Radiance .hdr, 16-bit PQ PNG and 8-bit PNG, as float32 HWC arrays.
+
+Functions
+- read_exr(path) -> linear RGB (primaries of the file's chromaticities converted to BT.709)
+- write_exr(path, rgb_linear)
+- read_radiance(path) -> linear BT.709 RGB
+- read_png(path) -> (array in [0,1], bit depth)
+- write_png16(path, rgb01), write_png8(path, rgb01)
+- read_image(path) -> Image: what kind of signal the file holds, decided from its format
+- write_atomic(path, writer): every writer goes through a temporary name and a rename
+
+Conventions are those of signals.md: SDR is 8-bit R'G'B' (BT.709, BT.1886), HDR PNGs hold PQ R'G'B' (BT.2020) as
+value*65535, EXR holds scene- or display-linear RGB.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sdr2hdr.errors import InputError
+
+IMAGE_EXTENSIONS = {".exr", ".hdr", ".pic", ".png"}
+SDR_IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+# CIE 1931 xy of R, G, B and white: BT.709-6 table 1 (the default for EXR files) and BT.2020-2 table 3.
+_BT709_XY = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))
+_BT2020_XY = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290))
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image as read from disk: pixels plus what they mean."""
+
+    pixels: np.ndarray  # float32 HWC
+    kind: str  # "sdr" (R'G'B' BT.709 [0,1]), "pq" (PQ R'G'B' BT.2020 [0,1]), "linear" (linear BT.709 RGB)
+    bit_depth: int | None = None
+
+
+def _rgb_to_xyz_matrix(xy: tuple) -> np.ndarray:
+    """RGB -> XYZ matrix from primaries and white point (SMPTE RP 177)."""
+    (rx, ry), (gx, gy), (bx, by), (wx, wy) = xy
+    prim = np.array([[rx / ry, gx / gy, bx / by], [1.0, 1.0, 1.0],
+                     [(1 - rx - ry) / ry, (1 - gx - gy) / gy, (1 - bx - by) / by]])
+    white = np.array([wx / wy, 1.0, (1 - wx - wy) / wy])
+    return prim * np.linalg.solve(prim, white)
+
+
+def write_atomic(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
+    """Run writer(tmp) on a temporary file beside path and rename it into place only when it succeeded."""
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"output directory does not exist: {path.parent}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_exr(path: str | os.PathLike) -> np.ndarray:
+    """Read an EXR as float32 HWC linear RGB with BT.709 primaries (converted when the file declares others)."""
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(str(path)) as f:
+            # the header mapping is live and empties once the file closes: copy what is needed first
+            chroma = f.header().get("chromaticities")
+            chroma = tuple(chroma) if chroma is not None else None
+            channels = {k: np.array(v.pixels, copy=True) for k, v in f.channels().items()}
+    except Exception as exc:  # OpenEXR raises bare exceptions with C++ messages
+        raise InputError(f"cannot read EXR {path}: {exc}") from None
+    rgb = _pick_rgb(channels)
+    if rgb is None:
+        raise InputError(f"EXR {path} has no RGB or Y channels (has {sorted(channels)})")
+    rgb = np.nan_to_num(rgb.astype(np.float32), nan=0.0, posinf=65504.0, neginf=0.0)
+    if chroma is not None:
+        xy = tuple((float(chroma[i]), float(chroma[i + 1])) for i in range(0, 8, 2))
+        if not np.allclose(np.array(xy), np.array(_BT709_XY), atol=1e-4):
+            m = np.linalg.inv(_rgb_to_xyz_matrix(_BT709_XY)) @ _rgb_to_xyz_matrix(xy)
+            rgb = (rgb @ m.T.astype(np.float32)).astype(np.float32)
+    return np.ascontiguousarray(rgb)
+
+
+def _pick_rgb(channels: dict) -> np.ndarray | None:
+    for key in ("RGB", "RGBA"):
+        if key in channels:
+            return channels[key][..., :3]
+    if all(c in channels for c in "RGB"):
+        return np.stack([channels[c] for c in "RGB"], axis=-1)
+    for key, px in channels.items():  # a multi-layer file: take the first RGB layer
+        if key.endswith(".RGB") or key.endswith(".RGBA"):
+            return px[..., :3]
+    if "Y" in channels:
+        return np.repeat(channels["Y"][..., None], 3, axis=-1)
+    return None
+
+
+def write_exr(path: str | os.PathLike, rgb: np.ndarray, half: bool = True, primaries: str = "bt709") -> Path:
+    """Write float HWC linear RGB to an EXR (half float by default, ZIP compression), tagging BT.2020 primaries."""
+    import OpenEXR
+
+    px = np.ascontiguousarray(rgb[..., :3].astype(np.float16 if half else np.float32))
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    if primaries == "bt2020":
+        header["chromaticities"] = tuple(float(v) for xy in _BT2020_XY for v in xy)
+
+    def _write(tmp: str) -> None:
+        with OpenEXR.File(header, {"RGB": px}) as f:
+            f.write(tmp)
+
+    return write_atomic(path, _write)
+
+
+def read_radiance(path: str | os.PathLike) -> np.ndarray:
+    """Read a Radiance RGBE .hdr file as float32 HWC linear RGB."""
+    import cv2
+
+    bgr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    if bgr is None or bgr.ndim != 3:
+        raise InputError(f"cannot read Radiance HDR {path}")
+    return np.ascontiguousarray(bgr[..., ::-1].astype(np.float32))
+
+
+def read_png(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a PNG as float32 HWC RGB in [0,1] and return its bit depth (8 or 16)."""
+    import cv2
+
+    px = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if px is None:
+        raise InputError(f"cannot read PNG {path}")
+    if px.ndim == 2:
+        px = np.repeat(px[..., None], 3, axis=-1)
+    px = px[..., :3][..., ::-1]  # OpenCV stores BGR(A)
+    if px.dtype == np.uint16:
+        return np.ascontiguousarray(px, dtype=np.float32) / 65535.0, 16
+    if px.dtype == np.uint8:
+        return np.ascontiguousarray(px, dtype=np.float32) / 255.0, 8
+    raise InputError(f"unsupported PNG sample type {px.dtype} in {path}")
+
+
+def _write_png(path, rgb01: np.ndarray, bits: int) -> Path:
+    import cv2
+
+    scale = (1 << bits) - 1
+    dtype = np.uint16 if bits == 16 else np.uint8
+    px = np.clip(np.rint(np.asarray(rgb01, dtype=np.float64)[..., :3] * scale), 0, scale).astype(dtype)
+    px = np.ascontiguousarray(px[..., ::-1])
+
+    def _write(tmp: str) -> None:
+        if not cv2.imwrite(tmp, px):
+            raise InputError(f"cannot write PNG {path}")
+
+    return write_atomic(path, _write)
+
+
+def write_png16(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
+    """Write HWC values in [0,1] as a 16-bit RGB PNG (value*65535, rounded), e.g. PQ R'G'B' HDR frames."""
+    return _write_png(path, rgb01, 16)
+
+
+def write_png8(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
+    """Write HWC values in [0,1] as an 8-bit RGB PNG."""
+    return _write_png(path, rgb01, 8)
+
+
+def read_image(path: str | os.PathLike) -> Image:
+    """Read any supported still: EXR/.hdr as linear, 16-bit PNG as PQ HDR, 8-bit PNG as SDR."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    ext = path.suffix.lower()
+    if ext == ".exr":
+        return Image(read_exr(path), "linear")
+    if ext in (".hdr", ".pic"):
+        return Image(read_radiance(path), "linear")
+    if ext == ".png":
+        px, bits = read_png(path)
+        return Image(px, "pq" if bits == 16 else "sdr", bits)
+    if ext in SDR_IMAGE_EXTENSIONS:
+        import cv2
+
+        px = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if px is None:
+            raise InputError(f"cannot read image {path}")
+        return Image(np.ascontiguousarray(px[..., ::-1], dtype=np.float32) / 255.0, "sdr", 8)
+    raise InputError(f"not a supported image: {path} (EXR, .hdr, PNG, JPEG, TIFF, BMP, WebP)")

@@ -1,0 +1,448 @@
+"""Video in and out on PyAV: an SDR reader that honours the stream's Y'CbCr tags, and an HDR10 HEVC writer.
+
+Classes and functions
+- probe(path) -> VideoInfo: streams, colour tags, frame count, refuses what cannot be converted
+- VideoReader: demuxes once, yields decoded frames as float32 R'G'B' and the packets of streams to copy
+- HDR10Writer: HEVC Main10 yuv420p10le, BT.2020 / SMPTE ST 2084 / BT.2020 NCL tags, ST 2086 mastering display,
+  CTA-861.3 MaxCLL / MaxFALL measured on the frames written, audio and subtitles copied unchanged
+- MasteringDisplay: the x265 master-display string for a set of primaries and luminances
+
+The Y'CbCr matrix and range always come from the stream (untagged = BT.709 limited, signals.md), never from a
+library default: PyAV's reformat would silently use BT.601.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from sdr2hdr.color import decode_ycbcr, pq_eotf, rgb_to_yuv420, ycbcr_to_rgb, yuv420_to_rgb
+from sdr2hdr.errors import InputError
+
+# H.273 code points as FFmpeg numbers them.
+_MATRIX_NAMES = {1: "bt709", 5: "bt601", 6: "bt601", 9: "bt2020", 10: "bt2020"}
+_TRC_NAMES = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 8: "linear", 13: "srgb", 14: "bt2020-10",
+              15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
+_PRIMARY_NAMES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 11: "smpte431", 12: "smpte432"}
+_PLANAR_YUV = {f"yuv{c}p{d}" for c in ("420", "444") for d in ("", "10le", "12le", "16le")} | {"yuvj420p", "yuvj444p"}
+_HDR_TRC = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
+
+PRIMARIES_BT2020, TRC_PQ, MATRIX_BT2020NCL, RANGE_LIMITED = 9, 16, 9, 1
+
+# x265 writes the content-light-level SEI before any frame exists; it is written with these sentinel values and
+# patched in place once the whole output has been measured (same byte length, so no container offset moves).
+_CLL_SENTINEL = (0xABCD, 0xBBBB)
+_CLL_SEI = bytes([0x4E, 0x01, 0x90, 0x04])  # prefix SEI NAL header, payloadType 144, payloadSize 4
+
+
+@dataclass(frozen=True)
+class MasteringDisplay:
+    """ST 2086 mastering display colour volume; defaults: P3-D65 primaries, 1000 cd/m2 peak, 0.0001 cd/m2 black."""
+
+    red: tuple[float, float] = (0.680, 0.320)
+    green: tuple[float, float] = (0.265, 0.690)
+    blue: tuple[float, float] = (0.150, 0.060)
+    white: tuple[float, float] = (0.3127, 0.3290)
+    max_nits: float = 1000.0
+    min_nits: float = 0.0001
+
+    def x265(self) -> str:
+        """The x265 master-display string (chromaticities in 0.00002 units, luminance in 0.0001 cd/m2)."""
+        c = lambda xy: f"({round(xy[0] / 0.00002)},{round(xy[1] / 0.00002)})"  # noqa: E731
+        return (f"G{c(self.green)}B{c(self.blue)}R{c(self.red)}WP{c(self.white)}"
+                f"L({round(self.max_nits * 10000)},{round(self.min_nits * 10000)})")
+
+
+@dataclass
+class VideoInfo:
+    """What a converter needs to know about an input file before decoding it."""
+
+    path: Path
+    width: int
+    height: int
+    codec: str
+    pix_fmt: str
+    rate: Fraction | None
+    time_base: Fraction
+    frames: int | None  # declared by the container, None when it does not say
+    duration_s: float | None
+    matrix: str
+    full_range: bool
+    tags: dict
+    copy_streams: list = field(default_factory=list)  # (index, type, codec) of audio/subtitle streams
+
+
+def _open(path: str | os.PathLike):
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if not path.is_file():
+        raise InputError(f"not a file: {path}")
+    if path.stat().st_size == 0:
+        raise InputError(f"the file is empty: {path}")
+    try:
+        return av.open(str(path), "r")
+    except av.error.EOFError:
+        raise InputError(f"the file has no frames (it ends before the first one): {path}") from None
+    except av.error.FFmpegError as exc:
+        raise InputError(f"not a video or image file, or unreadable: {path} ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Inspect a video file; raises InputError for anything that cannot be converted from SDR."""
+    with _open(path) as container:
+        return _probe_open(Path(path), container)
+
+
+def _probe_open(path: Path, container) -> VideoInfo:
+    videos = [s for s in container.streams.video if s.codec_context is not None]
+    if not videos:
+        raise InputError(f"no video stream in {path}")
+    vs = videos[0]
+    cc = vs.codec_context
+    if cc.width <= 0 or cc.height <= 0:
+        raise InputError(f"video stream has no picture size (corrupt or empty stream): {path}")
+    trc = int(cc.color_trc or 2)
+    if trc in _HDR_TRC:
+        raise InputError(f"input is already HDR ({_HDR_TRC[trc]} transfer): {path}")
+    pix = cc.format.name if cc.format is not None else "unknown"
+    full = int(cc.color_range or 0) == 2 or pix.startswith("yuvj")
+    matrix = _MATRIX_NAMES.get(int(cc.colorspace or 2), "bt709")
+    duration = float(container.duration / av.time_base) if container.duration else None
+    copies = [(s.index, s.type, s.codec_context.name if s.codec_context else "?")
+              for s in container.streams if s.type in ("audio", "subtitle")]
+    tags = {"primaries": _PRIMARY_NAMES.get(int(cc.color_primaries or 2), "unspecified"),
+            "transfer": _TRC_NAMES.get(trc, "unspecified"),
+            "matrix": _MATRIX_NAMES.get(int(cc.colorspace or 2), "unspecified"),
+            "range": {1: "limited", 2: "full"}.get(int(cc.color_range or 0), "unspecified")}
+    return VideoInfo(path=path, width=cc.width, height=cc.height, codec=cc.name, pix_fmt=pix,
+                     rate=vs.average_rate or vs.guessed_rate, time_base=vs.time_base, frames=vs.frames or None,
+                     duration_s=duration, matrix=matrix, full_range=full, tags=tags, copy_streams=copies)
+
+
+def estimate_frames(info: VideoInfo) -> int | None:
+    """Declared frame count, or duration x rate when the container does not declare one."""
+    if info.frames:
+        return info.frames
+    if info.duration_s and info.rate:
+        return max(1, round(info.duration_s * float(info.rate)))
+    return None
+
+
+def frame_to_rgb(frame: av.VideoFrame, matrix: str, full_range: bool) -> np.ndarray:
+    """Decoded frame -> float32 HWC R'G'B' in [0,1], using the given matrix and range, never a library default."""
+    fmt = frame.format
+    name = fmt.name
+    if name.startswith(("rgb", "bgr", "gbr", "argb", "abgr")):
+        deep = max(c.bits for c in fmt.components) > 8
+        arr = frame.to_ndarray(format="rgb48le" if deep else "rgb24")
+        return arr.astype(np.float32) / (65535.0 if deep else 255.0)
+    bits = fmt.components[0].bits
+    if name.startswith("gray"):
+        y = _plane(frame, 0, bits)
+        mid = float(1 << (bits - 1))
+        return yuv420_to_rgb(y, np.full(((y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2), mid, np.uint16),
+                             np.full(((y.shape[0] + 1) // 2, (y.shape[1] + 1) // 2), mid, np.uint16),
+                             matrix=matrix, bits=bits, full_range=full_range)
+    is_420 = name in ("nv12", "nv21", "p010le", "p016le") or fmt.components[1].height != frame.height
+    if name not in _PLANAR_YUV:
+        # Planar re-layout only (same matrix and range): swscale changes no colour between YUV formats.
+        bits = min((b for b in (8, 10, 12, 16) if b >= bits), default=16)
+        suffix = "" if bits == 8 else f"{bits}le"
+        frame = frame.reformat(format=("yuv420p" if is_420 else "yuv444p") + suffix)
+    y, u, v = (_plane(frame, i, bits) for i in range(3))
+    return _yuv_to_rgb(y, u, v, frame, matrix, bits, full_range)
+
+
+def _yuv_to_rgb(y, u, v, frame, matrix, bits, full_range) -> np.ndarray:
+    if u.shape == y.shape:
+        ycc = decode_ycbcr(np.stack([y, u, v], axis=-1), bits=bits, full_range=full_range)
+        return np.clip(ycbcr_to_rgb(ycc, matrix=matrix), 0.0, 1.0).astype(np.float32)
+    return yuv420_to_rgb(y, u, v, matrix=matrix, bits=bits, full_range=full_range)
+
+
+def _plane(frame: av.VideoFrame, index: int, bits: int) -> np.ndarray:
+    """One plane as a 2-D uint16/uint8 array without the line padding."""
+    plane = frame.planes[index]
+    dtype = np.dtype(np.uint8) if bits <= 8 else np.dtype("<u2")
+    per_line = plane.line_size // dtype.itemsize
+    arr = np.frombuffer(memoryview(plane), dtype=dtype).reshape(-1, per_line)
+    return arr[: plane.height, : plane.width]
+
+
+class VideoReader:
+    """Decode the first video stream to R'G'B' frames, and hand over audio/subtitle packets for copying."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._container = _open(self.path)
+        try:
+            self.info = _probe_open(self.path, self._container)
+        except BaseException:
+            self._container.close()
+            raise
+        self.stream = self._container.streams.video[0]
+        self.stream.thread_type = "AUTO"
+        self.copy_streams = [self._container.streams[i] for i, _, _ in self.info.copy_streams]
+        self.frames_decoded = 0
+        self.last_pts = None
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def items(self) -> Iterator[tuple[str, object]]:
+        """Yield ("frame", av.VideoFrame) in presentation order and ("packet", av.Packet) for copied streams."""
+        try:
+            for packet in self._container.demux(self.stream, *self.copy_streams):
+                if packet.stream is self.stream or packet.stream.index == self.stream.index:
+                    for frame in packet.decode():
+                        self.frames_decoded += 1
+                        self.last_pts = frame.pts
+                        yield "frame", frame
+                elif packet.size:
+                    yield "packet", packet
+        except av.error.FFmpegError as exc:
+            raise InputError(f"corrupt or truncated stream in {self.path} after {self.frames_decoded} frames "
+                             f"({_reason(exc)})") from None
+        self._check_complete()
+
+    def _check_complete(self) -> None:
+        info = self.info
+        if self.frames_decoded == 0:
+            raise InputError(f"the video stream has no frames: {self.path}")
+        if info.frames and self.frames_decoded < info.frames:
+            raise InputError(f"truncated stream in {self.path}: decoded {self.frames_decoded} of "
+                             f"{info.frames} frames")
+        declared = self._declared_video_seconds()
+        if not info.frames and declared and self.last_pts is not None and info.rate:
+            # Without a declared count, the decoded span must reach the declared duration (within 2 frames).
+            span = float((self.last_pts - (self.stream.start_time or 0)) * self.stream.time_base)
+            if span + 2.0 / float(info.rate) < declared:
+                raise InputError(f"truncated stream in {self.path}: frames stop at {span:.2f} s of "
+                                 f"{declared:.2f} s")
+
+    def _declared_video_seconds(self) -> float | None:
+        """The video stream's own duration: stream header, Matroska's per-stream DURATION tag, else the file's
+        duration when no other stream could make it longer."""
+        if self.stream.duration:
+            return float(self.stream.duration * self.stream.time_base)
+        tag = self.stream.metadata.get("DURATION") or self.stream.metadata.get("duration")
+        if tag:
+            try:
+                h, m, sec = tag.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+            except ValueError:
+                pass
+        if not self.copy_streams and self.info.duration_s:
+            return self.info.duration_s
+        return None
+
+    def rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """Frame -> float32 HWC R'G'B' [0,1] with the stream's matrix and range."""
+        return frame_to_rgb(frame, self.info.matrix, self.info.full_range)
+
+
+@dataclass
+class LightLevel:
+    """Running CTA-861.3 content light level over the frames written (maxRGB of linear BT.2020 cd/m2)."""
+
+    max_cll: float = 0.0
+    max_fall: float = 0.0
+    # maxRGB is taken in the PQ domain (PQ is monotonic, so max commutes with the EOTF) and the EOTF is then read
+    # from a 16-bit table: the error is far below 1 cd/m2 and it avoids a pow() per sample.
+    _lut: np.ndarray = field(default_factory=lambda: np.asarray(pq_eotf(np.linspace(0.0, 1.0, 65536)),
+                                                                dtype=np.float64))
+
+    def update_from_pq(self, pq_rgb: np.ndarray) -> None:
+        """Add one frame given as PQ R'G'B' HWC in [0,1]."""
+        idx = np.rint(np.clip(pq_rgb.max(axis=-1), 0.0, 1.0) * 65535.0).astype(np.uint16)
+        nits = self._lut[idx]
+        self.max_cll = max(self.max_cll, float(nits.max()))
+        self.max_fall = max(self.max_fall, float(nits.mean()))
+
+
+def measure_light_level(frames_pq: Iterator[np.ndarray]) -> tuple[int, int]:
+    """MaxCLL, MaxFALL (cd/m2, rounded) of PQ R'G'B' frames, e.g. frames decoded back from a written file."""
+    level = LightLevel()
+    for f in frames_pq:
+        level.update_from_pq(f)
+    return round(level.max_cll), round(level.max_fall)
+
+
+class HDR10Writer:
+    """Encode BT.2020 PQ frames to HEVC Main10 with HDR10 metadata, copying other streams unchanged."""
+
+    def __init__(self, path: str | os.PathLike, width: int, height: int, time_base: Fraction,
+                 rate: Fraction | None, copy_from=(), crf: float | None = None, qp: int | None = None,
+                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = ""):
+        self.path = str(path)
+        self.width, self.height = width, height
+        fmt = Path(path).suffix.lower()
+        options = {"write_crc32": "0"} if fmt in (".mkv", ".mka", ".webm") else {}  # patched bytes would fail CRC
+        if fmt in (".mp4", ".mov", ".m4v"):
+            options["movflags"] = "+write_colr"
+        self._out = av.open(self.path, "w", format=_format_for(fmt), options=options)
+        try:
+            self.stream = self._out.add_stream("libx265", rate=rate or Fraction(25))
+            cc = self.stream.codec_context
+            cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p10le"
+            cc.time_base = time_base
+            self.stream.time_base = time_base
+            cc.color_primaries, cc.color_trc = PRIMARIES_BT2020, TRC_PQ
+            cc.colorspace, cc.color_range = MATRIX_BT2020NCL, RANGE_LIMITED
+            rc = f"qp={qp}" if qp is not None else f"crf={crf if crf is not None else 18}"
+            params = ["hdr10=1", "repeat-headers=1", "hdr10-opt=0", f"master-display={mastering.x265()}",
+                      f"max-cll={_CLL_SENTINEL[0]},{_CLL_SENTINEL[1]}", "colorprim=bt2020",
+                      "transfer=smpte2084", "colormatrix=bt2020nc", "range=limited", "log-level=error", rc]
+            if x265_params:
+                params.append(x265_params)
+            self.stream.options = {"x265-params": ":".join(params), "preset": preset}
+            if Path(path).suffix.lower() in (".mp4", ".mov", ".m4v"):
+                self.stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC in MP4
+            self._copied = {}
+            for src in copy_from:
+                try:
+                    self._copied[src.index] = self._out.add_stream_from_template(src)
+                except (ValueError, av.error.FFmpegError) as exc:
+                    raise InputError(f"cannot copy {src.type} stream #{src.index} ({src.codec_context.name}) "
+                                     f"into {fmt}: {_reason(exc)}; choose another container (.mkv)") from None
+        except BaseException:
+            self._out.close()
+            raise
+        self.level = LightLevel()
+        self.frames_written = 0
+        # MaxCLL / MaxFALL are measured on what a player will see: each packet is decoded again as it leaves the
+        # encoder, so lossy-coding overshoot at edges is counted, at the cost of one HEVC decode per frame.
+        self._decoder = av.CodecContext.create("hevc", "r")
+        self._decoder.thread_type = "AUTO"
+
+    def write_planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None) -> None:
+        """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""
+        frame = av.VideoFrame(self.width, self.height, "yuv420p10le")
+        for plane, data in zip(frame.planes, (y, u, v)):
+            per_line = plane.line_size // 2
+            buf = np.frombuffer(memoryview(plane), dtype="<u2").reshape(-1, per_line)
+            # the frame buffer is writable memory owned by FFmpeg: fill it in place instead of copying twice
+            np.copyto(buf[: data.shape[0], : data.shape[1]], data, casting="unsafe")
+        frame.pts = pts if pts is not None else self.frames_written
+        frame.time_base = self.stream.codec_context.time_base
+        for packet in self.stream.encode(frame):
+            self._measure(packet)
+            self._out.mux(packet)
+        self.frames_written += 1
+
+    def _measure(self, packet: av.Packet | None) -> None:
+        for decoded in self._decoder.decode(packet):
+            self.level.update_from_pq(frame_to_rgb(decoded, "bt2020", False))
+
+    def write_pq(self, pq_rgb: np.ndarray, pts: int | None) -> None:
+        """Encode one PQ R'G'B' HWC frame in [0,1]; light level is measured on the quantised 10-bit planes."""
+        y, u, v = rgb_to_yuv420(pq_rgb, matrix="bt2020", bits=10, full_range=False)
+        self.write_planes(y, u, v, pts)
+
+    def copy_packet(self, packet: av.Packet) -> None:
+        """Mux a packet of an audio/subtitle stream unchanged."""
+        out = self._copied.get(packet.stream.index)
+        if out is not None and packet.dts is not None:
+            packet.stream = out
+            self._out.mux(packet)
+
+    def close(self) -> tuple[int, int]:
+        """Flush the encoder, close the file and write the measured MaxCLL / MaxFALL into it."""
+        for packet in self.stream.encode(None):
+            self._measure(packet)
+            self._out.mux(packet)
+        self._measure(None)
+        self._out.close()
+        cll = (round(self.level.max_cll), round(self.level.max_fall))
+        patch_content_light_level(self.path, *cll)
+        return cll
+
+    def abort(self) -> None:
+        """Close without flushing (the caller removes the file)."""
+        try:
+            self._out.close()
+        except Exception:  # noqa: BLE001 - the file is being thrown away
+            pass
+
+
+def _format_for(ext: str) -> str | None:
+    return {".mkv": "matroska", ".mka": "matroska", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov",
+            ".ts": "mpegts", ".hevc": "hevc", ".h265": "hevc"}.get(ext)
+
+
+def _needs_emulation_prevention(payload: bytes) -> bool:
+    return any(payload[i] == 0 and payload[i + 1] == 0 and payload[i + 2] <= 3 for i in range(len(payload) - 2))
+
+
+def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) -> int:
+    """Replace the sentinel MaxCLL/MaxFALL in every content-light-level SEI of a file; returns the count."""
+    max_cll, max_fall = min(int(max_cll), 65535), min(int(max_fall), 65535)
+    payload = bytes([max_cll >> 8, max_cll & 255, max_fall >> 8, max_fall & 255, 0x80])
+    # The new bytes must not need an emulation-prevention byte (that would change the NAL length); a 1 cd/m2
+    # nudge avoids it in the rare cases (e.g. MaxCLL 256 with MaxFALL < 4).
+    while _needs_emulation_prevention(_CLL_SEI[-1:] + payload):
+        max_fall += 1
+        payload = bytes([max_cll >> 8, max_cll & 255, max_fall >> 8, max_fall & 255, 0x80])
+    old = _CLL_SEI + bytes([_CLL_SENTINEL[0] >> 8, _CLL_SENTINEL[0] & 255, _CLL_SENTINEL[1] >> 8,
+                            _CLL_SENTINEL[1] & 255, 0x80])
+    count = 0
+    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:
+        pos = mm.find(old)
+        while pos >= 0:
+            mm[pos + len(_CLL_SEI): pos + len(old)] = payload
+            count += 1
+            pos = mm.find(old, pos + len(old))
+        mm.flush()
+    if count == 0:
+        raise RuntimeError(f"no content light level SEI found in {path}")
+    return count
+
+
+def read_hdr10_metadata(path: str | os.PathLike) -> dict:
+    """Mastering display and content light level of a file, parsed from the first decoded frame's side data.
+
+    Returns {"mastering_display": {"red": (x, y), "green", "blue", "white_point", "min_luminance",
+    "max_luminance"}, "content_light_level": {"max_cll": int, "max_fall": int}}, each key only when present.
+    """
+    import struct
+
+    with _open(path) as container:
+        if not container.streams.video:
+            return {}
+        try:
+            frame = next(container.decode(container.streams.video[0]), None)
+        except av.error.FFmpegError:
+            return {}
+        out: dict = {}
+        for sd in frame.side_data if frame is not None else ():
+            raw = bytes(sd)
+            kind = str(sd.type).upper()
+            if "MASTERING_DISPLAY" in kind and len(raw) >= 80:
+                # AVMasteringDisplayMetadata: 10 AVRationals (R, G, B xy; white xy; min, max luminance), 2 ints
+                v = struct.unpack("<20i2i", raw[:88]) if len(raw) >= 88 else struct.unpack("<20i", raw[:80]) + (1, 1)
+                q = [v[i] / v[i + 1] if v[i + 1] else 0.0 for i in range(0, 20, 2)]
+                out["mastering_display"] = {"red": (q[0], q[1]), "green": (q[2], q[3]), "blue": (q[4], q[5]),
+                                            "white_point": (q[6], q[7]), "min_luminance": q[8],
+                                            "max_luminance": q[9]}
+            elif "CONTENT_LIGHT_LEVEL" in kind and len(raw) >= 8:
+                cll, fall = struct.unpack("<2I", raw[:8])
+                out["content_light_level"] = {"max_cll": cll, "max_fall": fall}
+        return out

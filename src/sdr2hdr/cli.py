@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_convert(sub)
     _add_info(sub)
+    from sdr2hdr.data.commands import register as register_data
+
+    register_data(sub)
     return parser
 
 

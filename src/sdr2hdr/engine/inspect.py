@@ -9,7 +9,10 @@ import numpy as np
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image
-from sdr2hdr.io.video import _MATRIX_NAMES, _PRIMARY_NAMES, _TRC_NAMES, _open, read_hdr10_metadata
+from sdr2hdr.io.video import _PRIMARY_NAMES, _TRC_NAMES, _open, read_hdr10_metadata
+
+# H.273 MatrixCoefficients as ffprobe names them
+_MATRIX_DISPLAY = {0: "gbr (RGB)", 1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc", 10: "bt2020c"}
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -56,7 +59,7 @@ def _describe_video(path: Path) -> str:
                          ("frames", str(s.frames or "not declared")),
                          ("primaries", _PRIMARY_NAMES.get(int(cc.color_primaries or 2), "unspecified")),
                          ("transfer", _TRC_NAMES.get(int(cc.color_trc or 2), "unspecified")),
-                         ("matrix", _MATRIX_NAMES.get(int(cc.colorspace or 2), "unspecified")),
+                         ("matrix", _MATRIX_DISPLAY.get(int(cc.colorspace or 2), "unspecified")),
                          ("range", {1: "limited", 2: "full"}.get(int(cc.color_range or 0), "unspecified"))]
             elif s.type == "audio":
                 rows += [("sample rate", f"{cc.sample_rate} Hz"), ("channels", str(cc.channels))]

@@ -1,0 +1,1 @@
+"""Training and test data: HDR sources, virtual cameras, degradations, manifests and torch datasets."""

@@ -1,0 +1,21 @@
+"""Neural SDR -> HDR models: the four papers' networks and their baselines, behind one registry.
+
+Public surface: create(name, **kwargs), list_models(pattern), get_card(name), count_params(model),
+cards_table(), cost_table(). The input/output contract every model follows is documented in registry.py.
+"""
+
+from .registry import ModelCard, cards_table, cost_table, count_params, create, get_card, list_models, register_model
+
+# importing the model modules registers them
+from . import agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, kpnet  # noqa: E402,F401 isort:skip
+
+__all__ = [
+    "ModelCard",
+    "cards_table",
+    "cost_table",
+    "count_params",
+    "create",
+    "get_card",
+    "list_models",
+    "register_model",
+]

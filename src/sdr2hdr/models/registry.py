@@ -1,0 +1,205 @@
+"""Model registry: create a model by name, list names, read each model's card.
+
+Defines:
+    ModelCard                 frozen dataclass of what the paper says about a registered model.
+    register_model(card)      decorator for the builder function of a registered name.
+    create(name, **kwargs)    build a model (kwargs go to its builder, e.g. domain="yuv", modulation=False).
+    list_models(pattern)      registered names, optionally filtered by a shell pattern ("deep_sr_itm_*").
+    get_card(name)            the ModelCard of a name.
+    count_params(model)       number of distinct parameters.
+    cards_table()             every card as a plain-text table, our parameter count beside the paper's.
+    cost_table()              DIDNet table 5 recomputed from the GFM and DMC layers' own shapes.
+
+Contract of every registered model (an HDRModel, base.py):
+    forward(x) -> Tensor
+        x: SDR R'G'B' in [0,1], (N,3,H,W), or (N,T,3,H,W) with T = model.frames for multi-frame models.
+        returns: PQ R'G'B' (nominally [0,1], not clamped: the engine clamps), (N,3,H*scale,W*scale);
+        multi-frame models return the centre frame.
+    forward_with_aux(x) -> dict[str, Tensor]
+        "main" is forward's output; models with auxiliary outputs add them by name, listed in
+        model.aux_outputs (DIDNet: "aux_sdr", the restored SDR centre frame for its auxiliary loss).
+        Training code calls forward_with_aux for every model and needs no special case.
+    model.scale, model.frames: class attributes (overridden per instance where a builder chooses them).
+    model.unused_parameters(): parameters the authors' module defines but forward never uses (KPNet).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+#: tolerance on the parameter count when the paper gives an exact count (authors' code) / a rounded figure
+EXACT_TOLERANCE = 0.02
+ROUNDED_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the paper says about a registered model; our own figures are computed, never stored here."""
+
+    name: str
+    paper: str
+    task: str
+    scale: int
+    frames: int
+    input_domain: str
+    paper_params: int
+    paper_runtime: str
+    paper_recipe: str
+    notes: str = ""
+    #: True when paper_params is an exact count (from the authors' code), False for the paper's rounded figure
+    params_exact: bool = False
+
+    @property
+    def params_tolerance(self) -> float:
+        """Relative tolerance our parameter count is held to."""
+        return EXACT_TOLERANCE if self.params_exact else ROUNDED_TOLERANCE
+
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+_CARDS: dict[str, ModelCard] = {}
+
+
+def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register the decorated builder under card.name."""
+
+    def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if card.name in _BUILDERS:
+            raise ValueError(f"model {card.name!r} registered twice")
+        _BUILDERS[card.name] = fn
+        _CARDS[card.name] = card
+        return fn
+
+    return wrap
+
+
+def _ensure_loaded() -> None:
+    # the model modules register themselves on import; importing the package imports them all
+    import sdr2hdr.models  # noqa: F401
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Sorted registered names, filtered by a shell-style pattern when given."""
+    _ensure_loaded()
+    names = sorted(_BUILDERS)
+    return [n for n in names if fnmatch.fnmatch(n, pattern)] if pattern else names
+
+
+def _lookup(name: str) -> None:
+    _ensure_loaded()
+    if name not in _BUILDERS:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
+
+
+def create(name: str, **kwargs) -> nn.Module:
+    """Build the registered model `name`; keyword arguments go to its builder."""
+    _lookup(name)
+    return _BUILDERS[name](**kwargs)
+
+
+def get_card(name: str) -> ModelCard:
+    """The card of a registered model."""
+    _lookup(name)
+    return _CARDS[name]
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of distinct parameter values (shared parameters counted once)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def _fmt_count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(cells).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def cards_table(verbose: bool = False) -> str:
+    """Every registered card with our parameter count (from building the model) beside the paper's."""
+    rows = []
+    details = []
+    for name in list_models():
+        card = _CARDS[name]
+        ours = count_params(create(name))
+        diff = (ours - card.paper_params) / card.paper_params
+        paper = _fmt_count(card.paper_params) + ("" if card.params_exact else " ~")
+        rows.append(
+            [
+                name,
+                card.task,
+                f"x{card.scale}",
+                str(card.frames),
+                _fmt_count(ours),
+                paper,
+                f"{diff * 100:+.2f}%",
+                "yes" if abs(diff) <= card.params_tolerance else "NO",
+                card.paper_runtime,
+            ]
+        )
+        if verbose:
+            details.append(
+                f"{name}\n  paper:   {card.paper}\n  domain:  {card.input_domain}\n"
+                f"  recipe:  {card.paper_recipe}\n  notes:   {card.notes}"
+            )
+    header = ["model", "task", "scale", "T", "params (ours)", "params (paper)", "diff", "in tol", "paper runtime"]
+    text = _table(header, rows, right={4, 5, 6})
+    text += "\n~ : the paper gives a rounded figure (tolerance 5%); otherwise the authors' exact count (2%)"
+    if verbose:
+        text += "\n\n" + "\n\n".join(details)
+    return text
+
+
+#: DIDNet table 5: feature shapes and the paper's printed figures (GFM operations, kernel modulation operations)
+TABLE5_SHAPES = ((480, 720), (1080, 1920), (2160, 3840))
+TABLE5_PAPER = {
+    (480, 720): ("44.22M", "4.16K"),
+    (1080, 1920): ("265.42M", "4.16K"),
+    (2160, 3840): ("1061.68M", "4.16K"),
+}
+TABLE5_CHANNELS = 64
+
+
+def _si(n: float) -> str:
+    for unit, div in (("M", 1e6), ("K", 1e3)):  # the paper writes 1061.68M, not 1.06G
+        if n >= div:
+            return f"{n / div:.2f}{unit}"
+    return f"{n:.0f}"
+
+
+def cost_table(channels: int = TABLE5_CHANNELS) -> str:
+    """DIDNet table 5 from the layers' shapes: GFM ops grow with H*W, kernel modulation ops do not.
+
+    GFM: a 1x1 conv C->C with global feature modulation, 2*H*W*C operations per sample.
+    CKM: the same conv with its kernel modulated instead (DMC with alpha only, eq. 8), C*C + C.
+    DMC: DIDNet's dual modulated 3x3 conv as built in didnet.py (alpha and gamma, eq. 9), 2*C*C*9 + C.
+    """
+    from .blocks.modulation import DMC, GFM
+
+    gfm = GFM(channels, channels, cond_dim=1, kernel_size=1)
+    ckm = DMC(channels, channels, kernel_size=1, dual=False)
+    dmc = DMC(channels, channels, kernel_size=3, dual=True)
+    rows = []
+    for h, w in TABLE5_SHAPES:
+        g, k, d = gfm.ops(h, w), ckm.ops(h, w), dmc.ops(h, w)
+        paper_g, paper_k = TABLE5_PAPER[(h, w)]
+        ratio_k, ratio_d = f"{100 * k / g:.4f}%", f"{100 * d / g:.3f}%"
+        rows.append([f"{w}x{h}x{channels}", _si(g), paper_g, _si(k), paper_k, ratio_k, _si(d), ratio_d])
+    header = ["feature", "GFM", "GFM (paper)", "CKM", "CKM (paper)", "CKM/GFM", "DMC 3x3 dual", "DMC/GFM"]
+    note = (
+        "operations per sample for modulation only. GFM = 2*H*W*C; CKM (kernel modulation, 1x1, alpha) = C*C + C;\n"
+        "DMC as DIDNet uses it (3x3, alpha and gamma) = 2*9*C*C + C. The paper prints 44.22M for 720x480;\n"
+        "2*720*480*64 is 44.24M (its 1080p and 4K figures match the formula exactly)."
+    )
+    return _table(header, rows, right=set(range(1, 8))) + "\n" + note

@@ -147,7 +147,13 @@ def hlg_inverse_oetf(E_p):
 
 
 def hlg_system_gamma(Lw: float = 1000.0) -> float:
-    """HLG system gamma for a display of nominal peak ``Lw`` cd/m2: 1.2 + 0.42 log10(Lw / 1000) (BT.2100-2)."""
+    """HLG system gamma for a display of nominal peak ``Lw`` cd/m2: 1.2 + 0.42 log10(Lw / 1000) (BT.2100-2).
+
+    Domain: ``Lw`` in cd/m2 (> 0). Range: gamma, 1.2 at 1000 cd/m2.
+
+    >>> round(hlg_system_gamma(2000.0), 6)
+    1.326433
+    """
     return HLG_GAMMA_REF + HLG_GAMMA_PER_DECADE * math.log10(Lw / HLG_LW_REF)
 
 

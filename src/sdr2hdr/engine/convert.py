@@ -1,11 +1,13 @@
 """The main job: SDR video or image in, HDR10 video or PQ/linear HDR image out, through a frame mapper.
 
 Functions
-- classical_mapper(method, peak_nits) -> FrameMapper for BT.2408 / BT.2446 A / BT.2446 C
+- classical_mapper(method, peak_nits) -> a stream mapper for BT.2408 / BT.2446 A / BT.2446 C
+- model_mapper(name, weights, device, precision, tile) -> a stream mapper for a registered model
 - convert_video(src, dst, mapper, ...) -> ConvertReport: decode -> map -> encode, overlapped in threads
 - convert_image(src, dst, mapper, ...) -> ConvertReport
 
-A mapper takes float32 HWC SDR R'G'B' (BT.709, BT.1886) frames and returns float32 HWC PQ R'G'B' (BT.2020).
+A mapper (engine.infer.StreamMapper) takes float32 HWC SDR R'G'B' (BT.709, BT.1886) frames in order and gives back
+float32 HWC PQ R'G'B' (BT.2020) frames in the same order, later for multi-frame models.
 Outputs are written under a temporary name beside the destination and renamed only when complete.
 """
 
@@ -13,16 +15,17 @@ from __future__ import annotations
 
 import os
 import queue
+from collections import deque
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from sdr2hdr.color import pq_eotf, pq_inverse_eotf, rgb_to_yuv420
+from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
 from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames
@@ -32,20 +35,7 @@ VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
 IMAGE_OUT_EXTENSIONS = {".png", ".exr"}
 
 
-@dataclass
-class FrameMapper:
-    """Turns one SDR R'G'B' frame (HWC float32) into PQ R'G'B' (HWC float32); frames > 1 means a window."""
-
-    name: str
-    fn: Callable[[np.ndarray], np.ndarray]
-    frames: int = 1
-    description: str = ""
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return self.fn(rgb)
-
-
-def classical_mapper(method: str, peak_nits: float = 1000.0) -> FrameMapper:
+def classical_mapper(method: str, peak_nits: float = 1000.0) -> ClassicalStream:
     """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2)."""
     if method not in INVERSE_MAPPINGS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
@@ -56,7 +46,25 @@ def classical_mapper(method: str, peak_nits: float = 1000.0) -> FrameMapper:
         # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
         return np.clip(np.asarray(inverse(rgb), dtype=np.float32), 0.0, pq_peak)
 
-    return FrameMapper(method, run, 1, f"{method} (classical, peak {peak_nits:g} cd/m2)")
+    return ClassicalStream(method, run, f"{method} (classical, peak {peak_nits:g} cd/m2)")
+
+
+def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",
+                 precision: str = "fp32", tile: int | None = 512, peak_nits: float = 1000.0) -> ModelStream:
+    """A registered model with its weights (shipped ones by default) as a stream mapper."""
+    from sdr2hdr.models import create, list_models
+    from sdr2hdr.models.weights import load_weights, shipped_weights
+
+    if name not in list_models():
+        raise InputError(f"unknown model {name!r}; `sdr2hdr models` lists them")
+    model = create(name)
+    path = Path(weights) if weights else shipped_weights(name)
+    if path is None:
+        raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
+    load_weights(model, path)
+    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
+    return ModelStream(name, runner, f"{name} ({path.name}, {runner.device.type} {precision})")
 
 
 @dataclass
@@ -100,7 +108,7 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS | SDR_IMAGE_EXTENSIONS
 
 
-def convert_image(src, dst, mapper: FrameMapper, overwrite: bool = False) -> ConvertReport:
+def convert_image(src, dst, mapper: StreamMapper, overwrite: bool = False) -> ConvertReport:
     """SDR still (8-bit PNG, JPEG, ...) -> 16-bit PQ PNG or linear BT.2020 EXR in cd/m2."""
     src, dst = check_paths(src, dst, overwrite)
     if dst.suffix.lower() not in IMAGE_OUT_EXTENSIONS:
@@ -109,12 +117,12 @@ def convert_image(src, dst, mapper: FrameMapper, overwrite: bool = False) -> Con
     img = read_image(src)
     if img.kind != "sdr":
         raise InputError(f"input is already HDR ({'16-bit PQ PNG' if img.kind == 'pq' else 'linear EXR/HDR'}): {src}")
-    pq = mapper(img.pixels)
+    pq = mapper(img.pixels)  # a multi-frame model sees the still repeated over its window
     if dst.suffix.lower() == ".png":
         write_png16(dst, pq)
     else:
         write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020")
-    report = ConvertReport(dst, 1, img.pixels.shape[1], img.pixels.shape[0])
+    report = ConvertReport(dst, 1, pq.shape[1], pq.shape[0])
     nits = np.asarray(pq_eotf(pq.max(axis=-1)))
     report.max_cll, report.max_fall = round(float(nits.max())), round(float(nits.mean()))
     report.seconds["total"] = time.perf_counter() - t0
@@ -145,7 +153,7 @@ class _Progress:
 _DONE = object()
 
 
-def convert_video(src, dst, mapper: FrameMapper, *, overwrite: bool = False, crf: float | None = None,
+def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, crf: float | None = None,
                   qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(),
                   progress: bool = True, max_frames: int | None = None, notify=print) -> ConvertReport:
     """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete."""
@@ -164,13 +172,13 @@ def convert_video(src, dst, mapper: FrameMapper, *, overwrite: bool = False, crf
                     f"{'row' if h != info.height else ''} is cropped: output {w}x{h}")
             report.notes.append(note)
             notify(f"note: {note}")
-        report.width, report.height = w, h
+        report.width, report.height = w * mapper.scale, h * mapper.scale
         total = estimate_frames(info)
         if max_frames:
             total = min(total or max_frames, max_frames)
 
         def write(tmp: str) -> None:
-            writer = HDR10Writer(tmp, w, h, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
+            writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering)
             try:
                 _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h)
@@ -189,7 +197,7 @@ def convert_video(src, dst, mapper: FrameMapper, *, overwrite: bool = False, crf
     return report
 
 
-def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: FrameMapper, report: ConvertReport,
+def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,
               total: int | None, progress: bool, max_frames: int | None, w: int, h: int) -> None:
     """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL."""
     work: queue.Queue = queue.Queue(maxsize=8)
@@ -198,11 +206,19 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: FrameMapper, rep
     secs = report.seconds
 
     def produce() -> None:
+        pts_waiting: deque = deque()  # multi-frame models give frame k back only after frame k + T/2 arrived
+
+        def hand_over(outputs: list) -> None:
+            t1 = time.perf_counter()
+            planes = [rgb_to_yuv420(pq, matrix="bt2020", bits=10, full_range=False) for pq in outputs]
+            secs["convert"] += time.perf_counter() - t1
+            for p in planes:
+                work.put(("frame", (p, pts_waiting.popleft())))
+
         try:
             count = 0
-            items = reader.items()
             t = time.perf_counter()
-            for kind, item in items:
+            for kind, item in reader.items():
                 if stop.is_set():
                     return
                 if kind == "packet":
@@ -213,14 +229,18 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: FrameMapper, rep
                 rgb = reader.rgb(item)[:h, :w]
                 t1 = time.perf_counter()
                 secs["decode"] += t1 - t
-                pq = mapper(rgb)
-                planes = rgb_to_yuv420(pq, matrix="bt2020", bits=10, full_range=False)
+                pts_waiting.append(item.pts)
+                outputs = mapper.push(rgb)
                 secs["convert"] += time.perf_counter() - t1
-                work.put(("frame", (planes, item.pts)))
+                hand_over(outputs)
                 count += 1
                 if max_frames and count >= max_frames:
                     break
                 t = time.perf_counter()
+            t1 = time.perf_counter()
+            outputs = mapper.flush()
+            secs["convert"] += time.perf_counter() - t1
+            hand_over(outputs)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
         finally:

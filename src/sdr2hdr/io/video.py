@@ -272,10 +272,16 @@ class LightLevel:
 
     def update_from_pq(self, pq_rgb: np.ndarray) -> None:
         """Add one frame given as PQ R'G'B' HWC in [0,1]."""
-        idx = np.rint(np.clip(pq_rgb.max(axis=-1), 0.0, 1.0) * 65535.0).astype(np.uint16)
-        nits = self._lut[idx]
-        self.max_cll = max(self.max_cll, float(nits.max()))
-        self.max_fall = max(self.max_fall, float(nits.mean()))
+        peak = np.maximum(pq_rgb[..., 0], pq_rgb[..., 1])
+        np.maximum(peak, pq_rgb[..., 2], out=peak)
+        np.clip(peak, 0.0, 1.0, out=peak)
+        peak *= 65535.0
+        peak += 0.5
+        idx = peak.astype(np.uint16)
+        # a histogram of the 16-bit codes gives the frame mean exactly without a per-pixel table lookup
+        counts = np.bincount(idx.ravel(), minlength=65536)
+        self.max_cll = max(self.max_cll, float(self._lut[int(idx.max())]))
+        self.max_fall = max(self.max_fall, float(counts @ self._lut) / idx.size)
 
 
 def measure_light_level(frames_pq: Iterator[np.ndarray]) -> tuple[int, int]:

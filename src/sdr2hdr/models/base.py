@@ -40,10 +40,12 @@ def crop(x: Tensor, h: int, w: int) -> Tensor:
 class HDRModel(nn.Module):
     """Base of every SDR -> HDR model: shape contract, auxiliary outputs by name, documented unused parameters."""
 
+    # scale and frames are class attributes with the registered default; a builder choosing another value
+    # (deep_sr_itm_x4, DIDNet(frames=3)) overrides them on the instance.
     #: output size / input size
-    scale: ClassVar[int] = 1
+    scale: int = 1
     #: frames per call; 1 means (N,3,H,W) input, T > 1 means (N,T,3,H,W) and the centre frame is restored
-    frames: ClassVar[int] = 1
+    frames: int = 1
     #: the model pads H and W internally to this multiple; engines tiling frames may use it to avoid the padding
     size_multiple: ClassVar[int] = 1
     #: names of the extra entries forward_with_aux returns beside "main"

@@ -130,6 +130,8 @@ class DeepSRITM(HDRModel):
     Bicubic upsampling of the global residual uses PyTorch's kernel (a = -0.75); MATLAB's imresize uses a = -0.5.
     """
 
+    scale = 2
+
     def __init__(
         self, scale: int = 2, ch: int = 64, m: int = 3, n: int = 10, modulation: bool = True, domain: str = "rgb"
     ) -> None:

@@ -17,8 +17,9 @@ No public code. Choices where the paper is open (all documented on the classes):
     frame's geometry while being fused;
   - the 3D ConditionNet sees the frames bicubic-downsampled by 4 (AGCM's practice for global conditions) through
     three 3x3x3 convs (16, 32, 48 channels) with spatial stride 2, then a global mean;
-  - DMC modulation vectors are 1 + linear(c) for alpha and gamma and linear(c) for beta, so an untrained head
-    starts as a plain convolution.
+  - DMC modulation vectors are 1 + linear(c) for alpha and gamma and linear(c) for beta (heads zero-initialised),
+    so an untrained stack starts as plain convolutions; the stack has an identity path around it;
+  - wavelet attention's channel attention is one 1x1 conv and a sigmoid (eq. 10's s = Conv(GlobalPooling(z))).
 Widths fitted to the paper's counts, the two variants differing only in feature channels: U-Net 32 channels,
 2 fusion residual blocks, 3 DMC layers; didnet 64 channels: 524,509 (paper 0.527M); didnet_tiny 48 channels:
 385,181 (paper 0.386M).

@@ -136,6 +136,8 @@ class GPGMNet(HDRModel):
     output stay R'G'B' either way.
     """
 
+    scale = 2
+
     def __init__(self, scale: int = 2, ch: int = 64, modules: int = 5, domain: str = "rgb") -> None:
         super().__init__()
         if scale not in (2, 4):

@@ -145,3 +145,31 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]
+
+
+def test_subtitles_are_copied_unchanged(tmp_path, sdr_clip):
+    (tmp_path / "s.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHello HDR\n\n"
+                                    "2\n00:00:01,000 --> 00:00:01,900\nSecond line\n")
+    src = tmp_path / "subs.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(sdr_clip), "-i", str(tmp_path / "s.srt"), "-map", "0",
+                    "-map", "1", "-c", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=eng", str(src)],
+                   check=True)
+    res = run_cli("convert", src, tmp_path / "out.mkv", "--quiet", "--preset", "ultrafast")
+    assert res.returncode == 0, res.stderr
+    (sub,) = _stream(tmp_path / "out.mkv", "subtitle")
+    assert sub["codec_name"] == "subrip" and sub["tags"]["language"] == "eng"
+    srt = lambda p: subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-map", "0:s", "-f", "srt", "-"],  # noqa: E731
+                                   capture_output=True, text=True, check=True).stdout
+    assert "Hello HDR" in srt(tmp_path / "out.mkv") and "Second line" in srt(tmp_path / "out.mkv")
+    assert srt(tmp_path / "out.mkv") == srt(src)
+
+
+def test_subtitles_a_container_cannot_hold_are_refused_clearly(tmp_path, sdr_clip):
+    src = tmp_path / "subs.mkv"
+    (tmp_path / "s.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(sdr_clip), "-i", str(tmp_path / "s.srt"), "-map", "0",
+                    "-map", "1", "-c", "copy", "-c:s", "srt", str(src)], check=True)
+    res = run_cli("convert", src, tmp_path / "out.mp4", "--quiet")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "cannot copy subtitle stream" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.srt", "subs.mkv"]

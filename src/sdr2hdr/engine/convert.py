@@ -179,7 +179,8 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
-                                 qp=qp, preset=preset, mastering=mastering)
+                                 qp=qp, preset=preset, mastering=mastering,
+                                 language=reader.stream.metadata.get("language"))
             try:
                 _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h)
             except BaseException:

@@ -297,7 +297,8 @@ class HDR10Writer:
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, time_base: Fraction,
                  rate: Fraction | None, copy_from=(), crf: float | None = None, qp: int | None = None,
-                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = ""):
+                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = "",
+                 language: str | None = None):
         self.path = str(path)
         self.width, self.height = width, height
         fmt = Path(path).suffix.lower()
@@ -320,15 +321,27 @@ class HDR10Writer:
             if x265_params:
                 params.append(x265_params)
             self.stream.options = {"x265-params": ":".join(params), "preset": preset}
+            if language:
+                self.stream.metadata["language"] = language
             if Path(path).suffix.lower() in (".mp4", ".mov", ".m4v"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC in MP4
             self._copied = {}
             for src in copy_from:
                 try:
-                    self._copied[src.index] = self._out.add_stream_from_template(src)
+                    dst = self._out.add_stream_from_template(src)
+                    # language, title and default/forced flags are part of "unchanged" for a viewer
+                    for key, value in src.metadata.items():
+                        if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
+                            dst.metadata[key] = value
+                    try:
+                        dst.disposition = src.disposition
+                    except (AttributeError, TypeError, ValueError):
+                        pass
+                    self._copied[src.index] = dst
                 except (ValueError, av.error.FFmpegError) as exc:
                     raise InputError(f"cannot copy {src.type} stream #{src.index} ({src.codec_context.name}) "
-                                     f"into {fmt}: {_reason(exc)}; choose another container (.mkv)") from None
+                                     f"unchanged into a {fmt} file: {_reason(exc)}; write the output with the "
+                                     f"input's container type instead") from None
         except BaseException:
             self._out.close()
             raise

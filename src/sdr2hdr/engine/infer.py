@@ -62,7 +62,10 @@ class ModelRunner:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.model = model.eval().to(self.device)
         if channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)
+            # only 2-D convolutions have a channels_last layout; 3-D ones (DIDNet's ConditionNet) stay as they are
+            for module in self.model.modules():
+                if isinstance(module, nn.Conv2d):
+                    module.to(memory_format=torch.channels_last)
         self.channels_last = channels_last
         self.precision = precision
         self.scale = int(getattr(model, "scale", 1))

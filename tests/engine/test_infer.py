@@ -95,3 +95,15 @@ def test_weights_round_trip_and_named_refusals(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"junk")
     with pytest.raises(InputError, match="cannot read weights"):
         load_weights(a, tmp_path / "bad.safetensors")
+
+
+def test_tiling_keeps_the_global_condition_of_the_whole_frame():
+    from sdr2hdr.models import create
+
+    torch.manual_seed(0)
+    model = create("agcm")
+    x = torch.rand(1, 3, 96, 128)
+    whole = ModelRunner(model, device="cpu", tile=None)(x)
+    tiled = ModelRunner(model, device="cpu", tile=64, overlap=16)(x)
+    # AGCM is 1x1 convolutions plus a frame-level condition: tiles agree exactly once the condition is global
+    torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)

@@ -12,6 +12,7 @@ centred on the frame being restored, the first and last frames repeated at the e
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections import deque
 from typing import Callable
 
@@ -74,6 +75,8 @@ class ModelRunner:
         self.tile = None if tile is None else max(multiple, tile // multiple * multiple)
         self.overlap = overlap
         self.max_value = max_value  # PQ code of the mastering peak: outputs are limited to it
+        # models with a global condition (AGCM, HDRTVNet, CSRNet) must see the whole frame for it, even when tiled
+        self.takes_cond = "cond" in inspect.signature(model.forward).parameters
 
     @torch.inference_mode()
     def __call__(self, x: Tensor) -> Tensor:
@@ -83,12 +86,12 @@ class ModelRunner:
             return self._forward(x)
         return self._tiled(x)
 
-    def _forward(self, x: Tensor) -> Tensor:
+    def _forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         x = x.to(self.device, non_blocking=True)
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(self.device, self.precision):
-            y = self.model(x)
+            y = self.model(x, cond=cond.to(self.device)) if cond is not None else self.model(x)
         return y.float().clamp_(0.0, self.max_value).cpu()
 
     def _tiled(self, x: Tensor) -> Tensor:
@@ -107,7 +110,7 @@ class ModelRunner:
             for x0 in xs:
                 th, tw = min(t, h), min(t, w)
                 tile = x[..., y0:y0 + th, x0:x0 + tw]
-                pred = self._forward(tile)
+                pred = self._forward(tile, x if self.takes_cond else None)
                 # ramps only where this tile has a neighbour; overlaps smaller than a step blend linearly
                 wy = _ramp(th * s, ov * s, y0 == 0, y0 + th >= h)
                 wx = _ramp(tw * s, ov * s, x0 == 0, x0 + tw >= w)

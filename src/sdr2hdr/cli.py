@@ -141,9 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_convert(sub)
     _add_info(sub)
     _add_models(sub)
+    from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
+    from sdr2hdr.train.commands import register as register_train
 
     register_data(sub)
+    register_train(sub)
+    register_bench(sub)
     return parser
 
 

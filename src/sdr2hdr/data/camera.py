@@ -4,7 +4,11 @@ Classes and functions
 - CameraPose: centre (source pixels), zoom (output pixels per source pixel) and roll (degrees)
 - CameraPath: two poses and an eased interpolation between them; pose(t) for t in [0, 1]
 - random_path(rng, src_hw, out_hw, ...) -> CameraPath that keeps the view inside the image
-- render(image, pose, out_hw) -> the view, resampled with an antialiasing prefilter when zoomed out
+- render(image, pose, out_hw) -> the view, resampled with an antialiasing prefilter when zoomed out and clamped to
+  the local source range (no ringing around highlights)
+- PanoPose, PanoPath, random_pano_path, render_equirect: the same for equirectangular panoramas, with a real
+  pinhole camera (yaw, pitch, roll, field of view) instead of a crop window
+- pano_zoom, fov_for_zoom: the view centre's sampling density against the panorama's
 
 Works on any float HWC array (linear light); values stay non-negative.
 """
@@ -111,4 +115,152 @@ def render(image: np.ndarray, pose: CameraPose, out_hw: tuple[int, int],
                   [s, c, pose.cy - s * (w - 1) / 2 - c * (h - 1) / 2]], dtype=np.float64)
     out = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_REFLECT)
-    return np.maximum(out, 0.0)  # bicubic overshoot must not make negative light
+    lo, hi = (cv2.warpAffine(b, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_REFLECT) for b in _local_range(src))
+    return _deringed(out, lo, hi)
+
+
+def _local_range(src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel 3x3 minimum and maximum: bounds that every sample between neighbouring pixels respects."""
+    k = np.ones((3, 3), np.uint8)
+    return (cv2.erode(src, k, borderType=cv2.BORDER_REFLECT), cv2.dilate(src, k, borderType=cv2.BORDER_REFLECT))
+
+
+def _deringed(out: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Clamp bicubic samples to the local range of the source.
+
+    Bicubic kernels have negative lobes: next to a highlight hundreds of times brighter than its surroundings
+    (the sun, a candle) they ring to far below the local minimum, even below zero, which shows as black and
+    coloured specks after tone mapping. Clamping keeps bicubic sharpness elsewhere and never makes negative light.
+    """
+    np.clip(out, lo, hi, out=out)
+    return np.maximum(out, 0.0)
+
+
+# --- equirectangular panoramas: a real perspective camera instead of a crop window ---------------------------
+
+@dataclass(frozen=True)
+class PanoPose:
+    """A pinhole camera inside a panorama: yaw (right +), pitch (up +), roll, horizontal field of view; degrees."""
+
+    yaw: float
+    pitch: float
+    fov: float
+    roll: float = 0.0
+
+
+@dataclass(frozen=True)
+class PanoPath:
+    """Eased motion between two panorama poses (same cosine ease as CameraPath; fov interpolated in tan space)."""
+
+    start: PanoPose
+    end: PanoPose
+
+    def pose(self, t: float) -> PanoPose:
+        s = 0.5 - 0.5 * math.cos(math.pi * min(max(t, 0.0), 1.0))
+        a, b = self.start, self.end
+        # the focal length is what a zoom lens changes: interpolating it geometrically gives a uniform zoom
+        fa, fb = 1 / math.tan(math.radians(a.fov) / 2), 1 / math.tan(math.radians(b.fov) / 2)
+        f = fa * (fb / fa) ** s
+        return PanoPose(a.yaw + (b.yaw - a.yaw) * s, a.pitch + (b.pitch - a.pitch) * s,
+                        math.degrees(2 * math.atan(1 / f)), a.roll + (b.roll - a.roll) * s)
+
+    def to_dict(self) -> dict:
+        return {"start": asdict(self.start), "end": asdict(self.end)}
+
+
+def pano_zoom(src_width: int, out_width: int, fov: float) -> float:
+    """Output pixels per source pixel at the view centre for a horizontal fov (degrees) on an equirect of src_width."""
+    f_out = out_width / 2 / math.tan(math.radians(fov) / 2)
+    return f_out / (src_width / (2 * math.pi))
+
+
+def fov_for_zoom(src_width: int, out_width: int, zoom: float) -> float:
+    """The horizontal fov (degrees) at which the view centre has the given zoom; inverse of pano_zoom."""
+    f_out = zoom * src_width / (2 * math.pi)
+    return math.degrees(2 * math.atan(out_width / 2 / f_out))
+
+
+def random_pano_path(rng: np.random.Generator, src_hw: tuple[int, int], out_hw: tuple[int, int],
+                     fov_range: tuple[float, float] = (55.0, 110.0), max_zoom: float = 1.5,
+                     max_pan: float = 20.0, max_pitch: float = 15.0, max_roll: float = 3.0,
+                     zoom_range: tuple[float, float] = (0.9, 1.15)) -> PanoPath:
+    """A random look-around: yaw anywhere, pitch near the horizon, a pan of up to max_pan degrees, small roll.
+
+    The fov is drawn so that the view centre is never upsampled more than max_zoom (fov_range permitting), so
+    small panoramas get wide views instead of blurry ones.
+    """
+    H, W = src_hw
+    h, w = out_hw
+    lo = max(fov_range[0], fov_for_zoom(W, w, max_zoom))
+    hi = max(lo, fov_range[1])
+    fov0 = float(rng.uniform(lo, hi))
+    yaw0 = float(rng.uniform(-180.0, 180.0))
+    pitch0 = float(rng.uniform(-max_pitch, max_pitch))
+    start = PanoPose(yaw0, pitch0, fov0, float(rng.uniform(-max_roll, max_roll)))
+    # zoom_range > 1 narrows the view: divide the focal-length change into the fov
+    z = float(rng.uniform(*zoom_range))
+    fov1 = math.degrees(2 * math.atan(math.tan(math.radians(fov0) / 2) / z))
+    fov1 = min(max(fov1, lo), hi)
+    end = PanoPose(yaw0 + float(rng.uniform(-max_pan, max_pan)),
+                   float(np.clip(pitch0 + rng.uniform(-max_pan, max_pan) / 2, -max_pitch, max_pitch)),
+                   fov1, float(rng.uniform(-max_roll, max_roll)))
+    return PanoPath(start, end)
+
+
+def render_equirect(pano: np.ndarray, pose: PanoPose, out_hw: tuple[int, int],
+                    prefiltered: dict | None = None) -> np.ndarray:
+    """A pinhole camera's view of an equirectangular panorama (float HWC, linear light), bicubic.
+
+    Longitude wraps around; the source is low-passed first (Gaussian) when the view centre would be downsampled.
+    prefiltered caches the blurred copies by blur level across a clip's frames, as in render().
+    """
+    H, W = pano.shape[:2]
+    h, w = out_hw
+    zoom = pano_zoom(W, w, pose.fov)
+    src = pano
+    if zoom < 1.0:
+        sigma = round(0.5 * math.sqrt(1.0 / zoom ** 2 - 1.0), 2)
+        if sigma > 0.05:
+            if prefiltered is not None and sigma in prefiltered:
+                src = prefiltered[sigma]
+            else:
+                src = _wrap_blur(pano, sigma)
+                if prefiltered is not None:
+                    prefiltered[sigma] = src
+    f = w / 2 / math.tan(math.radians(pose.fov) / 2)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    # camera rays: x right, y down, z forward
+    x, y, z = (u - (w - 1) / 2) / f, (v - (h - 1) / 2) / f, np.ones_like(u)
+    rays = np.stack([x, y, z], axis=-1) @ _rotation(pose).T
+    lon = np.arctan2(rays[..., 0], rays[..., 2])
+    lat = np.arcsin(np.clip(rays[..., 1] / np.linalg.norm(rays, axis=-1), -1.0, 1.0))
+    pad = 4  # taps the bicubic kernel needs beyond the edge: longitude wraps, latitude mirrors
+    padded = np.concatenate([src[:, -pad:], src, src[:, :pad]], axis=1)
+    padded = cv2.copyMakeBorder(padded, pad, pad, 0, 0, cv2.BORDER_REFLECT)
+    mx = np.mod((lon / (2 * math.pi) + 0.5) * W - 0.5, W) + pad
+    my = (lat / math.pi + 0.5) * H - 0.5 + pad
+    padded = np.ascontiguousarray(padded, dtype=np.float32)
+    mx, my = mx.astype(np.float32), my.astype(np.float32)
+    out = cv2.remap(padded, mx, my, interpolation=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    lo, hi = (cv2.remap(b, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+              for b in _local_range(padded))
+    return _deringed(out, lo, hi)
+
+
+def _rotation(pose: PanoPose) -> np.ndarray:
+    """Camera -> world rotation: roll about the view axis, then pitch (up positive), then yaw (right positive)."""
+    r, p, yw = (math.radians(a) for a in (pose.roll, pose.pitch, pose.yaw))
+    Rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    # y points down, so looking up is a negative rotation about x
+    Rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    Ry = np.array([[math.cos(yw), 0, math.sin(yw)], [0, 1, 0], [-math.sin(yw), 0, math.cos(yw)]])
+    return Ry @ Rx @ Rz
+
+
+def _wrap_blur(pano: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur that wraps around in longitude (a seam-free low-pass of a panorama)."""
+    pad = int(math.ceil(3 * sigma)) + 1
+    wrapped = np.concatenate([pano[:, -pad:], pano, pano[:, :pad]], axis=1)
+    blurred = cv2.GaussianBlur(wrapped, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+    return blurred[:, pad:-pad]

@@ -1,6 +1,114 @@
 """`sdr2hdr data ...`: gather HDR sources, build paired SDR/HDR sets, and show them."""
 
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from sdr2hdr.errors import InputError
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise InputError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _size(text: str) -> list[int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise InputError(f"--size must be WxH, got {text!r}") from None
+    return [h, w]
+
 
 def register(sub) -> None:
     """Add the `data` command and its sub-commands to the CLI's sub-parsers."""
-    sub.add_parser("data", help="training and test data (see `sdr2hdr data -h`)")
+    p = sub.add_parser("data", help="training and test data (see `sdr2hdr data -h`)",
+                       description="Real HDR sources -> paired HDR / SDR frames and clips with the papers' "
+                                   "degradations (tone mapping, gamut clip, 8 bits, HEVC at fixed QPs, bicubic x2/x4).")
+    dsub = p.add_subparsers(dest="data_command", required=True, parser_class=type(p))
+
+    s = dsub.add_parser("sources", help="download the starter HDR stills (apt-get download, npm pack) into DIR",
+                        description="Fetch the starter HDR photographs without installing anything (Debian "
+                                    "blender-data, psychtoolbox-3-common, qtcreator-data; npm @pmndrs/assets), "
+                                    "record origin and licence of each file in DIR/sources.json, skip what is there.")
+    s.add_argument("dir", type=Path)
+    s.add_argument("--only", action="append", default=None, metavar="PACKAGE",
+                   help="fetch only this package folder (repeatable)")
+    s.set_defaults(func=cmd_sources)
+
+    b = dsub.add_parser("build", help="build a paired set from a folder of HDR sources",
+                        description="Clips from HDR stills (virtual camera) or HDR10 videos -> HQ HDR (16-bit PQ "
+                                    "PNG), HQ SDR (8-bit), LQ SDR per QP and scale, manifests and splits. "
+                                    "Deterministic from the seed; rerun the same command to resume.")
+    b.add_argument("--sources", type=Path, required=True, help="folder of EXR / .hdr / 16-bit PQ PNG / HDR10 video")
+    b.add_argument("--out", type=Path, required=True)
+    b.add_argument("--recipe", type=Path, default=None,
+                   help="recipe YAML (default: the built-in one, spelled out in configs/data/default.yaml)")
+    b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--frames", type=int, default=None, help="frames per clip")
+    b.add_argument("--size", type=_size, default=None, help="clip size WxH")
+    b.add_argument("--qps", type=_ints, default=None, help="e.g. 27,32,37,42,47")
+    b.add_argument("--scales", type=_ints, default=None, help="e.g. 1,2,4")
+    b.add_argument("--intra", action="store_true", default=None, help="intra-only HEVC (keyint=1)")
+    b.add_argument("--clips-per-source", type=_ints, default=None, metavar="TRAIN,TEST")
+    b.add_argument("--workers", type=int, default=2, help="parallel clip builders (default 2)")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_build)
+
+    w = dsub.add_parser("show", help="write a contact sheet PNG of a built set",
+                        description="For a few clips: HQ HDR (tone-mapped for display, method in the title), "
+                                    "HQ SDR, LQ SDR at two QPs.")
+    w.add_argument("dir", type=Path)
+    w.add_argument("--out", type=Path, default=None, help="PNG path (default DIR/contact_sheet.png)")
+    w.add_argument("--clips", type=int, default=4)
+    w.add_argument("--qps", type=_ints, default=None, metavar="LO,HI")
+    w.set_defaults(func=cmd_show)
+
+
+def cmd_sources(args) -> int:
+    from sdr2hdr.data.sources import gather
+
+    report = gather(args.dir, only=args.only)
+    print(f"{args.dir}: {len(report.fetched)} files fetched, {len(report.present)} package(s) already there, "
+          f"{len(report.failed)} failed; origins and licences in {args.dir / 'sources.json'}")
+    return 1 if report.failed else 0
+
+
+def cmd_build(args) -> int:
+    from sdr2hdr.data.build import build
+    from sdr2hdr.data.recipe import Recipe
+
+    cps = None
+    if args.clips_per_source is not None:
+        if len(args.clips_per_source) != 2:
+            raise InputError("--clips-per-source takes TRAIN,TEST")
+        cps = {"train": args.clips_per_source[0], "test": args.clips_per_source[1]}
+    recipe = Recipe.from_yaml(args.recipe, seed=args.seed, frames=args.frames, size=args.size, qps=args.qps,
+                              scales=args.scales, intra_only=args.intra, clips_per_source=cps)
+    try:
+        report = build(args.sources, args.out, recipe, workers=args.workers, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("sdr2hdr: interrupted; finished clips are kept, rerun the same command to resume", file=sys.stderr)
+        return 128 + signal.SIGINT
+    splits = ", ".join(f"{n} {k}" for k, n in report.clips_per_split.items())
+    print(f"{args.out}: {report.total} clips ({splits}); built {report.built}, {report.resumed} already there; "
+          f"{len(report.skipped)} source file(s) skipped; {report.bytes_on_disk / 1e9:.2f} GB; "
+          f"{report.seconds / 60:.1f} min")
+    return 0 if report.complete else 1
+
+
+def cmd_show(args) -> int:
+    from sdr2hdr.data.show import contact_sheet
+
+    qps = None
+    if args.qps is not None:
+        if len(args.qps) != 2:
+            raise InputError("--qps takes LO,HI")
+        qps = tuple(args.qps)
+    path = contact_sheet(args.dir, args.out, n_clips=args.clips, qps=qps)
+    print(f"wrote {path}")
+    return 0

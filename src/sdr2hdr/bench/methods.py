@@ -1,0 +1,185 @@
+"""The methods a benchmark compares: classical inverse mappings and registered models with their weights, timed.
+
+Classes and functions
+- Method: a name, a kind (classical / model), parameter count, input scale and window length, and
+  run(clip_frames, index) -> (PQ R'G'B' frame, seconds) for one evaluated frame of a clip
+- classical_method(name, peak_nits) -> Method for bt2408 / bt2446a / bt2446c
+- model_method(name, weights, average, device, precision, tile, peak_nits) -> Method for a registered model
+- average_checkpoints(model, ckpt_dir, k) -> the files averaged (DIDNet: mean of the last 6 checkpoints)
+- is_classical(name)
+
+Multi-frame models see a window of T clip frames centred on the evaluated frame, the clip's first and last frames
+repeated beyond its ends; SR models are given the LQ frames at their own scale. Timing covers the mapping call only
+(tensor transfer, forward pass, clamp), not reading frames or scoring them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from sdr2hdr.errors import InputError
+
+
+@dataclass
+class Method:
+    """Something that turns LQ SDR frames into PQ HDR frames, with what the tables print about it."""
+
+    name: str
+    kind: str  # "classical" or "model"
+    label: str
+    params: int | None
+    scale: int
+    frames: int
+    note: str
+    _fn: Callable[[list[np.ndarray], int], np.ndarray]
+
+    def run(self, clip_frames: list[np.ndarray], index: int) -> tuple[np.ndarray, float]:
+        """PQ R'G'B' HWC float32 for frame `index` of the clip, and the seconds the mapping took."""
+        t0 = time.perf_counter()
+        out = self._fn(clip_frames, index)
+        return out, time.perf_counter() - t0
+
+
+def is_classical(name: str) -> bool:
+    from sdr2hdr.tonemap import INVERSE_MAPPINGS
+
+    return name in INVERSE_MAPPINGS
+
+
+CLASSICAL_LABELS = {"bt2408": "BT.2408 direct", "bt2446a": "BT.2446 A inverse", "bt2446c": "BT.2446 C inverse"}
+
+
+def classical_method(name: str, peak_nits: float = 1000.0) -> Method:
+    """A classical mapping; its label names the HDR level SDR white lands on (the anchor every figure needs)."""
+    from sdr2hdr.engine.convert import classical_mapper
+    from sdr2hdr.tonemap import SDR_WHITE_ANCHOR
+
+    mapper = classical_mapper(name, peak_nits)
+    anchor = SDR_WHITE_ANCHOR[name]
+    label = f"{CLASSICAL_LABELS.get(name, name)} (white {anchor:.0f} cd/m2)"
+    note = f"{name}: classical, SDR 100% -> {anchor:.1f} cd/m2, clipped at {peak_nits:g} cd/m2"
+    return Method(name, "classical", label, None, 1, 1, note, lambda frames, i: mapper(frames[i]))
+
+
+def window(frames: list, index: int, t: int) -> list:
+    """T frames centred on index; the clip's first and last frames stand in for frames beyond its ends."""
+    half = t // 2
+    return [frames[min(max(j, 0), len(frames) - 1)] for j in range(index - half, index - half + t)]
+
+
+def _checkpoint_files(ckpt_dir: Path) -> list[Path]:
+    """Checkpoints in training order: by the last number in the name (step or epoch), else by modification time."""
+    files = [p for p in ckpt_dir.iterdir() if p.is_file() and p.suffix in (".safetensors", ".pt", ".pth", ".ckpt")]
+    numbered = [(int(re.findall(r"\d+", p.stem)[-1]), p) for p in files if re.search(r"\d+", p.stem)]
+    if numbered:
+        return [p for _, p in sorted(numbered)]
+    return sorted(files, key=lambda p: p.stat().st_mtime)
+
+
+def _state_dict(path: Path) -> dict:
+    """The model tensors of a checkpoint file: safetensors, or a torch file with the state under a usual key."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - the unpickler refuses the NumPy RNG states `sdr2hdr train` stores
+        try:
+            # a full pickle: only checkpoints one wrote belong in --average-last
+            obj = torch.load(str(path), map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - a truncated or foreign file raises several types
+            raise InputError(f"cannot read checkpoint {path}: {exc}") from None
+    if isinstance(obj, dict):
+        for key in ("model", "state_dict", "model_state", "model_state_dict", "weights"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"{path} holds no model state dict (looked under model / state_dict / model_state)")
+    # a DistributedDataParallel checkpoint prefixes every name with "module."
+    return {k.removeprefix("module."): v for k, v in obj.items()}
+
+
+def average_checkpoints(model, ckpt_dir: str | Path, k: int) -> list[Path]:
+    """Load into model the mean of the last k checkpoints in ckpt_dir (integer buffers taken from the last)."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        raise InputError(f"no such checkpoint directory: {ckpt_dir}")
+    if k < 1:
+        raise InputError(f"--average-last needs K >= 1, got {k}")
+    files = _checkpoint_files(ckpt_dir)
+    if not files and (ckpt_dir / "checkpoints").is_dir():  # a training run's folder was given
+        files = _checkpoint_files(ckpt_dir / "checkpoints")
+    if len(files) < k:
+        raise InputError(f"{ckpt_dir} has {len(files)} checkpoints, fewer than the {k} to average")
+    files = files[-k:]
+    states = [_state_dict(p) for p in files]
+    own = model.state_dict()
+    for path, state in zip(files, states):
+        for key, tensor in own.items():
+            if key not in state:
+                raise InputError(f"checkpoint {path.name} does not fit {type(model).__name__}: tensor {key!r} "
+                                 f"is missing")
+            if tuple(state[key].shape) != tuple(tensor.shape):
+                raise InputError(f"checkpoint {path.name} does not fit {type(model).__name__}: tensor {key!r} has "
+                                 f"shape {tuple(state[key].shape)}, the model needs {tuple(tensor.shape)}")
+    mean = {}
+    for key, tensor in own.items():
+        if tensor.is_floating_point():
+            mean[key] = sum(s[key].double() for s in states).div(len(states)).to(tensor.dtype)
+        else:  # step counters and the like are not averaged
+            mean[key] = states[-1][key]
+    model.load_state_dict(mean, strict=True)
+    return files
+
+
+def model_method(name: str, weights: str | Path | None = None, average: tuple[int, str | Path] | None = None,
+                 device: str = "cpu", precision: str = "fp32", tile: int | None = 512,
+                 peak_nits: float = 1000.0) -> Method:
+    """A registered model with its shipped weights, a weights file, or the mean of its last checkpoints.
+
+    Raises InputError for an unknown name or a model without weights (benchmark catches it to skip the model).
+    """
+    import torch
+
+    from sdr2hdr.color import pq_inverse_eotf
+    from sdr2hdr.engine.infer import ModelRunner
+    from sdr2hdr.models import count_params, create, list_models
+    from sdr2hdr.models.weights import load_weights, shipped_weights
+
+    if name not in list_models():
+        raise InputError(f"unknown model {name!r}; registered: {', '.join(list_models())}; classical: "
+                         f"{', '.join(CLASSICAL_LABELS)}")
+    model = create(name)
+    if average is not None:
+        files = average_checkpoints(model, average[1], average[0])
+        source = f"mean of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
+    else:
+        path = Path(weights) if weights else shipped_weights(name)
+        if path is None:
+            raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
+        load_weights(model, path)
+        source = path.name
+    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
+    t = runner.frames
+
+    def run(frames: list[np.ndarray], index: int) -> np.ndarray:
+        if t == 1:
+            x = torch.from_numpy(np.ascontiguousarray(frames[index])).permute(2, 0, 1)[None]
+        else:
+            x = torch.from_numpy(np.stack(window(frames, index, t))).permute(0, 3, 1, 2)[None]
+        return np.ascontiguousarray(runner(x.float())[0].permute(1, 2, 0).numpy())
+
+    note = f"{name}: {source}, {runner.device.type} {precision}" + (f", {t}-frame window" if t > 1 else "") + \
+        (f", x{runner.scale} input" if runner.scale > 1 else "")
+    return Method(name, "model", name, count_params(model), runner.scale, t, note, run)

@@ -1,0 +1,160 @@
+"""Running methods over a test split: every method on the same frames at every QP, scored and timed per frame.
+
+- run_benchmark(clips, methods, qps, metrics, ...) -> BenchResult
+- BenchResult: per-frame rows, per-method timings, notes (what was skipped and why), sample frames for the report
+- pick_frames(n, max_frames) -> the evaluated frame indices of a clip (evenly spread)
+
+A method that needs an input the data does not have (an x4 SR model on a set without x4 frames) is skipped with a
+note, never failed: the rest of the table is still worth having.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sdr2hdr.bench.dataset import TestClip
+from sdr2hdr.bench.methods import Method
+from sdr2hdr.bench.scores import resolve, score
+from sdr2hdr.errors import InputError
+
+
+@dataclass
+class Sample:
+    """One frame shown in the HTML report: the SDR input, the target and every method's output."""
+
+    clip: str
+    degradation: str
+    qp: int
+    frame: int
+    sdr_input: np.ndarray
+    target: np.ndarray
+    outputs: dict = field(default_factory=dict)  # method name -> PQ R'G'B'
+
+
+@dataclass
+class BenchResult:
+    rows: list[dict]
+    methods: list[Method]
+    qps: list[int]
+    metrics: list[str]
+    seconds: dict  # method name -> seconds per frame, every call
+    notes: list[str]
+    samples: list[Sample]
+    clips: int
+    frame_size: tuple[int, int] | None
+    split: str = "test"
+    data_dir: str = ""
+    device: str = "cpu"
+
+    def ms_per_frame(self, name: str) -> float:
+        """Median over frames: the first call's one-off costs (allocation, kernel selection) do not count."""
+        s = self.seconds.get(name) or []
+        return 1000.0 * statistics.median(s) if s else float("nan")
+
+
+def pick_frames(n: int, max_frames: int | None) -> list[int]:
+    if not max_frames or max_frames >= n:
+        return list(range(n))
+    return sorted({int(round(x)) for x in np.linspace(0, n - 1, max_frames)})
+
+
+def _report_plan(clips: list[TestClip], qps: list[int], count: int, report_qp: int | None) -> tuple[dict, int | None]:
+    """Which clips give a report frame: one per degradation model first, so the page shows the range of inputs."""
+    if count <= 0 or not qps:
+        return {}, None
+    qp = report_qp if report_qp in qps else (37 if 37 in qps else qps[len(qps) // 2])
+    chosen, seen = [], set()
+    for clip in clips:
+        if clip.degradation not in seen:
+            chosen.append(clip.id)
+            seen.add(clip.degradation)
+    for clip in clips:
+        if clip.id not in chosen:
+            chosen.append(clip.id)
+    return {cid: None for cid in chosen[:count]}, qp
+
+
+def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] | None, metrics: list[str],
+                  max_frames: int | None = None, report_frames: int = 3, report_qp: int | None = None,
+                  progress: bool = True, split: str = "test", data_dir: str = "", device: str = "cpu",
+                  notes: list[str] | None = None) -> BenchResult:
+    """Score every method on every evaluated frame of every clip at every QP."""
+    from tqdm import tqdm
+
+    notes = list(notes or [])
+    available = sorted({qp for c in clips for qp in c.qps})
+    if qps is None:
+        qps = available
+    qps = sorted(dict.fromkeys(qps))
+    absent = [qp for qp in qps if qp not in available]
+    if absent:
+        raise InputError(f"QP {absent[0]} is not in the data (it has {', '.join(map(str, available)) or 'none'})")
+    if not methods:
+        raise InputError("nothing to evaluate: no method or model with weights")
+    resolve(metrics)
+
+    plan, sample_qp = _report_plan(clips, qps, report_frames, report_qp)
+    result = BenchResult([], methods, qps, list(metrics), {m.name: [] for m in methods}, notes, [], len(clips),
+                         None, split, str(data_dir), device)
+    skipped: set = set()
+    total = sum(len(pick_frames(c.frame_count(), max_frames)) * len([q for q in qps if q in c.qps]) for c in clips)
+    bar = tqdm(total=total * len(methods), unit="frame", desc="benchmark", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, mininterval=0.5)
+    try:
+        for clip in clips:
+            target = clip.hdr()
+            indices = pick_frames(len(target), max_frames)
+            result.frame_size = result.frame_size or (target[0].shape[1], target[0].shape[0])
+            sample = None
+            if clip.id in plan:
+                sample_frame = indices[len(indices) // 2]
+            for qp in qps:
+                if qp not in clip.qps:
+                    notes.append(f"clip {clip.id} has no QP {qp}: skipped there")
+                    bar.update(len(indices) * len(methods))
+                    continue
+                lq: dict[int, list] = {}
+                if clip.id in plan and qp == sample_qp:
+                    sample = Sample(clip.id, clip.degradation, qp, sample_frame, clip.lq(qp, 1)[sample_frame],
+                                    target[sample_frame])
+                for method in methods:
+                    bar.set_postfix_str(f"{method.name} QP{qp} {clip.id}", refresh=False)
+                    if method.scale not in clip.scales(qp):
+                        if (method.name, method.scale) not in skipped:
+                            skipped.add((method.name, method.scale))
+                            notes.append(f"{method.name} skipped: the data has no x{method.scale} LQ frames")
+                        bar.update(len(indices))
+                        continue
+                    if method.scale not in lq:
+                        lq[method.scale] = clip.lq(qp, method.scale)
+                    frames = lq[method.scale]
+                    if len(frames) != len(target):
+                        raise InputError(f"clip {clip.id}: {len(frames)} LQ frames at QP {qp} x{method.scale} but "
+                                         f"{len(target)} HDR frames")
+                    for i in indices:
+                        pred, secs = method.run(frames, i)
+                        ref = target[i]
+                        if pred.shape != ref.shape:
+                            # an SR input whose size was rounded down gives a slightly smaller output
+                            h, w = min(pred.shape[0], ref.shape[0]), min(pred.shape[1], ref.shape[1])
+                            pred, ref = pred[:h, :w], ref[:h, :w]
+                        result.seconds[method.name].append(secs)
+                        row = {"method": method.name, "kind": method.kind, "qp": qp, "degradation": clip.degradation,
+                               "clip": clip.id, "source": clip.source, "frame": i, "ms": 1000.0 * secs}
+                        row.update(score(pred, ref, metrics))
+                        result.rows.append(row)
+                        if sample is not None and qp == sample_qp and i == sample.frame:
+                            sample.outputs[method.name] = pred
+                        bar.update(1)
+                if sample is not None and qp == sample_qp:
+                    result.samples.append(sample)
+                    sample = None
+    finally:
+        bar.close()
+    if not result.rows:
+        raise InputError("no frame was evaluated (every method was skipped; see the notes)")
+    return result

@@ -1,0 +1,456 @@
+"""Building a paired SDR/HDR set: plan clips from sources, render and degrade each clip, write manifests, resume.
+
+Functions and classes
+- plan(recipe, sources_root) -> Plan: usable sources, skipped ones with reasons, scene groups, splits, clip specs
+- build_clip(spec, recipe, out) -> the clip's manifest; writes out/clips/<id>/ under a temporary name first
+- build(sources_root, out, recipe, workers=2, ...) -> BuildReport: the whole set, resumable, with a progress bar
+
+Layout of a built set (every path inside a manifest is relative to the set's root):
+    recipe.json                      the recipe (a different one refuses to resume into the same folder)
+    manifest.json                    sources, skipped sources, splits, one entry per clip (deterministic)
+    build_report.json                timings and sizes of the last run (the only file that differs between runs)
+    clips/<id>/clip.json             per clip: source, licence, camera path, exposure, TMO, QPs, scales, seed,
+                                     files and their SHA-256
+    clips/<id>/hdr/NNN.png           HQ HDR: 16-bit PQ R'G'B' BT.2020 (value x 65535)
+    clips/<id>/sdr/xS/NNN.png        HQ SDR: 8-bit BT.709 BT.1886 R'G'B', x1 and imresize-bicubic x2, x4
+    clips/<id>/lq/qpQ/xS/NNN.png     LQ SDR: HQ SDR at scale S through libx265 at QP Q, decoded
+    clips/<id>/lq/qpQ/xS.hevc        the bitstream itself
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import math
+import multiprocessing as mp
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sdr2hdr.color import pq_eotf
+from sdr2hdr.data import camera
+from sdr2hdr.data.degrade import draw_tmo, log_average, master, sdr_encode, tone_map, x265_roundtrip
+from sdr2hdr.data.recipe import Recipe
+from sdr2hdr.data.resize import imresize
+from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups, sha256_file
+from sdr2hdr.errors import InputError
+
+__all__ = ["ClipSpec", "Plan", "BuildReport", "plan", "build_clip", "build", "CLIP_MANIFEST", "SET_MANIFEST"]
+
+CLIP_MANIFEST = "clip.json"
+SET_MANIFEST = "manifest.json"
+RECIPE_JSON = "recipe.json"
+REPORT_JSON = "build_report.json"
+TMP_PREFIX = ".tmp-"
+SPLITS = ("train", "test")
+
+
+@dataclass
+class ClipSpec:
+    """One clip to build: which source, which split, its own seed (derived from the set seed, source and index)."""
+
+    id: str
+    split: str
+    source: Source
+    index: int
+    seed: int
+
+
+@dataclass
+class Plan:
+    """What a build will do, before any pixel is made."""
+
+    sources: list[Source]
+    skipped: list[tuple[str, str]]
+    groups: dict[str, int]  # source id -> scene group
+    splits: dict[str, str]  # source id -> split
+    clips: list[ClipSpec]
+
+
+@dataclass
+class BuildReport:
+    """Counts and timings of a build run."""
+
+    built: int = 0
+    resumed: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    bytes_on_disk: int = 0
+    clips_per_split: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)
+    complete: bool = False
+
+
+def _seed_for(seed: int, *parts) -> int:
+    """A 63-bit seed from the set seed and names: independent of order, worker and machine."""
+    digest = hashlib.sha256(":".join(str(p) for p in (seed, *parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _slug(source_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", source_id).strip("-").lower()
+
+
+def _too_small(src: Source, recipe: Recipe) -> str | None:
+    h, w = recipe.size
+    if src.projection == "equirectangular":
+        pc = recipe.panorama_camera
+        zoom = camera.pano_zoom(src.width, w, pc.fov[1])
+        if zoom > pc.max_zoom:
+            return (f"too small: a {w}x{h} view of this {src.width}x{src.height} panorama would upsample it "
+                    f"{zoom:.2f}x even at the widest fov {pc.fov[1]:g} deg (panorama_camera.max_zoom "
+                    f"{pc.max_zoom:g})")
+        return None
+    if src.width < w or src.height < h:
+        return f"smaller than the clip size ({src.width}x{src.height} < {w}x{h})"
+    if src.is_video and src.frames < recipe.frames:
+        return f"shorter than a clip ({src.frames} < {recipe.frames} frames)"
+    return None
+
+
+def plan(recipe: Recipe, sources_root: str | os.PathLike) -> Plan:
+    """Discover sources, drop the unusable ones (with reasons), group scenes, split by scene, list the clips.
+
+    Splits: within each collection (top folder of the sources), scene groups are shuffled with the seed and
+    round(test_fraction x groups) of them go to test (at least one when the collection has two or more); a group
+    spanning collections belongs to the collection of its first source. recipe.test_sources forces matches into
+    test. Every source of a group gets its group's split, so no scene is in two splits.
+    """
+    found, skipped = discover(sources_root, equirect=recipe.equirect)
+    sources = []
+    for src in found:
+        reason = _too_small(src, recipe)
+        if reason:
+            skipped.append((src.id, reason))
+        else:
+            sources.append(src)
+    skipped.sort()
+    roots = scene_groups(sources, recipe.scene_threshold)
+    groups = {s.id: roots[i] for i, s in enumerate(sources)}
+    members: dict[int, list[Source]] = {}
+    for s in sources:
+        members.setdefault(groups[s.id], []).append(s)
+    by_collection: dict[str, list[int]] = {}
+    for g, ss in sorted(members.items()):
+        by_collection.setdefault(ss[0].collection, []).append(g)
+    split_of_group: dict[int, str] = {}
+    rng = np.random.default_rng(_seed_for(recipe.seed, "splits"))
+    for coll in sorted(by_collection):
+        gs = sorted(by_collection[coll], key=lambda g: members[g][0].id)
+        order = [gs[i] for i in rng.permutation(len(gs))]
+        n_test = round(recipe.test_fraction * len(gs))
+        if recipe.test_fraction > 0 and len(gs) >= 2:
+            n_test = max(n_test, 1)
+        for k, g in enumerate(order):
+            split_of_group[g] = "test" if k < n_test else "train"
+    for g, ss in members.items():
+        if any(fnmatch.fnmatch(s.id, pat) for s in ss for pat in recipe.test_sources):
+            split_of_group[g] = "test"
+    splits = {s.id: split_of_group[groups[s.id]] for s in sources}
+    clips = []
+    used: set[str] = set()
+    for s in sources:
+        split = splits[s.id]
+        slug = _slug(s.id)
+        if slug in used:  # two ids that differ only in punctuation
+            slug = f"{slug}-{hashlib.sha256(s.id.encode()).hexdigest()[:6]}"
+        used.add(slug)
+        for k in range(int(recipe.clips_per_source.get(split, 0))):
+            clips.append(ClipSpec(f"{slug}-{k:03d}", split, s, k, _seed_for(recipe.seed, s.id, k)))
+    return Plan(sources, skipped, groups, splits, clips)
+
+
+# --- one clip --------------------------------------------------------------------------------------------------
+
+_SOURCE_CACHE: dict[str, np.ndarray] = {}
+
+
+def _still(src: Source) -> np.ndarray:
+    """A worker keeps the last few sources in memory: the plan orders clips by source."""
+    if src.id not in _SOURCE_CACHE:
+        while len(_SOURCE_CACHE) >= 3:
+            _SOURCE_CACHE.pop(next(iter(_SOURCE_CACHE)))
+        _SOURCE_CACHE[src.id] = load_still(src)
+    return _SOURCE_CACHE[src.id]
+
+
+def _r(x: float, n: int = 6) -> float:
+    """Round for the manifest: readable, and the same digits on every run."""
+    return float(f"{x:.{n}g}")
+
+
+def _pose_dict(pose) -> dict:
+    return {k: _r(v) for k, v in pose.__dict__.items()}
+
+
+def _render_clip(spec: ClipSpec, recipe: Recipe, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """Linear BT.2020 frames (T, h, w, 3) of the clip and the camera record."""
+    src, (h, w), T = spec.source, recipe.size, recipe.frames
+    ts = [i / max(T - 1, 1) for i in range(T)]
+    if src.is_video:
+        start = int(rng.integers(0, src.frames - T + 1))
+        y0, x0 = int(rng.integers(0, src.height - h + 1)), int(rng.integers(0, src.width - w + 1))
+        frames = read_video_frames(src, start, T)[:, y0:y0 + h, x0:x0 + w]
+        return np.ascontiguousarray(frames), {"type": "video", "start_frame": start, "crop_xywh": [x0, y0, w, h]}
+    img = _still(src)
+    cache: dict = {}
+    if src.projection == "equirectangular":
+        pc = recipe.panorama_camera
+        path = camera.random_pano_path(rng, img.shape[:2], (h, w), fov_range=pc.fov, max_zoom=pc.max_zoom,
+                                       max_pan=pc.max_pan, max_pitch=pc.max_pitch, max_roll=pc.max_roll,
+                                       zoom_range=pc.zoom_range)
+        poses = [path.pose(t) for t in ts]
+        frames = np.stack([camera.render_equirect(img, p, (h, w), cache) for p in poses])
+        kind = "equirectangular perspective"
+    else:
+        sc = recipe.still_camera
+        H, W = img.shape[:2]
+        fit = max(w / W, h / H) * 1.3
+        # anywhere from "most of the photo" to about native resolution: the zoom of a clip is drawn log-uniformly
+        hi = max(fit, sc.max_zoom / sc.zoom_range[1])
+        base = math.exp(rng.uniform(math.log(fit), math.log(hi)))
+        path = camera.random_path(rng, (H, W), (h, w), max_shift=sc.max_shift, zoom_range=sc.zoom_range,
+                                  max_roll=sc.max_roll, base_zoom=base)
+        poses = [path.pose(t) for t in ts]
+        frames = np.stack([camera.render(img, p, (h, w), cache) for p in poses])
+        kind = "crop window"
+    rec = {"type": kind, "path": {k: _pose_dict(camera_pose) for k, camera_pose in
+                                  (("start", path.start), ("end", path.end))},
+           "poses": [_pose_dict(p) for p in poses], "ease": "cosine"}
+    return frames.astype(np.float32), rec
+
+
+def _write_png(path: Path, px: np.ndarray) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), np.ascontiguousarray(px[..., ::-1])):
+        raise OSError(f"cannot write {path}")
+
+
+def build_clip(spec: ClipSpec, recipe: Recipe, out: str | os.PathLike) -> dict:
+    """Make one clip in out/clips/<id>: rendered under a temporary name, renamed into place when complete.
+
+    Everything random comes from spec.seed, so a clip is the same bytes whichever worker builds it and
+    whatever else the set holds. Returns the clip manifest (also written as clip.json).
+    """
+    out = Path(out)
+    final = out / "clips" / spec.id
+    tmp = out / "clips" / f"{TMP_PREFIX}{spec.id}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        manifest = _make_clip(spec, recipe, tmp)
+        if final.exists():  # a stale clip from an older plan: the complete new one replaces it
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
+    src, T = spec.source, recipe.frames
+    rng = np.random.default_rng(spec.seed)
+    linear, cam = _render_clip(spec, recipe, rng)
+
+    # exposure: scene-linear light is placed by its key; PQ sources are display light already
+    if src.kind == "linear":
+        key = log_average(linear)
+        stops = float(rng.uniform(*recipe.exposure_stops))
+        gain = recipe.key_nits * 2.0 ** stops / key
+        exposure = {"reference": "clip log-average luminance -> key_nits x 2^stops", "key_nits": recipe.key_nits,
+                    "source_log_average": _r(key), "stops": _r(stops), "gain": _r(gain)}
+    else:
+        stops = float(rng.uniform(*recipe.display_exposure_stops))
+        gain = 2.0 ** stops
+        exposure = {"reference": "display-referred source, absolute cd/m2 x 2^stops", "stops": _r(stops),
+                    "gain": _r(gain)}
+    nits = linear * np.float32(gain)
+    source_peak = float(np.clip(nits.max(), recipe.peak_nits, 10000.0))
+    hdr16 = np.clip(np.rint(master(nits, recipe.peak_nits, source_peak) * 65535.0), 0, 65535).astype(np.uint16)
+    # the SDR is derived from the HDR target exactly as stored, so the pair is consistent to the last code value
+    hdr_nits = np.asarray(pq_eotf(hdr16.astype(np.float32) / 65535.0), dtype=np.float32)
+
+    tmo, params = draw_tmo(rng, recipe.tmo_weights)
+    noise_rng = np.random.default_rng(_seed_for(spec.seed, "noise"))
+    sdr = sdr_encode(tone_map(hdr_nits, tmo, params, noise_rng))
+
+    files: dict = {"hdr": [], "sdr": {}, "lq": {}}
+    (tmp / "hdr").mkdir()
+    for i in range(T):
+        rel = f"hdr/{i:03d}.png"
+        _write_png(tmp / rel, hdr16[i])
+        files["hdr"].append(rel)
+    bitstream_bytes: dict = {}
+    for s in recipe.scales:
+        sdr_s = sdr if s == 1 else np.stack([imresize(f, 1.0 / s) for f in sdr])
+        d = tmp / "sdr" / f"x{s}"
+        d.mkdir(parents=True)
+        files["sdr"][f"x{s}"] = []
+        for i in range(T):
+            rel = f"sdr/x{s}/{i:03d}.png"
+            _write_png(tmp / rel, sdr_s[i])
+            files["sdr"][f"x{s}"].append(rel)
+        for qp in recipe.qps:
+            d = tmp / "lq" / f"qp{qp}"
+            (d / f"x{s}").mkdir(parents=True, exist_ok=True)
+            lq, nbytes = x265_roundtrip(sdr_s, qp, intra_only=recipe.intra_only, preset=recipe.x265_preset,
+                                        fps=recipe.fps, bitstream_path=d / f"x{s}.hevc")
+            bitstream_bytes[f"qp{qp}/x{s}"] = nbytes
+            names = files["lq"].setdefault(f"qp{qp}", {}).setdefault(f"x{s}", [])
+            for i in range(T):
+                rel = f"lq/qp{qp}/x{s}/{i:03d}.png"
+                _write_png(tmp / rel, lq[i])
+                names.append(rel)
+
+    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p)
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+    h, w = recipe.size
+    manifest = {
+        "id": spec.id, "seed": spec.seed, "source": src.record(), "licence": src.licence,
+        "frames": T, "fps": recipe.fps, "size": [w, h], "camera": cam, "exposure": exposure,
+        "mastering": {"peak_nits": recipe.peak_nits, "source_peak_nits": _r(source_peak),
+                      "curve": "BT.2390 EETF per PQ component", "primaries": "BT.2020", "transfer": "PQ",
+                      "storage": "16-bit PNG, PQ R'G'B' x 65535"},
+        "tmo": {"name": tmo, "params": params},
+        "sdr": {"gamut": "BT.2020 -> BT.709, hard clip (BT.2407 section 2)", "transfer": "BT.1886 inverse, 8-bit",
+                "downscale": "MATLAB imresize bicubic, antialiased", "scales": list(recipe.scales)},
+        "compression": {"codec": "libx265 (PyAV)", "qps": list(recipe.qps), "preset": recipe.x265_preset,
+                        "intra_only": recipe.intra_only, "chroma": "4:2:0 BT.709 limited 8-bit",
+                        "bitstream_bytes": bitstream_bytes},
+        "files": files, "checksums": checksums,
+    }
+    (tmp / CLIP_MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return manifest
+
+
+# --- the set ---------------------------------------------------------------------------------------------------
+
+def _is_done(out: Path, spec: ClipSpec) -> bool:
+    """A clip directory only exists once complete (rename is atomic); check it is the clip this plan wants."""
+    path = out / "clips" / spec.id / CLIP_MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    if manifest.get("seed") != spec.seed or manifest.get("source", {}).get("id") != spec.source.id:
+        return False
+    return all((path.parent / rel).is_file() for rel in manifest.get("checksums", {}))
+
+
+def _worker_init() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # parallelism is across clips; threads inside a clip would only contend
+
+
+def _work(args) -> str:
+    spec, recipe, out = args
+    build_clip(spec, recipe, out)
+    return spec.id
+
+
+def _disk_usage(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _write_set_manifest(out: Path, recipe: Recipe, p: Plan) -> None:
+    clips = {}
+    for spec in p.clips:
+        mpath = out / "clips" / spec.id / CLIP_MANIFEST
+        clips[spec.id] = {"split": spec.split, "source": spec.source.id, "manifest": f"clips/{spec.id}/{CLIP_MANIFEST}",
+                          "sha256": sha256_file(mpath)}
+    manifest = {
+        "format": "sdr2hdr paired set v1",
+        "recipe": recipe.to_dict(),
+        "sources": [{**s.record(), "split": p.splits[s.id], "scene_group": p.groups[s.id],
+                     "clips": [c.id for c in p.clips if c.source.id == s.id]} for s in p.sources],
+        "skipped_sources": [{"id": n, "reason": r} for n, r in p.skipped],
+        "splits": {sp: [c.id for c in p.clips if c.split == sp] for sp in SPLITS},
+        "clips": clips,
+    }
+    tmp = out / f".{SET_MANIFEST}.part"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, out / SET_MANIFEST)
+
+
+def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recipe, workers: int = 2,
+          progress: bool = True, max_clips: int | None = None, log=print) -> BuildReport:
+    """Build (or resume building) the set described by recipe from the sources under sources_root into out.
+
+    Finished clips are kept; half-written ones (temporary directories) are removed and redone. A folder built
+    with a different recipe is refused. max_clips stops after building that many new clips (the set manifest
+    is written only when every clip is there). Returns counts, timings and the size on disk.
+    """
+    from tqdm import tqdm
+
+    t0 = time.monotonic()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    recipe_path = out / RECIPE_JSON
+    if recipe_path.exists():
+        try:
+            old = json.loads(recipe_path.read_text())
+        except ValueError:
+            old = None
+        if old != recipe.to_dict():
+            raise InputError(f"{out} holds a set built with a different recipe ({recipe_path}); use a new --out")
+    else:
+        recipe_path.write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True) + "\n")
+    (out / "clips").mkdir(exist_ok=True)
+    for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+    p = plan(recipe, sources_root)
+    report = BuildReport(total=len(p.clips), skipped=p.skipped)
+    for name, reason in p.skipped:
+        log(f"skipped {name}: {reason}")
+    if not p.clips:
+        raise InputError(f"no usable HDR source under {sources_root} ({len(p.skipped)} file(s) skipped)")
+    todo = [c for c in p.clips if not _is_done(out, c)]
+    report.resumed = len(p.clips) - len(todo)
+    if max_clips is not None:
+        todo = todo[:max_clips]
+    n_src = {sp: len({c.source.id for c in p.clips if c.split == sp}) for sp in SPLITS}
+    log(f"{len(p.sources)} sources ({n_src['train']} train, {n_src['test']} test), {len(p.skipped)} skipped; "
+        f"{len(p.clips)} clips, {report.resumed} already built, {len(todo)} to build")
+    bar = tqdm(total=len(todo), unit="clip", desc="building", disable=not progress, dynamic_ncols=True)
+    try:
+        if workers <= 1 or len(todo) <= 1:
+            _worker_init()
+            for spec in todo:
+                build_clip(spec, recipe, out)
+                report.built += 1
+                bar.update()
+        else:
+            # each worker single-threaded (BLAS, OpenCV, x265 pools=1); parallel across clips
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                os.environ.setdefault(var, "1")
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(workers, initializer=_worker_init) as pool:
+                for _ in pool.imap_unordered(_work, [(c, recipe, out) for c in todo]):
+                    report.built += 1
+                    bar.update()
+    finally:
+        bar.close()
+    report.seconds = time.monotonic() - t0
+    done = all(_is_done(out, c) for c in p.clips)
+    report.complete = done
+    report.clips_per_split = {sp: sum(c.split == sp for c in p.clips) for sp in SPLITS}
+    if done:
+        _write_set_manifest(out, recipe, p)
+    report.bytes_on_disk = _disk_usage(out)
+    (out / REPORT_JSON).write_text(json.dumps({
+        "built_this_run": report.built, "already_built": report.resumed, "clips": report.total,
+        "complete": done, "seconds": round(report.seconds, 1), "workers": workers,
+        "bytes_on_disk": report.bytes_on_disk, "clips_per_split": report.clips_per_split,
+        "skipped_sources": len(p.skipped)}, indent=1) + "\n")
+    return report

@@ -1,0 +1,105 @@
+"""Checkpoints for exact resume (model, optimiser, scheduler, every process's RNG) and averaging of the last K.
+
+Defines:
+    rng_state() / set_rng_state(state)     Python, NumPy, torch (and CUDA) generator states of this process.
+    save_checkpoint(path, state)           atomic torch.save (a crash mid-write never leaves a torn file).
+    load_checkpoint(path)                  the dict back.
+    checkpoint_path(folder, step)          folder/step_00001000.pt
+    list_checkpoints(folder)               [(step, path)] oldest first.
+    prune_checkpoints(folder, keep)        delete all but the newest `keep`.
+    average_state_dicts(paths)             mean of the model weights of several checkpoints (DIDNet: last 6).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sdr2hdr.errors import InputError
+
+_NAME = re.compile(r"step_(\d+)\.pt$")
+
+
+def rng_state() -> dict:
+    """Every generator a training step may draw from in this process."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def checkpoint_path(folder: str | os.PathLike, step: int) -> Path:
+    return Path(folder) / f"step_{step:08d}.pt"
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
+    """torch.save to a temporary name, then rename: the newest checkpoint is always complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """A checkpoint written by save_checkpoint (a full pickle: load only checkpoints you wrote)."""
+    path = Path(path)
+    try:
+        # weights_only=False: the RNG states are NumPy and Python objects; these are our own training files
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file raises several types
+        raise InputError(f"cannot read checkpoint {path}: {exc}") from None
+
+
+def list_checkpoints(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+    """(step, path) of every checkpoint in folder, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = _NAME.fullmatch(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def prune_checkpoints(folder: str | os.PathLike, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints."""
+    for _, p in list_checkpoints(folder)[:-keep] if keep > 0 else []:
+        p.unlink(missing_ok=True)
+
+
+def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
+    """Mean of the "model" weights of the checkpoints at paths (float tensors; counters taken from the last)."""
+    if not paths:
+        raise ValueError("no checkpoints to average")
+    total: dict[str, torch.Tensor] = {}
+    last: dict[str, torch.Tensor] = {}
+    for p in paths:
+        state = load_checkpoint(p)["model"]
+        if total and set(state) != set(total):
+            raise InputError(f"cannot average {p.name}: its tensors differ from the first checkpoint's "
+                             "(a checkpoint from another stage or model)")
+        for k, v in state.items():
+            if v.is_floating_point():
+                # accumulate in float64: the mean of six float32 tensors then rounds once
+                total[k] = total[k] + v.double() if k in total else v.double()
+            else:
+                total.setdefault(k, v)
+            last[k] = v
+    return {k: (total[k] / len(paths)).to(last[k].dtype) if last[k].is_floating_point() else last[k] for k in total}

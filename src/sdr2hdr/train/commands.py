@@ -1,0 +1,63 @@
+"""`sdr2hdr train CONFIG`: the command line of the training loop (register(sub) adds it to the CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from sdr2hdr.errors import InputError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def register(sub) -> None:
+    """Add the `train` command to the CLI's sub-parsers."""
+    p = sub.add_parser(
+        "train", help="train a registered model from a YAML config (paper recipe or a CPU preset)",
+        description="Train a model from configs/<model>.yaml: the paper's recipe (preset `paper`, the default) or a "
+                    "preset sized for this machine (`cpu-smoke`: seconds; `cpu-small`: about an hour on 2 cores). "
+                    "Writes checkpoints, log.csv and weights/{last,best,averaged}.safetensors with JSON cards. "
+                    "Several GPUs or machines: torchrun --nproc_per_node N -m sdr2hdr.cli train CONFIG --ddp.")
+    p.add_argument("config", type=Path, help="a YAML config, e.g. configs/kpnet.yaml")
+    p.add_argument("--preset", default=None, help="a preset of the config (default: paper)")
+    p.add_argument("--max-steps", type=_positive_int, default=None,
+                   help="stop at this global step (the schedule still follows the config; continue with --resume)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default runs/<config>-<preset>)")
+    p.add_argument("--data", type=Path, default=None, help="the data set folder (overrides data.root)")
+    p.add_argument("--ddp", action="store_true",
+                   help="distributed data parallel under torchrun (gloo on CPU, nccl on CUDA)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.batch=8 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args) -> int:
+    from .config import DEFAULT_PRESET, load_config
+    from .trainer import Trainer
+
+    # everything in the config, presets included, is checked before any model or data is touched
+    cfg = load_config(args.config, args.preset, args.overrides)
+    preset = args.preset or DEFAULT_PRESET
+    out = args.out or Path("runs") / f"{args.config.stem}-{preset}"
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    result = Trainer(cfg, out, data_root=str(args.data) if args.data else None, resume=args.resume,
+                     max_steps=args.max_steps, ddp=args.ddp, progress=not args.quiet,
+                     config_file=str(args.config), preset=preset).run()
+    if not args.ddp or int(os.environ.get("RANK", "0")) == 0:
+        last = f"{result.losses[-1]:.5g}" if result.losses else "n/a"
+        val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
+        print(f"trained {cfg.model.name} to step {result.step} (last loss {last}{val}); "
+              f"weights: {', '.join(str(p) for p in result.exported.values())}")
+    return 0

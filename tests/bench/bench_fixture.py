@@ -1,7 +1,8 @@
-"""A tiny built data set made in the tests, in the manifest layout bench/dataset.py reads (see its docstring)."""
+"""A tiny data set made in the tests, laid out as `sdr2hdr data build` writes one (manifest.json, clips/<id>/)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -42,37 +43,43 @@ def _degrade(sdr: np.ndarray, qp: int, rng: np.random.Generator) -> np.ndarray:
 
 def make_dataset(root: Path, tmos=("bt2446c", "hable"), frames: int = FRAMES, qps=QPS, x2: bool = False,
                  seed: int = 0) -> Path:
-    """One test clip per TMO (plus one train clip), as 16-bit PQ PNG HDR, 8-bit PNG SDR and LQ per QP."""
+    """One test clip per TMO plus one train clip, laid out as `sdr2hdr data build` lays out a set.
+
+    manifest.json lists the splits and, per clip, its clips/<id>/clip.json; that one lists the frame files:
+    hdr/NNN.png (16-bit PQ), sdr/xS/NNN.png (8-bit HQ SDR), lq/qpQ/xS/NNN.png (8-bit LQ SDR).
+    """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    clips = []
+    scales = (1, 2) if x2 else (1,)
+    entries, splits = {}, {"train": [], "test": []}
     for k, (split, tmo) in enumerate([("test", t) for t in tmos] + [("train", tmos[0])]):
-        cid = f"{split}_{k:02d}_{tmo}"
-        base = Path(split) / cid
-        hdr_dir, sdr_dir = root / base / "hdr", root / base / "sdr"
-        hdr_dir.mkdir(parents=True)
-        sdr_dir.mkdir(parents=True)
-        lq = {str(qp): (base / f"lq_qp{qp}").as_posix() for qp in qps}
-        lq_x2 = {str(qp): (base / f"lq_x2_qp{qp}").as_posix() for qp in qps}
-        for d in [*lq.values(), *(lq_x2.values() if x2 else [])]:
-            (root / d).mkdir(parents=True)
+        cid = f"synthetic{k}-000"
+        clip_dir = root / "clips" / cid
+        files: dict = {"hdr": [], "sdr": {f"x{s}": [] for s in scales}, "lq": {}}
+
+        def put(rel: str, img: np.ndarray, bits: int) -> str:
+            (clip_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (write_png16 if bits == 16 else write_png8)(clip_dir / rel, img)
+            return rel
+
         for i, cd in enumerate(_scene(rng, frames)):
-            write_png16(hdr_dir / f"{i:04d}.png", pq_inverse_eotf(cd))
+            files["hdr"].append(put(f"hdr/{i:03d}.png", pq_inverse_eotf(cd), 16))
             rel = gamut_clip_2020_to_709(FORWARD_TMOS[tmo](cd), upper=1.0)
-            sdr = np.asarray(bt1886_inverse_eotf(100.0 * rel), dtype=np.float32)
-            write_png8(sdr_dir / f"{i:04d}.png", sdr)
-            sdr = np.rint(sdr * 255) / 255
-            for qp in qps:
-                low = _degrade(sdr, qp, rng)
-                write_png8(root / lq[str(qp)] / f"{i:04d}.png", low)
-                if x2:
-                    small = cv2.resize(low, (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
-                    write_png8(root / lq_x2[str(qp)] / f"{i:04d}.png", small)
-        record = {"id": cid, "source": f"synthetic-{k}", "licence": "CC0", "split": split, "tmo": tmo,
-                  "frames": frames, "seed": seed, "qps": list(qps), "scales": [1, 2] if x2 else [1],
-                  "hdr": (base / "hdr").as_posix(), "sdr": (base / "sdr").as_posix(), "lq": lq}
-        if x2:
-            record["lq_x2"] = lq_x2
-        clips.append(record)
-    (root / "manifest.json").write_text(json.dumps({"version": 1, "clips": clips}, indent=1))
+            sdr = np.rint(np.asarray(bt1886_inverse_eotf(100.0 * rel), dtype=np.float32) * 255) / 255
+            for s in scales:
+                small = sdr if s == 1 else cv2.resize(sdr, (WIDTH // s, HEIGHT // s), interpolation=cv2.INTER_AREA)
+                files["sdr"][f"x{s}"].append(put(f"sdr/x{s}/{i:03d}.png", small, 8))
+                for qp in qps:
+                    names = files["lq"].setdefault(f"qp{qp}", {}).setdefault(f"x{s}", [])
+                    names.append(put(f"lq/qp{qp}/x{s}/{i:03d}.png", _degrade(small, qp, rng), 8))
+        clip = {"id": cid, "seed": seed, "source": {"id": f"synthetic{k}", "licence": "CC0"}, "licence": "CC0",
+                "frames": frames, "size": [WIDTH, HEIGHT], "tmo": {"name": tmo, "params": {}},
+                "sdr": {"scales": list(scales)}, "compression": {"qps": list(qps)}, "files": files}
+        text = json.dumps(clip, indent=1, sort_keys=True) + "\n"
+        (clip_dir / "clip.json").write_text(text)
+        entries[cid] = {"split": split, "source": f"synthetic{k}", "manifest": f"clips/{cid}/clip.json",
+                        "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        splits[split].append(cid)
+    manifest = {"format": "sdr2hdr paired set v1", "splits": splits, "clips": entries}
+    (root / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return root

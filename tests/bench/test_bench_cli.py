@@ -104,3 +104,18 @@ def test_unknown_models_and_metrics_are_refused(tiny_set):
         _cli("evaluate", "--model", "nope", "--data", tiny_set)
     with pytest.raises(InputError, match="invalid choice"):
         _cli("benchmark", "--data", tiny_set, "--metrics", "lpips")
+
+
+def test_evaluate_the_mean_of_the_last_checkpoints(tiny_set, tmp_path):
+    import numpy as np
+
+    model = create("agcm")
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    for step in (10, 20, 30):
+        torch.save({"model": model.state_dict(), "rng": np.random.get_state()},
+                   tmp_path / "run" / "checkpoints" / f"step_{step:08d}.pt")
+    assert _cli("evaluate", "--model", "agcm", "--average-last", 2, tmp_path / "run", "--data", tiny_set,
+                "--metrics", "psnr", "--max-frames", "1", "--report-frames", "0", "--quiet",
+                "--out", tmp_path / "ev") == 0
+    md = (tmp_path / "ev" / "results.md").read_text()
+    assert "agcm: mean of 2 checkpoints step_00000020.pt..step_00000030.pt" in md

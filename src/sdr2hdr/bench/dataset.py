@@ -1,24 +1,21 @@
 """The test split of a built data set as the benchmark sees it: clips, their degradation model, frames per QP and scale.
 
-This is the one place that knows the on-disk layout written by `sdr2hdr data build`; everything else in bench/
-works on TestClip objects.
+This is the one place in bench/ that knows the data set: it reads the set through sdr2hdr.data.datasets.BuiltSet
+(manifest.json -> clips/<id>/clip.json) and hands out TestClip objects; everything else in bench/ works on those.
 
 Functions and classes
-- TestClip: one clip of the split (id, source, degradation model, frame count, where each frame sequence lives)
+- TestClip: one clip of the split (id, source, degradation model, frames, where each frame sequence lives)
 - load_split(data_dir, split) -> list[TestClip]; InputError for a folder without a manifest or an empty split
-- TestClip.hdr() / .sdr() / .lq(qp, scale) -> list of float32 HWC frames (PQ R'G'B' / SDR R'G'B' in [0, 1])
+- find_manifest(data_dir) -> the set's manifest path, or InputError saying what is wrong with the folder
+- TestClip.hdr() / .sdr() / .lq(qp, scale) -> lists of float32 HWC frames in [0, 1]
 
-Manifest assumed (manifest.json at the root of the data directory):
-    {"clips": [{"id": ..., "source": ..., "split": "test", "tmo": "bt2446c", "frames": 10,
-                "hdr": PATH, "sdr": PATH, "lq": {"37": PATH, ...}, "lq_x2": {...}, "lq_x4": {...}}, ...]}
-The paths may also sit under "paths" or "files"; "lq" may instead be nested by scale ({"x1": {"37": PATH}}). A PATH
-(relative to the data directory) is a folder of PNG frames in name order, a list of PNG files, or a video file.
-The degradation model is read from "tmo", else "degradation"; the clip id from "id", else "name".
+Per clip, the set holds (paths relative to clips/<id>/, as listed in clip.json "files"): hdr/NNN.png (16-bit PQ
+R'G'B' BT.2020), sdr/xS/NNN.png (HQ SDR, 8-bit BT.709 BT.1886), lq/qpQ/xS/NNN.png (HQ SDR at scale S through libx265
+at QP Q, decoded). The degradation model is clip.json "tmo" "name".
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +24,7 @@ import numpy as np
 
 from sdr2hdr.errors import InputError
 
-MANIFEST_NAMES = ("manifest.json",)
-VIDEO_SUFFIXES = {".mkv", ".mp4", ".mov", ".hevc", ".h265", ".265", ".ts"}
+MANIFEST = "manifest.json"
 
 
 @dataclass
@@ -38,142 +34,100 @@ class TestClip:
     id: str
     source: str
     degradation: str
-    root: Path
-    hdr_ref: object
-    sdr_ref: object | None = None
-    lq_refs: dict = field(default_factory=dict)  # (qp, scale) -> frame reference
-    n_frames: int | None = None
+    root: Path  # the clip's folder; every frame path is relative to it
+    hdr_files: list
+    sdr_files: list | None = None
+    lq_files: dict = field(default_factory=dict)  # (qp, scale) -> list of frame paths
     record: dict = field(default_factory=dict, repr=False)
 
     @property
     def qps(self) -> list[int]:
-        return sorted({qp for qp, _ in self.lq_refs})
+        return sorted({qp for qp, _ in self.lq_files})
 
     def scales(self, qp: int) -> list[int]:
-        return sorted(s for q, s in self.lq_refs if q == qp)
+        return sorted(s for q, s in self.lq_files if q == qp)
 
     def frame_count(self) -> int:
-        """Frames in the clip: the manifest's count, else the HDR frame files (for the progress bar's total)."""
-        if self.n_frames:
-            return self.n_frames
-        files = _frame_files(self.root, self.hdr_ref)
-        return len(files) if isinstance(files, list) else 1
+        return len(self.hdr_files)
 
     def hdr(self) -> list[np.ndarray]:
         """HQ HDR target frames, PQ R'G'B' BT.2020 in [0, 1]."""
-        return read_frames(self.root, self.hdr_ref)
+        return read_frames(self.root, self.hdr_files)
 
     def sdr(self) -> list[np.ndarray] | None:
         """HQ SDR frames (before compression), R'G'B' BT.709 in [0, 1], or None when the set has none."""
-        return None if self.sdr_ref is None else read_frames(self.root, self.sdr_ref)
+        return None if self.sdr_files is None else read_frames(self.root, self.sdr_files)
 
     def lq(self, qp: int, scale: int = 1) -> list[np.ndarray]:
         """Compressed (and for scale > 1 downscaled) SDR frames decoded back, R'G'B' BT.709 in [0, 1]."""
-        if (qp, scale) not in self.lq_refs:
+        if (qp, scale) not in self.lq_files:
             raise InputError(f"clip {self.id} has no LQ frames at QP {qp}, scale x{scale}")
-        return read_frames(self.root, self.lq_refs[(qp, scale)])
+        return read_frames(self.root, self.lq_files[(qp, scale)])
 
 
-def find_manifest(data_dir: Path) -> Path:
+def find_manifest(data_dir: str | Path) -> Path:
     data_dir = Path(data_dir)
     if not data_dir.exists():
         raise InputError(f"no such data directory: {data_dir}")
     if not data_dir.is_dir():
         raise InputError(f"not a directory: {data_dir} (pass the folder `sdr2hdr data build` wrote)")
-    for name in MANIFEST_NAMES:
-        if (data_dir / name).is_file():
-            return data_dir / name
-    raise InputError(f"{data_dir} has no manifest ({' or '.join(MANIFEST_NAMES)}): it is not a data set built by "
-                     f"`sdr2hdr data build`")
+    if not (data_dir / MANIFEST).is_file():
+        raise InputError(f"{data_dir} has no manifest ({MANIFEST}): it is not a data set built by "
+                         f"`sdr2hdr data build`, or its build has not finished")
+    return data_dir / MANIFEST
 
 
-def _int_key(key) -> int:
-    """'37', 37, 'qp37', 'x2' -> the number in it."""
-    m = re.search(r"\d+", str(key))
+def _number(key: str) -> int:
+    """'qp37' -> 37, 'x2' -> 2."""
+    m = re.fullmatch(r"[a-z]*(\d+)", str(key))
     if m is None:
-        raise ValueError(key)
-    return int(m.group())
+        raise InputError(f"unexpected stream name {key!r} in a clip manifest")
+    return int(m.group(1))
 
 
-def _lq_refs(paths: dict) -> dict:
-    refs: dict = {}
-    for key, value in paths.items():
-        m = re.fullmatch(r"lq(?:_?x(\d+))?", key)
-        if m is None or not isinstance(value, dict):
-            continue
-        scale = int(m.group(1) or 1)
-        for k, v in value.items():
-            if isinstance(v, dict):  # nested by scale: {"x2": {"37": path}}
-                for qp, ref in v.items():
-                    refs[(_int_key(qp), _int_key(k))] = ref
-            else:
-                refs[(_int_key(k), scale)] = v
-    return refs
-
-
-def _clip(record: dict, root: Path, where: str) -> TestClip:
-    paths = dict(record)
-    for key in ("paths", "files"):
-        if isinstance(record.get(key), dict):
-            paths.update(record[key])
-    if "hdr" not in paths:
-        raise InputError(f"{where}: a clip record has no 'hdr' frames path")
-    clip_id = str(record.get("id") or record.get("name") or Path(str(paths["hdr"])).parent.name)
+def _clip(m: dict, root: Path) -> TestClip:
+    files = m.get("files") or {}
+    if not files.get("hdr"):
+        raise InputError(f"clip {m.get('id')}: its manifest lists no HDR frames")
+    lq = {(_number(qp), _number(s)): paths for qp, by_scale in (files.get("lq") or {}).items()
+          for s, paths in by_scale.items()}
+    source = m.get("source")
+    tmo = m.get("tmo")
     return TestClip(
-        id=clip_id,
-        source=str(record.get("source", "")),
-        degradation=str(record.get("tmo") or record.get("degradation") or "unknown"),
-        root=root,
-        hdr_ref=paths["hdr"],
-        sdr_ref=paths.get("sdr"),
-        lq_refs=_lq_refs(paths),
-        n_frames=record.get("frames") if isinstance(record.get("frames"), int) else None,
-        record=record,
+        id=str(m["id"]),
+        source=str(source.get("id", "")) if isinstance(source, dict) else str(source or ""),
+        degradation=str(tmo.get("name", "unknown")) if isinstance(tmo, dict) else str(tmo or "unknown"),
+        root=root / m["dir"],
+        hdr_files=list(files["hdr"]),
+        sdr_files=(files.get("sdr") or {}).get("x1"),
+        lq_files=lq,
+        record=m,
     )
 
 
 def load_split(data_dir: str | Path, split: str = "test") -> list[TestClip]:
     """The clips of one split, in manifest order; refuses a folder without a manifest or an empty split."""
-    manifest = find_manifest(Path(data_dir))
+    from sdr2hdr.data.datasets import BuiltSet
+
+    find_manifest(data_dir)
     try:
-        doc = json.loads(manifest.read_text())
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {manifest}: {exc}") from None
-    records = doc.get("clips") if isinstance(doc, dict) else doc
-    if not isinstance(records, list):
-        raise InputError(f"{manifest}: expected a list of clip records under 'clips'")
-    splits = sorted({str(r.get("split")) for r in records if isinstance(r, dict)})
-    clips = [_clip(r, manifest.parent, str(manifest)) for r in records
-             if isinstance(r, dict) and str(r.get("split")) == split]
+        built = BuiltSet(data_dir, split)
+    except (KeyError, ValueError, OSError) as exc:
+        raise InputError(f"cannot read the manifest of {data_dir}: {type(exc).__name__}: {exc}") from None
+    clips = [_clip(m, Path(data_dir)) for m in built.clips]
     if not clips:
-        raise InputError(f"{manifest}: no clips in split {split!r} (splits there: {', '.join(splits) or 'none'})")
+        raise InputError(f"{data_dir}: split {split!r} has no clips")
     return clips
 
 
-def _frame_files(root: Path, ref) -> list[Path] | Path:
-    if isinstance(ref, (list, tuple)):
-        return [root / str(p) for p in ref]
-    path = root / str(ref)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".png")
-        if not files:
-            raise InputError(f"no PNG frames in {path}")
-        return files
-    if path.is_file():
-        return [path] if path.suffix.lower() == ".png" else path
-    raise InputError(f"frames listed in the manifest are missing: {path}")
-
-
-def read_frames(root: Path, ref) -> list[np.ndarray]:
-    """Every frame of one sequence as float32 HWC in [0, 1] (PNG codes / 255 or / 65535; video decoded to R'G'B')."""
+def read_frames(root: Path, files: list) -> list[np.ndarray]:
+    """Every frame of one sequence as float32 HWC in [0, 1] (8-bit codes / 255, 16-bit codes / 65535)."""
     from sdr2hdr.io.images import read_png
 
-    files = _frame_files(root, ref)
-    if isinstance(files, Path):
-        if files.suffix.lower() not in VIDEO_SUFFIXES:
-            raise InputError(f"unsupported frame file {files} (PNG folder or video expected)")
-        from sdr2hdr.io.video import VideoReader
-
-        with VideoReader(files) as reader:
-            return [reader.rgb(item) for kind, item in reader.items() if kind == "frame"]
-    return [read_png(p)[0] for p in files]
+    out = []
+    for rel in files:
+        path = root / rel
+        if not path.is_file():
+            raise InputError(f"a frame listed in the manifest is missing: {path}")
+        out.append(read_png(path)[0])
+    return out

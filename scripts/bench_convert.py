@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from conftest import make_sdr_clip  # noqa: E402
+from clip_tools import make_sdr_clip  # noqa: E402
 
 from sdr2hdr.engine.convert import classical_mapper, convert_video  # noqa: E402
 

@@ -11,7 +11,6 @@ with BT.709 tags and an AAC track, the kind of file a user would bring.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -19,39 +18,18 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import (BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709, luminance,
-                           pq_eotf, pq_inverse_eotf)
 from sdr2hdr.data.camera import random_path, render
+from sdr2hdr.data.degrade import hdr_master, sdr_frame
+from sdr2hdr.data.sources import gather
 from sdr2hdr.io import read_exr
-from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward
-
-SOURCE_IN_DEB = "./usr/share/psychtoolbox-3/PsychDemos/OpenEXRImages/GoldenGate.exr"
-
 
 def fetch_goldengate(workdir: Path) -> Path:
-    subprocess.run(["apt-get", "download", "psychtoolbox-3-common"], cwd=workdir, check=True, capture_output=True)
-    deb = next(workdir.glob("psychtoolbox-3-common_*.deb"))
-    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", SOURCE_IN_DEB], stdin=tar.stdout, cwd=workdir, check=True)
-    tar.wait()
-    return workdir / SOURCE_IN_DEB
-
-
-def hdr_master(linear709: np.ndarray, key_nits: float = 30.0) -> np.ndarray:
-    """Scene-linear BT.709 -> mastered BT.2020 display light (cd/m2): log-average at key_nits, roll-off to 1000."""
-    lum = np.asarray(luminance(linear709, primaries="bt709"))
-    log_avg = float(np.exp(np.mean(np.log(np.maximum(lum, 1e-6)))))
-    nits = np.asarray(apply_matrix(BT709_TO_BT2020, linear709 * (key_nits / log_avg)), dtype=np.float32)
-    pq = bt2390_eetf(pq_inverse_eotf(np.maximum(nits, 0.0)), src_white=float(max(nits.max(), 1000.0)),
-                     tgt_white=1000.0)
-    return np.asarray(pq_eotf(pq), dtype=np.float32)
-
-
-def sdr_frame(hdr_nits_2020: np.ndarray) -> np.ndarray:
-    """HDR master -> 8-bit SDR R'G'B' (BT.2446 A, BT.2407 clip to BT.709, BT.1886 inverse)."""
-    sdr_lin = gamut_clip_2020_to_709(bt2446a_forward(hdr_nits_2020), upper=1.0)
-    v = np.asarray(bt1886_inverse_eotf(np.asarray(sdr_lin) * 100.0))
-    return np.clip(np.rint(v * 255.0), 0, 255).astype(np.uint8)
+    """GoldenGate.exr fetched as `sdr2hdr data sources` does it (apt-get download + dpkg-deb, no install)."""
+    gather(workdir, only=["psychtoolbox-3-common"], log=lambda *_: None)
+    path = workdir / "psychtoolbox-3-common" / "GoldenGate.exr"
+    if not path.is_file():
+        raise SystemExit("could not fetch psychtoolbox-3-common (apt-get download); pass --exr PATH")
+    return path
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 import av
 import pytest
-from conftest import make_sdr_clip, run_cli
+from clip_tools import make_sdr_clip, run_cli
 
 
 def _fails(res, pattern):

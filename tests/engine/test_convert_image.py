@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from clip_tools import run_cli
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.io import read_exr, read_png, write_png8

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import ffprobe, make_sdr_clip, run_cli
+from clip_tools import ffprobe, make_sdr_clip, run_cli
 
 from sdr2hdr.io import read_png, write_png8
 from sdr2hdr.models import create

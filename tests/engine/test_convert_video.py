@@ -11,7 +11,7 @@ import time
 import av
 import numpy as np
 import pytest
-from conftest import ffprobe, make_sdr_clip, run_cli
+from clip_tools import ffprobe, make_sdr_clip, run_cli
 
 from sdr2hdr.io import frame_to_rgb, measure_light_level, read_hdr10_metadata
 

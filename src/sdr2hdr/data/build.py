@@ -6,7 +6,7 @@ Functions and classes
 - build(sources_root, out, recipe, workers=2, ...) -> BuildReport: the whole set, resumable, with a progress bar
 
 Layout of a built set (every path inside a manifest is relative to the set's root):
-    recipe.json                      the recipe (a different one refuses to resume into the same folder)
+    recipe.json                      recipe and builder version (a different one refuses to resume here)
     manifest.json                    sources, skipped sources, splits, one entry per clip (deterministic)
     build_report.json                timings and sizes of the last run (the only file that differs between runs)
     clips/<id>/clip.json             per clip: source, licence, camera path, exposure, TMO, QPs, scales, seed,
@@ -35,7 +35,8 @@ import numpy as np
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.data import camera
-from sdr2hdr.data.degrade import draw_tmo, log_average, master, sdr_encode, tone_map, x265_roundtrip
+from sdr2hdr.data.degrade import (X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map,
+                                  x265_roundtrip)
 from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.data.resize import imresize
 from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups, sha256_file
@@ -48,6 +49,9 @@ SET_MANIFEST = "manifest.json"
 RECIPE_JSON = "recipe.json"
 REPORT_JSON = "build_report.json"
 TMP_PREFIX = ".tmp-"
+# Bumped whenever the pipeline makes different pixels from the same recipe, so that a resumed build never mixes
+# clips from two versions of the code.
+BUILDER_VERSION = 2
 SPLITS = ("train", "test")
 
 
@@ -168,21 +172,25 @@ def plan(recipe: Recipe, sources_root: str | os.PathLike) -> Plan:
 
 # --- one clip --------------------------------------------------------------------------------------------------
 
-_SOURCE_CACHE: dict[str, np.ndarray] = {}
+_SOURCE_CACHE: dict[str, tuple[np.ndarray, float, dict]] = {}
 
 
-def _still(src: Source) -> np.ndarray:
-    """A worker keeps the last few sources in memory: the plan orders clips by source."""
-    if src.id not in _SOURCE_CACHE:
+def _still(src: Source, recipe: Recipe) -> tuple[np.ndarray, float, dict]:
+    """The source image with its scene exposure; a worker keeps the last few (the plan orders clips by source)."""
+    key = (src.id, recipe.key_nits, recipe.highlight_nits)
+    if key not in _SOURCE_CACHE:
         while len(_SOURCE_CACHE) >= 3:
             _SOURCE_CACHE.pop(next(iter(_SOURCE_CACHE)))
-        _SOURCE_CACHE[src.id] = load_still(src)
-    return _SOURCE_CACHE[src.id]
+        img = load_still(src)
+        gain, stats = scene_exposure(img, recipe.key_nits, recipe.highlight_nits) if src.kind == "linear" \
+            else (1.0, {})
+        _SOURCE_CACHE[key] = (img, gain, stats)
+    return _SOURCE_CACHE[key]
 
 
-def _r(x: float, n: int = 6) -> float:
-    """Round for the manifest: readable, and the same digits on every run."""
-    return float(f"{x:.{n}g}")
+def _r(x: float) -> float:
+    """A manifest number: full precision (JSON keeps the shortest exact repr), so a clip can be re-rendered."""
+    return float(x)
 
 
 def _pose_dict(pose) -> dict:
@@ -198,7 +206,7 @@ def _render_clip(spec: ClipSpec, recipe: Recipe, rng: np.random.Generator) -> tu
         y0, x0 = int(rng.integers(0, src.height - h + 1)), int(rng.integers(0, src.width - w + 1))
         frames = read_video_frames(src, start, T)[:, y0:y0 + h, x0:x0 + w]
         return np.ascontiguousarray(frames), {"type": "video", "start_frame": start, "crop_xywh": [x0, y0, w, h]}
-    img = _still(src)
+    img = _still(src, recipe)[0]
     cache: dict = {}
     if src.projection == "equirectangular":
         pc = recipe.panorama_camera
@@ -263,11 +271,13 @@ def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
 
     # exposure: scene-linear light is placed by its key; PQ sources are display light already
     if src.kind == "linear":
-        key = log_average(linear)
+        base, stats = _still(src, recipe)[1:]
         stops = float(rng.uniform(*recipe.exposure_stops))
-        gain = recipe.key_nits * 2.0 ** stops / key
-        exposure = {"reference": "clip log-average luminance -> key_nits x 2^stops", "key_nits": recipe.key_nits,
-                    "source_log_average": _r(key), "stops": _r(stops), "gain": _r(gain)}
+        gain = base * 2.0 ** stops
+        exposure = {"reference": "scene log-average -> key_nits, scene p99 <= highlight_nits; x 2^stops",
+                    "key_nits": recipe.key_nits, "highlight_nits": recipe.highlight_nits,
+                    **{k: (_r(v) if isinstance(v, float) else v) for k, v in stats.items()},
+                    "stops": _r(stops), "gain": _r(gain)}
     else:
         stops = float(rng.uniform(*recipe.display_exposure_stops))
         gain = 2.0 ** stops
@@ -325,6 +335,7 @@ def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
                 "downscale": "MATLAB imresize bicubic, antialiased", "scales": list(recipe.scales)},
         "compression": {"codec": "libx265 (PyAV)", "qps": list(recipe.qps), "preset": recipe.x265_preset,
                         "intra_only": recipe.intra_only, "chroma": "4:2:0 BT.709 limited 8-bit",
+                        "min_side": X265_MIN_SIDE,  # smaller pictures are edge-padded for the encoder
                         "bitstream_bytes": bitstream_bytes},
         "files": files, "checksums": checksums,
     }
@@ -370,6 +381,7 @@ def _write_set_manifest(out: Path, recipe: Recipe, p: Plan) -> None:
                           "sha256": sha256_file(mpath)}
     manifest = {
         "format": "sdr2hdr paired set v1",
+        "builder_version": BUILDER_VERSION,
         "recipe": recipe.to_dict(),
         "sources": [{**s.record(), "split": p.splits[s.id], "scene_group": p.groups[s.id],
                      "clips": [c.id for c in p.clips if c.source.id == s.id]} for s in p.sources],
@@ -396,15 +408,17 @@ def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     recipe_path = out / RECIPE_JSON
+    stamp = {"builder_version": BUILDER_VERSION, "recipe": recipe.to_dict()}
     if recipe_path.exists():
         try:
             old = json.loads(recipe_path.read_text())
         except ValueError:
             old = None
-        if old != recipe.to_dict():
-            raise InputError(f"{out} holds a set built with a different recipe ({recipe_path}); use a new --out")
+        if old != stamp:
+            raise InputError(f"{out} holds a set built with a different recipe or builder version ({recipe_path}); "
+                             f"use a new --out")
     else:
-        recipe_path.write_text(json.dumps(recipe.to_dict(), indent=1, sort_keys=True) + "\n")
+        recipe_path.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
     (out / "clips").mkdir(exist_ok=True)
     for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -439,6 +453,11 @@ def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recip
                 for _ in pool.imap_unordered(_work, [(c, recipe, out) for c in todo]):
                     report.built += 1
                     bar.update()
+    except BaseException:
+        # the pool is terminated by now, so nothing writes any more: clear what the killed workers left half-done
+        for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        raise
     finally:
         bar.close()
     report.seconds = time.monotonic() - t0

@@ -124,8 +124,9 @@ class ArrayCache:
 
 def _to_tensor(a: np.ndarray) -> torch.Tensor:
     """(..., H, W, 3) uint8 / uint16 -> float32 (..., 3, H, W) in [0, 1]."""
-    scale = 65535.0 if a.dtype == np.uint16 else 255.0
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(torch.float32).div_(scale)
+    scale = np.float32(1 / 65535.0 if a.dtype == np.uint16 else 1 / 255.0)
+    # astype copies out of the read-only memory map into memory the tensor may own
+    t = torch.from_numpy(a.astype(np.float32)).mul_(float(scale))
     return t.movedim(-1, -3).contiguous()
 
 

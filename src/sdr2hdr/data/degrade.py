@@ -2,6 +2,7 @@
 
 Functions
 - log_average(nits) -> the scene key (geometric mean luminance) that exposure is placed from
+- scene_exposure(linear, key_nits, highlight_nits) -> the gain that puts a scene on the HDR display
 - master(nits, peak) -> HQ HDR PQ R'G'B': BT.2390 EETF roll-off to the mastering peak (default 1000 cd/m2)
 - draw_tmo(rng, weights) -> (name, params): a degradation model and its random parameters, recorded per clip
 - tone_map(nits, name, params, rng) -> linear BT.2020 SDR display light, relative (1.0 = 100 cd/m2)
@@ -27,7 +28,7 @@ from sdr2hdr.color import (BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, g
 from sdr2hdr.io.video import frame_to_rgb
 from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward, bt2446c_forward, camera_model, eetf_to_sdr, hable, reinhard
 
-__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "master", "draw_tmo", "tone_map",
+__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo", "tone_map",
            "sdr_encode", "hdr_master", "sdr_frame", "x265_roundtrip"]
 
 REFERENCE_WHITE = 203.0  # cd/m2, BT.2408 HDR reference (diffuse) white
@@ -36,12 +37,34 @@ REFERENCE_WHITE = 203.0  # cd/m2, BT.2408 HDR reference (diffuse) white
 GREY_KEY = 0.18 * REFERENCE_WHITE
 TMO_NAMES = ("bt2446a", "bt2446c", "bt2390", "hable", "reinhard", "camera")
 PQ_MAX_NITS = 10000.0
+X265_MIN_SIDE = 128  # smaller pictures are edge-padded to this for the encoder (see x265_roundtrip)
 
 
 def log_average(nits: np.ndarray, floor: float = 1e-4) -> float:
     """Geometric mean of BT.2020 luminance (Reinhard's key). Domain: linear BT.2020 HWC or NHWC. Range: > 0."""
     lum = np.asarray(luminance(np.asarray(nits, dtype=np.float32), "bt2020"))
     return float(np.exp(np.mean(np.log(np.maximum(lum, floor)))))
+
+
+def scene_exposure(linear: np.ndarray, key_nits: float = GREY_KEY, highlight_nits: float = 4000.0,
+                   percentile: float = 99.0) -> tuple[float, dict]:
+    """Gain that places a scene-linear picture on the HDR display, from statistics of the whole scene.
+
+    The log-average luminance goes to key_nits (18 % grey under 203 cd/m2 diffuse white), unless that would push
+    the scene's 99th-percentile luminance above highlight_nits: low-key scenes (a candle-lit table, a studio
+    with lamps in view) are then exposed for their lights instead of being lifted to mid-grey, noise and all.
+    Whole-scene statistics keep a view into a dark corner dark, as one exposure for a whole set does.
+
+    Domain: linear HWC (or NHWC) RGB, relative. Range: (gain > 0, statistics for the manifest).
+    """
+    lum = np.asarray(luminance(np.asarray(linear, dtype=np.float32), "bt2020"))
+    key = log_average(linear)
+    high = float(np.percentile(lum, percentile))
+    by_key = key_nits / key
+    by_high = highlight_nits / high if high > 0 else by_key
+    gain = min(by_key, by_high)
+    return gain, {"scene_log_average": float(key), f"scene_p{percentile:g}": high,
+                  "limited_by": "key" if by_key <= by_high else f"p{percentile:g} at {highlight_nits:g} cd/m2"}
 
 
 def master(nits: np.ndarray, peak: float = 1000.0, source_peak: float | None = None) -> np.ndarray:
@@ -148,8 +171,9 @@ def x265_roundtrip(frames: np.ndarray, qp: int, intra_only: bool = False, preset
 
     The frames become BT.709 limited-range Y'CbCr 4:2:0 8-bit (Main profile, tagged 1/1/1) with our own matrix,
     so that no library picks one; `qp=N` fixes the quantiser (no rate control); intra_only sets keyint=1
-    (KPNet's HM all-intra); otherwise x265's default GOP with B-frames (inter coding, DIDNet). One thread, so
-    the bitstream is the same on every run. bitstream_path, if given, keeps the raw HEVC stream.
+    (KPNet's HM all-intra); otherwise x265's default GOP with B-frames (inter coding, DIDNet). One thread and
+    pictures of at least X265_MIN_SIDE (edge-padded, cropped after decoding), so the bitstream is the same on
+    every run. bitstream_path, if given, keeps the raw HEVC stream (padded size).
 
     Domain: uint8 (T, H, W, 3) R'G'B', H and W even; qp in [0, 51]. Range: (uint8 (T, H, W, 3), bytes written).
     """
@@ -159,6 +183,13 @@ def x265_roundtrip(frames: np.ndarray, qp: int, intra_only: bool = False, preset
     T, H, W, _ = frames.shape
     if H % 2 or W % 2:
         raise ValueError(f"4:2:0 needs even sizes, got {W}x{H}")
+    # libx265 3.x gives a different bitstream from run to run for pictures this small (64x64 and widths of 32
+    # were seen to; 128 and up never were): small pictures are padded with their edge pixels, as HEVC pads to
+    # whole coding units itself, and cropped again after decoding.
+    pad_h, pad_w = max(0, X265_MIN_SIDE - H), max(0, X265_MIN_SIDE - W)
+    if pad_h or pad_w:
+        frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+        T, H, W, _ = frames.shape
     params = [f"qp={int(qp)}", "log-level=error", "pools=1", "frame-threads=1", "lookahead-slices=0",
               "colorprim=bt709", "transfer=bt709", "colormatrix=bt709", "range=limited", "info=0"]
     if intra_only:
@@ -197,4 +228,4 @@ def x265_roundtrip(frames: np.ndarray, qp: int, intra_only: bool = False, preset
             decoded.append(np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8))
     if len(decoded) != T:
         raise RuntimeError(f"x265 round trip returned {len(decoded)} of {T} frames")
-    return np.stack(decoded), len(data)
+    return np.ascontiguousarray(np.stack(decoded)[:, : H - pad_h, : W - pad_w]), len(data)

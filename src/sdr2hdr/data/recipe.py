@@ -60,6 +60,7 @@ class Recipe:
     scene_threshold: float = 0.8  # fingerprint correlation above which two sources are one scene
     equirect: str = "auto"  # "auto" (sources.json, else 2:1 stills), "never", "always"
     key_nits: float = 36.54  # scene log-average lands here: 18 % grey under 203 cd/m2 diffuse white
+    highlight_nits: float = 4000.0  # ... unless the scene's 99th percentile would land above this (low-key scenes)
     exposure_stops: tuple[float, float] = (-1.5, 1.0)  # random factor 2^U(lo, hi) on scene-linear sources
     display_exposure_stops: tuple[float, float] = (0.0, 0.0)  # PQ sources are already mastered
     peak_nits: float = 1000.0  # mastering display peak (BT.2390 EETF roll-off)

@@ -8,6 +8,7 @@ Functions and classes
 - discover(root) -> (sources, skipped): every EXR / Radiance .hdr / 16-bit PQ PNG / HDR10 video under root; files
   that cannot be read or are not HDR come back in `skipped` with the reason
 - load_still(source) -> linear BT.2020 float32 HWC; read_video_frames(source, start, count) -> the same, per frame
+- fill_negative(rgb): lossy-EXR undershoot (negative light) filled from valid neighbours instead of clipped
 - scene_groups(sources) -> group id per source: near-identical pictures (the same panorama shipped twice) share one,
   so that a split by group never puts one scene in two splits
 """
@@ -31,6 +32,7 @@ from sdr2hdr.color import BT709_TO_BT2020, apply_matrix, pq_eotf
 from sdr2hdr.errors import InputError
 
 __all__ = ["STARTER_PACKAGES", "Package", "GatherReport", "gather", "Source", "discover", "load_still",
+           "fill_negative",
            "read_video_frames", "scene_groups", "STILL_EXTENSIONS", "VIDEO_EXTENSIONS", "SOURCES_JSON"]
 
 SOURCES_JSON = "sources.json"
@@ -405,9 +407,38 @@ def load_still(source: Source) -> np.ndarray:
     if kind == "pq":
         out = pq_eotf(np.clip(rgb, 0.0, 1.0))
     else:
-        # lossy EXR codecs (DWA) ring below zero around the sun; negative light has no meaning
-        out = apply_matrix(BT709_TO_BT2020, np.maximum(rgb, 0.0))
+        out = apply_matrix(BT709_TO_BT2020, fill_negative(rgb))
     return np.ascontiguousarray(np.maximum(np.asarray(out, dtype=np.float32), 0.0))
+
+
+def fill_negative(rgb: np.ndarray) -> np.ndarray:
+    """Replace pixels with a negative component by the Gaussian-weighted mean of their valid neighbours.
+
+    Lossy EXR codecs (DWA, as in the pmndrs panoramas) ring far below zero around bright lights; clipping those
+    pixels to zero would draw black outlines round every lamp, which a model would learn as real. Small
+    negatives from noise get the same treatment, which changes them by their noise level only.
+
+    Domain: float HWC linear RGB. Range: the same array shape, all components >= 0.
+    """
+    import cv2
+
+    rgb = np.asarray(rgb, dtype=np.float32)
+    bad = (rgb < 0).any(axis=-1)
+    if not bad.any():
+        return rgb
+    out = rgb.copy()
+    valid = (~bad).astype(np.float32)
+    todo = bad.copy()
+    for sigma in (1.0, 2.0, 4.0, 8.0, 16.0):
+        num = cv2.GaussianBlur(rgb * valid[..., None], (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        den = cv2.GaussianBlur(valid, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+        ok = todo & (den > 1e-3)
+        out[ok] = num[ok] / den[ok][:, None]
+        todo &= ~ok
+        if not todo.any():
+            break
+    out[todo] = 0.0
+    return np.maximum(out, 0.0)
 
 
 # --- HDR10 video: read with PyAV directly (io.video.probe refuses PQ, which is right for the SDR converter) ---

@@ -66,10 +66,11 @@ def haarpsi(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> t
 def vsi(pred: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
     """Visual saliency-induced index per image (piq).
 
-    Any image for which piq returns a non-finite value gets NaN, with a warning that names its size, instead of a
-    number that would poison a mean: aggregate per-image values with ``nan_mean``. Run on piq 0.8.0 with
-    torch 2.14 (CPU, float32 and float64) no valid input produced one (see the tests for the sizes scanned);
-    the guard stays because earlier piq releases and other back ends are reported to.
+    VSI is reported to return NaN at some image sizes. With piq 0.8.0 and torch 2.14 on the CPU no valid input
+    (values in [0, data_range]) produced one: every size from 1x1 to 200x200, larger ones up to 2160x3840, float32
+    and float64, random, flat, black and sparse content (the tests pin the awkward sizes). The guard stays for
+    other versions and back ends: an image for which piq returns a non-finite value gets NaN, with a warning that
+    names its size, rather than a number that would poison a mean; aggregate with ``nan_mean``.
     Domain: signal in [0, data_range] (clipped to it). Range: about [0, 1], 1 for identical images, or NaN;
     shape (N,).
     """

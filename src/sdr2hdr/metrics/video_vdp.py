@@ -11,6 +11,7 @@ cvvdp_jod
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 import torch
@@ -25,8 +26,16 @@ CVVDP_DISPLAY = "standard_hdr_pq"
 
 @functools.lru_cache(maxsize=4)
 def _metric(display: str, device: str):
-    # Imported here: pycvvdp pulls in plotting and video-file helpers that only this metric needs.
-    import pycvvdp
+    # Imported here: pycvvdp pulls in plotting and video-file helpers that only this metric needs. Its import
+    # reaches torch.utils.cpp_extension, which warns "No CUDA runtime is found" on CPU machines: irrelevant to
+    # a metric that compiles nothing, so that one logger is quietened for the import.
+    ext_log = logging.getLogger("torch.utils.cpp_extension")
+    level = ext_log.level
+    ext_log.setLevel(logging.ERROR)
+    try:
+        import pycvvdp
+    finally:
+        ext_log.setLevel(level)
 
     return pycvvdp.cvvdp(display_name=display, device=torch.device(device), quiet=True)
 

@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--data", type=Path, default=None, help="the data set folder (overrides data.root)")
     p.add_argument("--ddp", action="store_true",
                    help="distributed data parallel under torchrun (gloo on CPU, nccl on CUDA)")
+    p.add_argument("--threads", type=_positive_int, default=None,
+                   help="CPU threads per process (default: torch's choice; 1 is faster when other jobs share the cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch=8 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
@@ -46,8 +48,14 @@ def cmd_train(args) -> int:
     from .config import DEFAULT_PRESET, load_config
     from .trainer import Trainer
 
+    # --data names a built set, so it also means "train on it" when a preset (cpu-smoke) defaults to generated pairs
+    overrides = (["data.source=dataset"] if args.data else []) + list(args.overrides)
     # everything in the config, presets included, is checked before any model or data is touched
-    cfg = load_config(args.config, args.preset, args.overrides)
+    cfg = load_config(args.config, args.preset, overrides)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     preset = args.preset or DEFAULT_PRESET
     out = args.out or Path("runs") / f"{args.config.stem}-{preset}"
     if out.exists() and not out.is_dir():

@@ -57,8 +57,11 @@ class DataConfig:
     #: QPs used for validation
     val_qp: list[int] = field(default_factory=lambda: [37])
     train_split: str = "train"
-    #: held-out split for choosing the best weights; null: no validation, no best.safetensors
-    val_split: str | None = "val"
+    #: a split of the set to validate on (choosing best.safetensors); null: see val_sources
+    val_split: str | None = None
+    #: without val_split: hold out every clip of the last N training sources (scenes never trained on) for
+    #: validation; 0 and no val_split: no validation and no best.safetensors
+    val_sources: int = 0
     #: random horizontal/vertical flips and 90-degree rotations of training patches
     augment: bool = True
     num_workers: int = 0
@@ -376,6 +379,7 @@ def validate(cfg: Config, prefix: str = "") -> None:
     d = cfg.data
     _need(len(d.qp) > 0 and all(0 <= q <= 51 for q in d.qp), p + "data.qp", f"must be QPs in 0..51, got {d.qp}")
     _need(all(0 <= q <= 51 for q in d.val_qp), p + "data.val_qp", f"must be QPs in 0..51, got {d.val_qp}")
+    _need(d.val_sources >= 0, p + "data.val_sources", f"must not be negative, got {d.val_sources}")
     _need(d.num_workers >= 0, p + "data.num_workers", f"must not be negative, got {d.num_workers}")
     _need(d.val_crop is None or (d.val_crop > 0 and d.val_crop % model.scale == 0), p + "data.val_crop",
           f"must be a positive multiple of the scale ({model.scale}), got {d.val_crop}")

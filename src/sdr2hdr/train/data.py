@@ -1,8 +1,8 @@
 """Where training batches come from: the one adapter to the data package, synthetic pairs, patches, resumable order.
 
 Defines:
-    build_datasets(cfg, scale, frames, root)  -> (train Dataset, validation Dataset or None). THE ONE PLACE that
-                                              knows the data package's API; everything else sees items.
+    build_datasets(cfg, scale, frames, patch, root)  -> (train Dataset, validation Dataset or None). THE ONE
+                                              PLACE that knows the data package's API; everything else sees items.
     SyntheticPairs                            generated SDR/HDR pairs of the right shapes (smoke runs, tests).
     PatchPairs                                random aligned LQ/HDR/SDR-HQ patches with flips and rotations,
                                               drawn from (seed, epoch, index) so any process or worker agrees.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 
 from sdr2hdr.errors import InputError
 
@@ -32,17 +32,18 @@ from .config import DataConfig
 BATCH_KEYS = ("lq", "hdr", "sdr_hq")
 
 
-def build_datasets(cfg: DataConfig, scale: int, frames: int, root: str | None = None,
-                   seed: int = 0) -> tuple[Dataset, Dataset | None]:
+def build_datasets(cfg: DataConfig, scale: int, frames: int, patch: int, root: str | None = None,
+                   seed: int = 0, progress: bool = True) -> tuple[Dataset, Dataset | None]:
     """Training and validation data sets for a model of this scale and frame count.
 
     The lead checks this function once the data package's API is final: it is the only code here that
-    names sdr2hdr.data. Whatever it returns must yield the items described in this module's docstring.
+    names sdr2hdr.data. Whatever it returns must yield the items described in this module's docstring;
+    training items may be larger than the patch (PatchPairs crops them) and are not augmented here.
     """
     if cfg.source == "synthetic":
         train = SyntheticPairs(cfg.synthetic_items, cfg.synthetic_size, scale, frames, seed=seed)
         val = SyntheticPairs(max(2, cfg.synthetic_items // 8), cfg.synthetic_size, scale, frames, seed=seed + 1)
-        return train, (val if cfg.val_split is not None else None)
+        return train, val
     root = root or cfg.root
     if root is None:
         raise InputError("no data set given: set data.root in the config or pass --data DIR "
@@ -50,21 +51,59 @@ def build_datasets(cfg: DataConfig, scale: int, frames: int, root: str | None = 
     path = Path(root)
     if not path.is_dir():
         raise InputError(f"data set folder not found: {path}")
-    try:
-        from sdr2hdr.data import datasets as ds  # the data package's torch data sets
-    except ImportError:
-        raise InputError("this build has no data set readers yet (sdr2hdr.data.datasets); "
-                         "train on generated pairs with --set data.source=synthetic") from None
-    # single-frame pairs for one-frame models, clip windows of `frames` frames for the others
-    if frames == 1:
-        make = lambda split, qps: ds.FramePairs(path, split=split, qp=qps, scale=scale)  # noqa: E731
-    else:
-        make = lambda split, qps: ds.ClipWindows(path, split=split, qp=qps, scale=scale, frames=frames)  # noqa: E731
-    train = make(cfg.train_split, cfg.qp)
-    val = make(cfg.val_split, cfg.val_qp) if cfg.val_split is not None else None
-    if val is not None and len(val) == 0:
-        val = None
+    from sdr2hdr.data import datasets as ds  # the data package's torch data sets (BuiltSet refuses a folder
+    # without manifest.json by name)
+
+    def make(split: str, qps: list[int], crop: int | None):
+        # crop here, where the frames are memory-mapped, rather than decoding whole frames; augmentation
+        # stays with PatchPairs, which also seeds the crop so resumed and multi-worker runs draw the same
+        common = dict(split=split, qps=qps, scale=scale, patch=crop, augment=False, progress=progress)
+        if frames == 1:
+            return _PackageItems(ds.PairDataset(path, **common), frames)
+        return _PackageItems(ds.ClipDataset(path, frames=frames, **common), frames)
+
+    train = make(cfg.train_split, cfg.qp, patch)
+    val = None
+    if cfg.val_split is not None:
+        val = make(cfg.val_split, cfg.val_qp, None)
+    elif cfg.val_sources:
+        # hold out every clip of the last N training sources: validation scenes the model never trains on
+        sources = sorted({_source_id(c) for c in train.base.set.clips})
+        if cfg.val_sources >= len(sources):
+            raise InputError(f"data.val_sources {cfg.val_sources}: the {cfg.train_split!r} split has only "
+                             f"{len(sources)} sources")
+        held = set(sources[-cfg.val_sources:])
+        full = make(cfg.train_split, cfg.val_qp, None)
+        train = Subset(train, [i for i in range(len(train)) if _source_of(train.base, i) not in held])
+        val = Subset(full, [i for i in range(len(full)) if _source_of(full.base, i) in held])
     return train, val
+
+
+def _source_id(clip: dict) -> str:
+    src = clip.get("source")
+    return src.get("id", "") if isinstance(src, dict) else str(src)
+
+
+def _source_of(base, i: int) -> str:
+    clip_index, _ = base.index[i % len(base.index)]
+    return _source_id(base.set.clips[clip_index])
+
+
+class _PackageItems(Dataset):
+    """The data package's items in the trainer's terms: "sdr" -> "lq"; the clean SDR of the centre frame."""
+
+    def __init__(self, base: Dataset, frames: int) -> None:
+        self.base, self.frames = base, frames
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = self.base[index]
+        hq = item["sdr_hq"]
+        if self.frames > 1 and hq.dim() == 4:
+            hq = hq[self.frames // 2]
+        return {"lq": item["sdr"], "hdr": item["hdr"], "sdr_hq": hq}
 
 
 class SyntheticPairs(Dataset):
@@ -163,12 +202,16 @@ class PatchPairs(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
-        item = self.base[index]
+        seq = np.random.SeedSequence((self.seed, epoch, index))
+        # a data set drawing its own crops or QPs from torch's generator draws them from this seed
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seq.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+            item = self.base[index]
         h, w = _geometry(item, self.scale)
         lp = self.patch // self.scale
         if h < lp or w < lp:
             raise ValueError(f"item {index} is {h}x{w} at the input, smaller than the {lp}x{lp} input patch")
-        rng = np.random.default_rng((self.seed, epoch, index))
+        rng = np.random.default_rng(seq)
         top, left = int(rng.integers(0, h - lp + 1)), int(rng.integers(0, w - lp + 1))
         item = _crop(item, top, left, lp, lp, self.scale)
         if self.augment:
@@ -178,17 +221,20 @@ class PatchPairs(Dataset):
 
 
 class CentreCrop(Dataset):
-    """Centre crop of each item to `size` on the HDR side (or the whole item when size is None); first n items."""
+    """Centre crop of each item to `size` on the HDR side (or the whole item when size is None); n items spread
+    evenly over the set."""
 
     def __init__(self, base: Dataset, size: int | None, scale: int, items: int | None = None) -> None:
         self.base, self.size, self.scale = base, size, scale
-        self.n = len(base) if items is None else min(items, len(base))
+        n = len(base) if items is None else min(items, len(base))
+        # evenly spread over the set, so a few items still cover several clips
+        self.indices = np.linspace(0, len(base) - 1, n).round().astype(int).tolist() if n else []
 
     def __len__(self) -> int:
-        return self.n
+        return len(self.indices)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        item = self.base[index]
+        item = self.base[self.indices[index]]
         h, w = _geometry(item, self.scale)
         if self.size is None:
             return _crop(item, 0, 0, h, w, self.scale)
@@ -239,10 +285,12 @@ def collate(items: list[dict]) -> dict[str, torch.Tensor]:
     return {k: torch.stack([it[k] for it in items]) for k in keys}
 
 
-def make_loader(dataset: Dataset, batch_sampler: ResumableBatchSampler, num_workers: int) -> DataLoader:
+def make_loader(dataset: Dataset, batch_sampler: ResumableBatchSampler, num_workers: int,
+                pin_memory: bool = False) -> DataLoader:
     """The training loader. It gets its own generator so that making an iterator leaves the global RNG alone."""
     return DataLoader(dataset, batch_sampler=batch_sampler, num_workers=num_workers, collate_fn=collate,
-                      generator=torch.Generator().manual_seed(0), persistent_workers=num_workers > 0)
+                      generator=torch.Generator().manual_seed(0), persistent_workers=num_workers > 0,
+                      pin_memory=pin_memory)
 
 
 def make_val_loader(dataset: Dataset) -> DataLoader:

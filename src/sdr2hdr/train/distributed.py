@@ -4,7 +4,7 @@ Defines:
     DistInfo                 rank, local rank, world size, device, and whether a process group is up.
     setup(ddp, device)       from torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK): gloo on CPU, nccl on CUDA.
     teardown(info)           destroy the process group.
-    barrier(info), all_mean(info, values), gather_objects(info, obj)   no-ops on a single process.
+    barrier, all_mean, gather_objects, broadcast_object, broadcast_buffers   no-ops on a single process.
 
 Launch: `torchrun --nproc_per_node N -m sdr2hdr.cli train CONFIG --ddp` (or `--nnodes M --node_rank K
 --rdzv_endpoint HOST:PORT` across machines). Without --ddp a process trains alone even if torchrun started it.
@@ -92,6 +92,18 @@ def gather_objects(info: DistInfo, obj) -> list:
     out = [None] * info.world
     dist.all_gather_object(out, obj)
     return out
+
+
+def broadcast_buffers(info: DistInfo, model) -> None:
+    """Rank 0's buffers (batch-norm running statistics) on every process.
+
+    DDP copies them from rank 0 before each forward, so after the last step the other ranks still hold their own
+    local update; this makes every process end with rank 0's state, the one that is saved.
+    """
+    if not info.active:
+        return
+    for b in model.buffers():
+        dist.broadcast(b.data, src=0)
 
 
 def broadcast_object(info: DistInfo, obj):

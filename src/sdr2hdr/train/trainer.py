@@ -20,6 +20,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -263,7 +264,10 @@ class Trainer:
             raise InputError(f"train.batch {t.batch} does not split evenly over {info.world} processes")
         per_batch = t.batch // info.world
         if cfg.train.deterministic and info.device.type == "cuda":
+            # cuBLAS needs a fixed workspace for reproducible matrix products
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.benchmark = False
 
         # ---- resume point: rank 0 reads, every rank gets the same checkpoint (nodes need not share a disk)
         ckpt_dir = self.out / "checkpoints"
@@ -298,10 +302,11 @@ class Trainer:
         model.to(info.device)
         train_set, val_set = self.train_set, self.val_set
         if train_set is None:
-            train_set, val_set = build_datasets(cfg.data, scale, frames, self.data_root, seed=t.seed)
+            train_set, val_set = build_datasets(cfg.data, scale, frames, t.patch, self.data_root, seed=t.seed,
+                                                progress=main and self.progress)
         patches = PatchPairs(train_set, t.patch, scale, cfg.data.augment, t.seed)
         sampler = ResumableBatchSampler(patches, per_batch, t.seed, info.rank, info.world, start_step=step)
-        loader = make_loader(patches, sampler, cfg.data.num_workers)
+        loader = make_loader(patches, sampler, cfg.data.num_workers, pin_memory=info.device.type == "cuda")
         val_loader = None
         if val_set is not None and main:
             val_loader = make_val_loader(CentreCrop(val_set, cfg.data.val_crop, scale, cfg.data.val_items))
@@ -315,8 +320,10 @@ class Trainer:
             if len(states) == info.world:
                 set_rng_state(states[info.rank])
             else:
-                # another process count: batches stay exact (they depend on the step), dropout masks cannot
-                log(f"resuming on {info.world} processes from a {len(states)}-process checkpoint: RNG reseeded")
+                # another process count shares the samples out differently: weights, optimiser and schedule
+                # carry over, the exact sequence of batches and dropout masks cannot
+                log(f"resuming on {info.world} processes from a {len(states)}-process checkpoint: "
+                    "not bit-exact (samples and random streams are shared out differently)")
                 seed_all(t.seed + 1 + info.rank + 104729 * step)
         else:
             seed_all(t.seed + 1 + info.rank)
@@ -417,6 +424,7 @@ class Trainer:
                 csv_log.close()
 
         result.step, result.best = step, best
+        D.broadcast_buffers(info, model)
         elapsed = elapsed0 + time.perf_counter() - t_start
         if main:
             result.exported["last"] = self._export(model, "last", step, best, info, elapsed, val=result.val_psnr)
@@ -445,7 +453,10 @@ class Trainer:
         from sdr2hdr.models import count_params, get_card
 
         cfg = self.cfg
-        val_desc = f", validation PSNR {val:.2f} dB ({cfg.data.val_split}, QP {cfg.data.val_qp})" if val is not None else ""
+        d = cfg.data
+        val_on = ("generated pairs" if d.source == "synthetic" else f"split {d.val_split!r}" if d.val_split
+                  else f"{d.val_sources} held-out training sources")
+        val_desc = f", validation PSNR {val:.2f} dB ({val_on}, QP {d.val_qp})" if val is not None else ""
         card = {
             "name": cfg.model.name,
             "kind": kind,
@@ -453,7 +464,7 @@ class Trainer:
                        f"{cfg.data.source} data, QP {cfg.data.qp}){val_desc}",
             "steps": step,
             "params": count_params(model),
-            "val": {"psnr_db": val, "split": cfg.data.val_split, "qp": cfg.data.val_qp,
+            "val": {"psnr_db": val, "on": val_on, "qp": cfg.data.val_qp,
                     "items": cfg.data.val_items, "crop": cfg.data.val_crop},
             "best": best,
             "data": {"source": cfg.data.source, "root": self.data_root or cfg.data.root, "qp": cfg.data.qp},

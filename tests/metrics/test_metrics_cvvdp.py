@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from metric_images import degrade, pq_scene
 from sdr2hdr.metrics import cvvdp_jod
 from sdr2hdr.metrics import video_vdp
 
@@ -26,7 +25,8 @@ def no_network(monkeypatch):
     video_vdp._metric.cache_clear()
 
 
-def test_cvvdp_identical_images_score_10_and_degradation_lowers_the_jod(no_network):
+def test_cvvdp_identical_images_score_10_and_degradation_lowers_the_jod(
+        no_network, pq_scene, degrade):
     ref = pq_scene(2, 64)
     same = cvvdp_jod(ref, ref)
     assert same.shape == (2,) and torch.allclose(same, torch.full((2,), 10.0), atol=1e-3)
@@ -34,7 +34,7 @@ def test_cvvdp_identical_images_score_10_and_degradation_lowers_the_jod(no_netwo
     assert torch.all(mild < 10.0 - 1e-3) and torch.all(strong < mild)
 
 
-def test_cvvdp_batch_equals_single_image_calls():
+def test_cvvdp_batch_equals_single_image_calls(pq_scene, degrade):
     ref = pq_scene(2, 64)
     pred = degrade(ref, 0.03)
     batch = cvvdp_jod(pred, ref)
@@ -42,7 +42,7 @@ def test_cvvdp_batch_equals_single_image_calls():
     torch.testing.assert_close(batch, singles, rtol=1e-5, atol=1e-5)
 
 
-def test_cvvdp_accepts_numpy_hwc_and_float64():
+def test_cvvdp_accepts_numpy_hwc_and_float64(pq_scene, degrade):
     ref = pq_scene(1, 64, dtype=torch.float64)
     pred = degrade(ref, 0.03)
     got = cvvdp_jod(pred[0].permute(1, 2, 0).numpy(), ref[0].permute(1, 2, 0).numpy())
@@ -50,7 +50,7 @@ def test_cvvdp_accepts_numpy_hwc_and_float64():
     assert float(got) == pytest.approx(float(cvvdp_jod(pred.float(), ref.float())[0]), abs=1e-5)
 
 
-def test_cvvdp_scores_a_clip_with_its_frame_rate():
+def test_cvvdp_scores_a_clip_with_its_frame_rate(pq_scene):
     ref = pq_scene(6, 48)  # six frames of one clip, (T, 3, H, W)
     flicker = ref.clone()
     flicker[1::2] = (flicker[1::2] * 0.9)  # every other frame darker: a temporal artefact

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from metric_images import degrade, pq_scene
 from sdr2hdr.color import pq_inverse_eotf
 from sdr2hdr.metrics import mpsnr, mse, psnr
 
@@ -18,7 +17,7 @@ def test_mse_and_psnr_of_a_uniform_offset_are_known():
     assert float(psnr(pred, ref)[0]) == pytest.approx(20.0, rel=1e-12)
 
 
-def test_mse_and_psnr_match_numpy_per_image():
+def test_mse_and_psnr_match_numpy_per_image(pq_scene, degrade):
     ref = pq_scene(3, 32, dtype=torch.float64)
     pred = degrade(ref, 0.03)
     diff = (pred - ref).numpy()
@@ -27,19 +26,19 @@ def test_mse_and_psnr_match_numpy_per_image():
     np.testing.assert_allclose(psnr(pred, ref).numpy(), 10 * np.log10(1 / want_mse), rtol=1e-12)
 
 
-def test_psnr_data_range_scales_with_the_signal():
+def test_psnr_data_range_scales_with_the_signal(pq_scene, degrade):
     ref = pq_scene(2, 32, dtype=torch.float64)
     pred = degrade(ref, 0.02)
     np.testing.assert_allclose(psnr(pred * 1023, ref * 1023, data_range=1023).numpy(), psnr(pred, ref).numpy(),
                                rtol=1e-12)
 
 
-def test_psnr_of_identical_images_is_infinite():
+def test_psnr_of_identical_images_is_infinite(pq_scene):
     ref = pq_scene(1, 16)
     assert math.isinf(float(psnr(ref, ref)[0]))
 
 
-def test_numpy_hwc_input_gives_the_same_value_as_torch_nchw():
+def test_numpy_hwc_input_gives_the_same_value_as_torch_nchw(pq_scene, degrade):
     ref = pq_scene(2, 32, dtype=torch.float64)
     pred = degrade(ref, 0.02)
     got = psnr(pred[0].permute(1, 2, 0).numpy(), ref[0].permute(1, 2, 0).numpy())
@@ -82,14 +81,14 @@ def test_mpsnr_dropping_no_exposure_would_change_the_value():
     assert float(mpsnr(pred, ref)[0]) != pytest.approx(20 * math.log10(1023 / math.sqrt(all_seven)), abs=1e-3)
 
 
-def test_mpsnr_is_nan_when_no_exposure_is_usable_and_inf_for_identical_images():
+def test_mpsnr_is_nan_when_no_exposure_is_usable_and_inf_for_identical_images(pq_scene):
     black = torch.zeros(1, 3, 8, 8, dtype=torch.float64)
     assert math.isnan(float(mpsnr(black + 0.01, black)[0]))
     ref = pq_scene(1, 16, dtype=torch.float64)
     assert math.isinf(float(mpsnr(ref, ref)[0]))
 
 
-def test_mpsnr_falls_as_the_error_grows():
+def test_mpsnr_falls_as_the_error_grows(pq_scene, degrade):
     ref = pq_scene(2, 32, dtype=torch.float64)
     small, large = mpsnr(degrade(ref, 0.005), ref), mpsnr(degrade(ref, 0.05), ref)
     assert torch.all(small > large)

@@ -7,14 +7,13 @@ import piq
 import pytest
 import torch
 
-from metric_images import degrade, pq_scene
 from sdr2hdr.metrics import haarpsi, nan_mean, summarise, vifp, vsi
 from sdr2hdr.metrics import perceptual
 
 
 @pytest.mark.parametrize("ours, theirs", [(vifp, piq.vif_p), (haarpsi, piq.haarpsi), (vsi, piq.vsi)],
                          ids=["vifp", "haarpsi", "vsi"])
-def test_perceptual_metrics_equal_piq(ours, theirs):
+def test_perceptual_metrics_equal_piq(ours, theirs, pq_scene, degrade):
     ref = pq_scene(2, 64)
     pred = degrade(ref, 0.04)
     want = theirs(pred, ref, data_range=1.0, reduction="none")
@@ -29,7 +28,7 @@ def test_perceptual_metrics_refuse_images_below_their_minimum_size(fn, size):
         fn(x, x)
 
 
-def test_vsi_nonfinite_result_becomes_nan_with_a_warning(monkeypatch):
+def test_vsi_nonfinite_result_becomes_nan_with_a_warning(monkeypatch, pq_scene, degrade):
     # piq.vsi returning NaN for one image of a batch (as reported for some sizes on other piq / torch versions):
     # the wrapper must pass NaN through for that image only, say so, and leave the other image's value intact.
     ref = pq_scene(2, 64)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from metric_images import degrade, pq_scene
 from sdr2hdr.metrics import METRICS, PAPER_METRICS, compute_all, summarise
 
 
@@ -18,7 +17,7 @@ def test_registry_lists_every_metric_of_the_papers_with_direction_and_unit():
     assert METRICS["psnr"].units == "dB" and METRICS["cvvdp"].units == "JOD"
 
 
-def test_compute_all_per_image_values_equal_single_image_calls():
+def test_compute_all_per_image_values_equal_single_image_calls(pq_scene, degrade):
     # 161 px: the smallest size every metric takes at its standard setting (MS-SSIM's five scales)
     ref = pq_scene(2, 161, seed=3)
     pred = torch.stack([degrade(ref[0], 0.02), degrade(ref[1], 0.06, seed=2)])
@@ -35,7 +34,7 @@ def test_compute_all_per_image_values_equal_single_image_calls():
         assert (better > worse) if METRICS[name].higher_is_better else (better < worse), name
 
 
-def test_compute_all_chosen_names_and_numpy_in_numpy_out():
+def test_compute_all_chosen_names_and_numpy_in_numpy_out(pq_scene, degrade):
     ref = pq_scene(2, 48, dtype=torch.float64)
     pred = degrade(ref, 0.02)
     got = compute_all(pred.permute(0, 2, 3, 1).numpy(), ref.permute(0, 2, 3, 1).numpy(), names=["psnr", "delta_e_itp"])

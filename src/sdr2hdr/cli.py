@@ -43,7 +43,7 @@ def _add_convert(sub) -> None:
     p.add_argument("output", type=Path)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", choices=METHODS, default=None,
-                     help="classical inverse mapping (default bt2446c)")
+                     help="classical inverse mapping (the default when no shipped model beats them)")
     how.add_argument("--model", default=None, help="a registered model (see `sdr2hdr models`)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
@@ -73,6 +73,13 @@ def cmd_convert(args) -> int:
         raise InputError(f"--crf must be in 0..51, got {args.crf}")
     if args.weights is not None and args.model is None:
         raise InputError("--weights needs --model")
+    if args.model is None and args.method is None:
+        from sdr2hdr.models.weights import default_model
+
+        args.model = default_model()
+        if args.model is not None and not args.quiet:
+            print(f"using the shipped model {args.model} (best on the benchmark); --method bt2446c is the fast "
+                  f"classical mapping")
     if args.model is not None:
         from sdr2hdr.engine.convert import model_mapper
 
@@ -161,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sdr2hdr: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sdr2hdr: interrupted; no output was left behind", file=sys.stderr)
+        print("sdr2hdr: interrupted (a conversion leaves no partial file; training keeps its checkpoints)", file=sys.stderr)
         return 128 + signal.SIGINT
     except BrokenPipeError:
         return 1

@@ -51,7 +51,7 @@ def test_corrupt_container_header(tmp_path):
 
 
 def test_input_that_is_already_hdr(tmp_path, sdr_clip):
-    first = run_cli("convert", sdr_clip, tmp_path / "hdr.mkv", "--quiet", "--max-frames", "4")
+    first = run_cli("convert", sdr_clip, tmp_path / "hdr.mkv", "--quiet", "--max-frames", "4", "--method", "bt2408")
     assert first.returncode == 0, first.stderr
     res = run_cli("convert", tmp_path / "hdr.mkv", tmp_path / "again.mkv")
     _fails(res, "already HDR")
@@ -80,7 +80,8 @@ def test_existing_output_needs_overwrite(tmp_path, sdr_clip):
     res = run_cli("convert", sdr_clip, tmp_path / "o.mkv", "--quiet")
     _fails(res, "--overwrite")
     assert (tmp_path / "o.mkv").read_bytes() == b"keep me"
-    res = run_cli("convert", sdr_clip, tmp_path / "o.mkv", "--quiet", "--overwrite", "--max-frames", "3")
+    res = run_cli("convert", sdr_clip, tmp_path / "o.mkv", "--quiet", "--overwrite", "--max-frames", "3",
+                  "--method", "bt2408")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "o.mkv").stat().st_size > 1000
 

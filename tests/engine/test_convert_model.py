@@ -65,3 +65,19 @@ def test_unknown_model_and_missing_weights(tmp_path):
     assert res.returncode == 2 and "unknown model 'nope'" in res.stderr
     res = run_cli("convert", tmp_path / "in.png", tmp_path / "o.png", "--model", "hdrunet")
     assert res.returncode == 2 and ("no shipped weights" in res.stderr or "do not fit" not in res.stderr)
+
+
+def test_the_default_shipped_model_is_used_without_model_or_method(tmp_path, weights, monkeypatch):
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    (folder / "agcm.safetensors").write_bytes(weights["agcm"].read_bytes())
+    (folder / "agcm.json").write_text(json.dumps({"model": "agcm", "default": True, "summary": "test card"}))
+    monkeypatch.setenv("SDR2HDR_WEIGHTS_DIR", str(folder))
+    write_png8(tmp_path / "in.png", np.full((16, 16, 3), 0.5))
+    res = run_cli("convert", tmp_path / "in.png", tmp_path / "out.png")
+    assert res.returncode == 0, res.stderr
+    assert "using the shipped model agcm" in res.stdout
+    listing = run_cli("models")
+    assert "agcm: test card" in listing.stdout
+    res = run_cli("convert", tmp_path / "in.png", tmp_path / "out2.png", "--method", "bt2408")
+    assert "shipped model" not in res.stdout and "bt2408" in res.stdout

@@ -1,7 +1,8 @@
 """Weights on disk: the shipped safetensors per registered name, loading with a named refusal on any mismatch.
 
 Functions
-- weights_dir() -> the package folder holding shipped weights (<name>.safetensors beside <name>.json, its card)
+- weights_dir() -> the folder holding shipped weights (<name>.safetensors beside <name>.json, its card)
+- default_model() -> the shipped name `convert` uses when given neither --model nor --method
 - shipped_weights(name) -> path or None
 - shipped_card(name) -> dict (what the weights scored, how they were trained) or None
 - load_weights(model, path): strict; a missing, unexpected or mis-shaped tensor is named in the error
@@ -21,7 +22,9 @@ from sdr2hdr.errors import InputError
 
 
 def weights_dir() -> Path:
-    return Path(str(resources.files("sdr2hdr") / "weights"))
+    """SDR2HDR_WEIGHTS_DIR if set (a folder of one's own weights and cards), else the package's shipped folder."""
+    override = os.environ.get("SDR2HDR_WEIGHTS_DIR")
+    return Path(override) if override else Path(str(resources.files("sdr2hdr") / "weights"))
 
 
 def shipped_weights(name: str) -> Path | None:
@@ -71,3 +74,15 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict | Non
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()}
     save_file(state, str(path), metadata=meta)
     return Path(path)
+
+
+def default_model() -> str | None:
+    """The shipped model marked default (best on the benchmark and better than every classical mapping), if any."""
+    folder = weights_dir()
+    if not folder.is_dir():
+        return None
+    for card_path in sorted(folder.glob("*.json")):
+        card = json.loads(card_path.read_text())
+        if card.get("default") and shipped_weights(card.get("model", "")) is not None:
+            return card["model"]
+    return None

@@ -37,7 +37,8 @@ def register(sub) -> None:
     p.add_argument("--ddp", action="store_true",
                    help="distributed data parallel under torchrun (gloo on CPU, nccl on CUDA)")
     p.add_argument("--threads", type=_positive_int, default=None,
-                   help="CPU threads per process (default: torch's choice; 1 is faster when other jobs share the cores)")
+                   help="CPU threads per process (default: torch's choice; 1 is faster when other jobs share "
+                        "the cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.batch=8 (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")

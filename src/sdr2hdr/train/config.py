@@ -321,7 +321,8 @@ def validate(cfg: Config, prefix: str = "") -> None:
 
     p = prefix
     names = list_models()
-    _need(cfg.model.name in names, p + "model.name", f"unknown model {cfg.model.name!r}; registered: {', '.join(names)}")
+    _need(cfg.model.name in names, p + "model.name",
+          f"unknown model {cfg.model.name!r}; registered: {', '.join(names)}")
     model = _check_model_kwargs(cfg.model.name, cfg.model.kwargs, p + "model.kwargs")
     stages = cfg.resolved_stages()
     for i, st in enumerate(cfg.stages):

@@ -11,8 +11,8 @@ Defines:
     make_loader(...)                          the training DataLoader over those pieces.
 
 An item is a dict of tensors: "lq" (3,h,w), or (T,3,h,w) for multi-frame models; "hdr" (3,h*s,w*s), PQ
-R'G'B'; optionally "sdr_hq" (3,h,w), the clean SDR centre frame (DIDNet's auxiliary target). Other keys are
-passed through untouched only when they are tensors of a fixed shape; anything else is dropped by the collate.
+R'G'B'; optionally "sdr_hq" (3,h,w), the clean SDR centre frame (DIDNet's auxiliary target). Other keys
+(metadata) are dropped by the collate.
 """
 
 from __future__ import annotations
@@ -160,7 +160,8 @@ def _geometry(item: dict, scale: int) -> tuple[int, int]:
     h, w = lq.shape[-2:]
     hh, hw = item["hdr"].shape[-2:]
     if (hh, hw) != (h * scale, w * scale):
-        raise ValueError(f"item shapes disagree with scale x{scale}: lq {tuple(lq.shape)}, hdr {tuple(item['hdr'].shape)}")
+        raise ValueError(f"item shapes disagree with scale x{scale}: lq {tuple(lq.shape)}, "
+                         f"hdr {tuple(item['hdr'].shape)}")
     return h, w
 
 
@@ -294,5 +295,7 @@ def make_loader(dataset: Dataset, batch_sampler: ResumableBatchSampler, num_work
 
 
 def make_val_loader(dataset: Dataset) -> DataLoader:
-    """One item per batch: validation frames may differ in size."""
-    return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0, collate_fn=collate)
+    """One item per batch: validation frames may differ in size. Its own generator: each pass makes an iterator,
+    which would otherwise draw a seed from the global RNG and shift the training run's dropout masks."""
+    return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(0))

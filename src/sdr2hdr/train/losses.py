@@ -1,7 +1,8 @@
 """Training losses: the papers' pixel losses and the weighted sum of main and auxiliary terms.
 
 Defines:
-    pixel_loss(kind, pred, target)   l1 (KPNet, DIDNet, HDRTVNet), l2 (Deep SR-ITM, GPGMNet), tanh_l1 / tanh_l2 (HDRUNet).
+    pixel_loss(kind, pred, target)   l1 (KPNet, DIDNet, HDRTVNet), l2 (Deep SR-ITM, GPGMNet),
+                                     tanh_l1 / tanh_l2 (HDRUNet).
     TrainingLoss(cfg)                callable: (outputs dict, batch dict) -> (total, {term name: value}).
 """
 

@@ -151,7 +151,8 @@ class _CsvLog:
         self.file.flush()
 
     def write(self, row: dict) -> None:
-        self.writer.writerow({k: ("" if v is None else (repr(v) if isinstance(v, float) else v)) for k, v in row.items()})
+        # repr: the shortest text that reads back as the same float, so equal logs mean equal bits
+        self.writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v for k, v in row.items()})
         self.file.flush()
 
     def close(self) -> None:

@@ -1,0 +1,88 @@
+"""Ship trained weights: copy a run's weights into the package and write their card from the benchmark's results.
+
+    python scripts/ship_weights.py --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
+
+Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged).
+The card (src/sdr2hdr/weights/<name>.json) joins the trainer's own card (recipe, steps, validation) with the test-
+split figures of `sdr2hdr benchmark` for that model and for the best classical mapping at the same QP, and marks as
+the converter's default the shipped model with the highest PSNR at --qp, if it beats every classical mapping there.
+Nothing in a card is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from sdr2hdr.models.weights import weights_dir
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+def _rows(summary: Path) -> list[dict]:
+    with open(summary, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _score(rows: list[dict], method: str, qp: str, degradation: str = "all") -> dict | None:
+    for r in rows:
+        if r["method"] == method and r["qp"] == qp and r["degradation"] == degradation:
+            return {k: float(v) for k, v in r.items() if k in ("psnr", "ssim", "ms_ssim", "delta_e_itp") and v}
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND, e.g. runs/kpnet-cpu-small:best")
+    ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
+    ap.add_argument("--qp", default="37")
+    args = ap.parse_args()
+    rows = _rows(args.bench)
+    classical = {r["method"] for r in rows if r["kind"] == "classical"}
+    best_classical = max(classical, key=lambda m: (_score(rows, m, args.qp) or {"psnr": -1})["psnr"])
+    ref = _score(rows, best_classical, args.qp)
+    out_dir = weights_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shipped = {}
+    for spec in args.runs:
+        run, kind = spec.rsplit(":", 1)
+        src = Path(run) / "weights" / f"{kind}.safetensors"
+        train_card = json.loads((Path(run) / "weights" / f"{kind}.json").read_text())
+        name = train_card["name"]
+        if src.stat().st_size > MAX_BYTES:
+            sys.exit(f"{src} is over 20 MB")
+        scores = {qp: _score(rows, name, qp) for qp in sorted({r["qp"] for r in rows if r["method"] == name})}
+        if not scores.get(args.qp):
+            sys.exit(f"{name} has no benchmark row at QP {args.qp} in {args.bench}")
+        s = scores[args.qp]
+        card = {
+            "model": name,
+            "weights": f"{name}.safetensors",
+            "summary": (f"{train_card['summary']}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+                        f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
+                        f"{ref['delta_e_itp']:.2f})"),
+            "training": {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
+                                                         "train_seconds", "device", "paper_recipe")},
+            "test_scores": scores,
+            "best_classical": {"method": best_classical, "qp": args.qp, **ref},
+            "beats_best_classical": s["psnr"] > ref["psnr"],
+        }
+        shutil.copyfile(src, out_dir / f"{name}.safetensors")
+        shipped[name] = card
+    contenders = [n for n, c in shipped.items() if c["beats_best_classical"]]
+    default = max(contenders, key=lambda n: shipped[n]["test_scores"][args.qp]["psnr"]) if contenders else None
+    for name, card in shipped.items():
+        card["default"] = name == default
+        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+        print(f"shipped {name}: {card['summary']}{' [default]' if card['default'] else ''}")
+    if default is None:
+        print(f"no shipped model beats {best_classical} at QP {args.qp}: the converter keeps the classical default")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+from sdr2hdr.argtypes import positive
 from sdr2hdr.errors import InputError
 
 METHODS = ("bt2408", "bt2446a", "bt2446c")
@@ -19,19 +20,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # noqa: D102
         raise InputError(f"{self.prog}: {message}")
-
-
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-        return value
-
-    return parse
 
 
 def _add_convert(sub) -> None:
@@ -49,9 +37,9 @@ def _add_convert(sub) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="model arithmetic (bf16 is about 3x faster on recent CPUs)")
-    p.add_argument("--tile", type=_positive(int), default=512,
+    p.add_argument("--tile", type=positive(int), default=512,
                    help="run the model on overlapping tiles of this size (default 512)")
-    p.add_argument("--peak-nits", type=_positive(float), default=1000.0,
+    p.add_argument("--peak-nits", type=positive(float), default=1000.0,
                    help="mastering display peak in cd/m2; output is limited to it (default 1000)")
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
@@ -59,7 +47,7 @@ def _add_convert(sub) -> None:
     p.add_argument("--preset", choices=PRESETS, default="fast", help="x265 preset (default fast)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after N frames")
+    p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
     p.set_defaults(func=cmd_convert)
 
 

@@ -7,19 +7,10 @@ import sys
 from pathlib import Path
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.argtypes import positive_int
 
 CLASSICAL = ("bt2408", "bt2446a", "bt2446c")
 EXTRA_METRICS = ("mpsnr", "vifp", "haarpsi", "vsi")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _qp(text: str) -> int:
@@ -43,11 +34,11 @@ def _common(p) -> None:
     p.add_argument("--all-metrics", action="store_true",
                    help=f"add {', '.join(EXTRA_METRICS)} (slower on a CPU)")
     p.add_argument("--cvvdp", action="store_true", help="add ColorVideoVDP JOD (much slower)")
-    p.add_argument("--max-frames", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--max-frames", type=positive_int, default=None, metavar="N",
                    help="score at most N frames per clip, evenly spread (multi-frame models still see neighbours)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32")
-    p.add_argument("--tile", type=_positive_int, default=512,
+    p.add_argument("--tile", type=positive_int, default=512,
                    help="run models on overlapping tiles of this size when a frame is larger (default 512)")
     p.add_argument("--peak-nits", type=float, default=1000.0,
                    help="mastering peak in cd/m2; every output is limited to it (default 1000)")

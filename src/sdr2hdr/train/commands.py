@@ -7,16 +7,7 @@ import os
 from pathlib import Path
 
 from sdr2hdr.errors import InputError
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+from sdr2hdr.argtypes import positive_int
 
 
 def register(sub) -> None:
@@ -29,14 +20,14 @@ def register(sub) -> None:
                     "Several GPUs or machines: torchrun --nproc_per_node N -m sdr2hdr.cli train CONFIG --ddp.")
     p.add_argument("config", type=Path, help="a YAML config, e.g. configs/kpnet.yaml")
     p.add_argument("--preset", default=None, help="a preset of the config (default: paper)")
-    p.add_argument("--max-steps", type=_positive_int, default=None,
+    p.add_argument("--max-steps", type=positive_int, default=None,
                    help="stop at this global step (the schedule still follows the config; continue with --resume)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
     p.add_argument("--out", type=Path, default=None, help="output folder (default runs/<config>-<preset>)")
     p.add_argument("--data", type=Path, default=None, help="the data set folder (overrides data.root)")
     p.add_argument("--ddp", action="store_true",
                    help="distributed data parallel under torchrun (gloo on CPU, nccl on CUDA)")
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads per process (default: torch's choice; 1 is faster when other jobs share "
                         "the cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -11,6 +11,7 @@ centred on the frame being restored, the first and last frames repeated at the e
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import inspect
 from collections import deque
@@ -120,7 +121,7 @@ class ModelRunner:
         return out / weight
 
 
-class StreamMapper:
+class StreamMapper(abc.ABC):
     """Streaming frame mapper: push SDR frames in order, receive HDR frames in the same order."""
 
     name: str = ""
@@ -128,8 +129,9 @@ class StreamMapper:
     frames: int = 1
     scale: int = 1
 
-    def push(self, rgb: np.ndarray) -> list[np.ndarray]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def push(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """Take the next SDR frame; return the HDR frames now ready (none yet while a window fills)."""
 
     def flush(self) -> list[np.ndarray]:
         return []

@@ -45,6 +45,9 @@ def _add_convert(sub) -> None:
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
     p.add_argument("--preset", choices=PRESETS, default="fast", help="x265 preset (default fast)")
+    p.add_argument("--exact", action="store_true",
+                   help="classical methods: map every pixel in float with interpolated chroma instead of the "
+                        "8-bit code table (several times slower, differs by a 10-bit code or two at colour edges)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
@@ -82,7 +85,8 @@ def cmd_convert(args) -> int:
         return 0
     report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
                            preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
-                           progress=not args.quiet, max_frames=args.max_frames)
+                           progress=not args.quiet, max_frames=args.max_frames,
+                           lut=False if args.exact else None)
     s = report.seconds
     print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
           f"({mapper.description}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "

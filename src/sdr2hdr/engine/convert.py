@@ -26,13 +26,15 @@ import numpy as np
 
 from sdr2hdr.color import pq_eotf, pq_inverse_eotf, rgb_to_yuv420
 from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
+from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
-from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames
+from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames, frame_plane
 from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
 VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
 IMAGE_OUT_EXTENSIONS = {".png", ".exr"}
+_LUT_BREAK_EVEN_PIXELS = 2 * (1 << 24)
 
 
 def classical_mapper(method: str, peak_nits: float = 1000.0) -> ClassicalStream:
@@ -155,8 +157,13 @@ _DONE = object()
 
 def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, crf: float | None = None,
                   qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(),
-                  progress: bool = True, max_frames: int | None = None, notify=print) -> ConvertReport:
-    """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete."""
+                  progress: bool = True, max_frames: int | None = None, notify=print,
+                  lut: bool | None = None) -> ConvertReport:
+    """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete.
+
+    ``lut``: run a classical mapping on 8-bit 4:2:0 sources through a code-value table (engine.lut; True), per
+    pixel in float (False), or the table when the clip is long enough to repay building it (None).
+    """
     src, dst = check_paths(src, dst, overwrite)
     if dst.suffix.lower() not in VIDEO_OUT_EXTENSIONS:
         raise InputError(f"a video converts to one of {', '.join(sorted(VIDEO_OUT_EXTENSIONS))}, "
@@ -177,12 +184,18 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
         if max_frames:
             total = min(total or max_frames, max_frames)
 
+        table = None
+        if lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
+            # building costs about as much as mapping 16M pixels per pixel; worth it from a few seconds of HD on
+            if lut or total is None or total * w * h >= _LUT_BREAK_EVEN_PIXELS:
+                table = (mapper, info.matrix, info.full_range)
+
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering,
                                  language=reader.stream.metadata.get("language"))
             try:
-                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h)
+                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, table)
             except BaseException:
                 writer.abort()
                 raise
@@ -199,7 +212,7 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
 
 def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,
-              total: int | None, progress: bool, max_frames: int | None, w: int, h: int) -> None:
+              total: int | None, progress: bool, max_frames: int | None, w: int, h: int, table=None) -> None:
     """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL."""
     work: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
@@ -217,6 +230,11 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                 work.put(("frame", (p, pts_waiting.popleft())))
 
         try:
+            fast = None
+            if table is not None:
+                t1 = time.perf_counter()
+                fast = CodeLUT(table[0].fn, matrix=table[1], full_range=table[2])
+                secs["convert"] += time.perf_counter() - t1
             count = 0
             t = time.perf_counter()
             for kind, item in reader.items():
@@ -225,6 +243,18 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                 if kind == "packet":
                     secs["decode"] += time.perf_counter() - t
                     work.put(("packet", item))
+                    t = time.perf_counter()
+                    continue
+                if fast is not None and supports(item.format.name):
+                    y, u, v = (frame_plane(item, i, 8) for i in range(3))
+                    t1 = time.perf_counter()
+                    secs["decode"] += t1 - t
+                    planes = fast(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2])
+                    secs["convert"] += time.perf_counter() - t1
+                    work.put(("frame", (planes, item.pts)))
+                    count += 1
+                    if max_frames and count >= max_frames:
+                        break
                     t = time.perf_counter()
                     continue
                 rgb = reader.rgb(item)[:h, :w]

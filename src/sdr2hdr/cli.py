@@ -19,7 +19,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors on one line with exit status 2, like every other input error."""
 
     def error(self, message: str) -> None:  # noqa: D102
-        raise InputError(f"{self.prog}: {message}")
+        # main() prefixes "sdr2hdr: error:"; name the subcommand only ("data build: ...")
+        command = self.prog.removeprefix("sdr2hdr").strip()
+        raise InputError(f"{command}: {message}" if command else message)
 
 
 def _add_convert(sub) -> None:

@@ -184,18 +184,21 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
         if max_frames:
             total = min(total or max_frames, max_frames)
 
-        table = None
+        t0 = time.perf_counter()  # the table's build counts in the total
+        fast = None
         if lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
             # building costs about as much as mapping 16M pixels per pixel; worth it from a few seconds of HD on
             if lut or total is None or total * w * h >= _LUT_BREAK_EVEN_PIXELS:
-                table = (mapper, info.matrix, info.full_range)
+                t = time.perf_counter()
+                fast = CodeLUT(mapper.fn, matrix=info.matrix, full_range=info.full_range)
+                report.seconds["convert"] += time.perf_counter() - t
 
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering,
                                  language=reader.stream.metadata.get("language"))
             try:
-                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, table)
+                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, fast)
             except BaseException:
                 writer.abort()
                 raise
@@ -203,7 +206,6 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
             report.max_cll, report.max_fall = writer.close()
             report.seconds["encode"] += time.perf_counter() - t
 
-        t0 = time.perf_counter()
         write_atomic(dst, write)
         report.seconds["total"] = time.perf_counter() - t0
     finally:
@@ -212,8 +214,12 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
 
 def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,
-              total: int | None, progress: bool, max_frames: int | None, w: int, h: int, table=None) -> None:
-    """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL."""
+              total: int | None, progress: bool, max_frames: int | None, w: int, h: int,
+              fast: CodeLUT | None = None) -> None:
+    """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL.
+
+    ``fast``: the mapper baked into a code table, used on the frames it covers (8-bit 4:2:0) instead of the mapper.
+    """
     work: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
     failure: list[BaseException] = []
@@ -230,11 +236,6 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                 work.put(("frame", (p, pts_waiting.popleft())))
 
         try:
-            fast = None
-            if table is not None:
-                t1 = time.perf_counter()
-                fast = CodeLUT(table[0].fn, matrix=table[1], full_range=table[2])
-                secs["convert"] += time.perf_counter() - t1
             count = 0
             t = time.perf_counter()
             for kind, item in reader.items():
@@ -252,18 +253,14 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                     planes = fast(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2])
                     secs["convert"] += time.perf_counter() - t1
                     work.put(("frame", (planes, item.pts)))
-                    count += 1
-                    if max_frames and count >= max_frames:
-                        break
-                    t = time.perf_counter()
-                    continue
-                rgb = reader.rgb(item)[:h, :w]
-                t1 = time.perf_counter()
-                secs["decode"] += t1 - t
-                pts_waiting.append(item.pts)
-                outputs = mapper.push(rgb)
-                secs["convert"] += time.perf_counter() - t1
-                hand_over(outputs)
+                else:
+                    rgb = reader.rgb(item)[:h, :w]
+                    t1 = time.perf_counter()
+                    secs["decode"] += t1 - t
+                    pts_waiting.append(item.pts)
+                    outputs = mapper.push(rgb)
+                    secs["convert"] += time.perf_counter() - t1
+                    hand_over(outputs)
                 count += 1
                 if max_frames and count >= max_frames:
                     break

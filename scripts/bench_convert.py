@@ -2,7 +2,7 @@
 
 Makes a 1080p H.264 SDR clip (moving gradient and highlights, 8-bit BT.709) unless --input is given, converts it
 with a classical mapping (the code-table fast path, or per pixel with --exact) and x265 preset `fast`, and prints
-the figures; the convert stage includes building the table (about 2 s). Not a test: a measurement.
+the figures; the convert stage includes building the table (1-2 s). Not a test: a measurement.
 """
 
 from __future__ import annotations

@@ -35,6 +35,17 @@ def _score(rows: list[dict], method: str, qp: str, degradation: str = "all") -> 
     return None
 
 
+def _training_sentence(card: dict) -> str:
+    """What was trained, from the trainer card's fields (cards written before the wording settled read the same)."""
+    data = card.get("data") or {}
+    on = "generated pairs" if data.get("source") == "synthetic" else f"data {data.get('root')}"
+    val = card.get("val") or {}
+    val_desc = (f", validation PSNR {val['psnr_db']:.2f} dB ({val['on']}, QP {val['qp']})"
+                if val.get("psnr_db") is not None else "")
+    return (f"{card['kind']} weights after {card['steps']} steps ({card.get('preset') or 'custom'} preset, {on}, "
+            f"QP {data.get('qp')}){val_desc}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND, e.g. runs/kpnet-cpu-small:best")
@@ -62,7 +73,7 @@ def main() -> int:
         card = {
             "model": name,
             "weights": f"{name}.safetensors",
-            "summary": (f"{train_card['summary']}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+            "summary": (f"{_training_sentence(train_card)}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
                         f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
                         f"{ref['delta_e_itp']:.2f})"),
             "training": {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",

@@ -457,12 +457,13 @@ class Trainer:
         d = cfg.data
         val_on = ("generated pairs" if d.source == "synthetic" else f"split {d.val_split!r}" if d.val_split
                   else f"{d.val_sources} held-out training sources")
+        data_desc = "generated pairs" if d.source == "synthetic" else f"data {self.data_root or d.root}"
         val_desc = f", validation PSNR {val:.2f} dB ({val_on}, QP {d.val_qp})" if val is not None else ""
         card = {
             "name": cfg.model.name,
             "kind": kind,
             "summary": f"{kind} weights after {step} steps ({self.preset or 'custom'} preset, "
-                       f"{cfg.data.source} data, QP {cfg.data.qp}){val_desc}",
+                       f"{data_desc}, QP {cfg.data.qp}){val_desc}",
             "steps": step,
             "params": count_params(model),
             "val": {"psnr_db": val, "on": val_on, "qp": cfg.data.val_qp,

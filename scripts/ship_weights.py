@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from sdr2hdr.models.weights import weights_dir
+from sdr2hdr.train.trainer import card_summary
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -33,17 +34,6 @@ def _score(rows: list[dict], method: str, qp: str, degradation: str = "all") -> 
         if r["method"] == method and r["qp"] == qp and r["degradation"] == degradation:
             return {k: float(v) for k, v in r.items() if k in ("psnr", "ssim", "ms_ssim", "delta_e_itp") and v}
     return None
-
-
-def _training_sentence(card: dict) -> str:
-    """What was trained, from the trainer card's fields (cards written before the wording settled read the same)."""
-    data = card.get("data") or {}
-    on = "generated pairs" if data.get("source") == "synthetic" else f"data {data.get('root')}"
-    val = card.get("val") or {}
-    val_desc = (f", validation PSNR {val['psnr_db']:.2f} dB ({val['on']}, QP {val['qp']})"
-                if val.get("psnr_db") is not None else "")
-    return (f"{card['kind']} weights after {card['steps']} steps ({card.get('preset') or 'custom'} preset, {on}, "
-            f"QP {data.get('qp')}){val_desc}")
 
 
 def main() -> int:
@@ -73,11 +63,12 @@ def main() -> int:
         card = {
             "model": name,
             "weights": f"{name}.safetensors",
-            "summary": (f"{_training_sentence(train_card)}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+            "summary": (f"{card_summary(train_card)}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
                         f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
                         f"{ref['delta_e_itp']:.2f})"),
             "training": {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
-                                                         "train_seconds", "device", "paper_recipe")},
+                                                         "train_seconds", "device", "paper_recipe")}
+            | {"init_weights": ((train_card.get("config") or {}).get("model") or {}).get("init_weights")},
             "test_scores": scores,
             "best_classical": {"method": best_classical, "qp": args.qp, **ref},
             "beats_best_classical": s["psnr"] > ref["psnr"],

@@ -54,7 +54,9 @@ def test_exports_carry_card_and_metadata_and_average_checkpoints(tmp_path, fixed
         card = json.loads(path.with_suffix(".json").read_text())
         assert card["name"] == "didnet_tiny" and card["kind"] == kind and card["weights"] == path.name
         assert card["config"]["loss"]["aux"][0] == {"output": "aux_sdr", "target": "sdr_hq", "weight": 0.2}
-        assert "summary" in card and card["paper_recipe"]
+        assert card["paper_recipe"]
+        head = f"{kind} weights after {card['steps']} steps (cpu-smoke preset, generated pairs"
+        assert card["summary"].startswith(head)
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata()
         assert json.loads(meta["config"])["model"]["name"] == "didnet_tiny"

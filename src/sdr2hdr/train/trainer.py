@@ -49,6 +49,18 @@ RESUMABLE_CHANGES = {"description", "train.steps", "train.log_every", "train.ckp
                      "data.val_items", "data.val_crop"}
 
 
+def card_summary(card: dict) -> str:
+    """One line on what a weights card holds: kind, steps, preset, data, the run it continued, validation."""
+    data = card.get("data") or {}
+    on = "generated pairs" if data.get("source") == "synthetic" else f"data {data.get('root')}"
+    init = ((card.get("config") or {}).get("model") or {}).get("init_weights")
+    val = card.get("val") or {}
+    return (f"{card['kind']} weights after {card['steps']} steps ({card.get('preset') or 'custom'} preset, {on}, "
+            f"QP {data.get('qp')}{', initialised from ' + init if init else ''})"
+            + (f", validation PSNR {val['psnr_db']:.2f} dB ({val['on']}, QP {val['qp']})"
+               if val.get("psnr_db") is not None else ""))
+
+
 @dataclass
 class RunResult:
     out: Path
@@ -457,13 +469,10 @@ class Trainer:
         d = cfg.data
         val_on = ("generated pairs" if d.source == "synthetic" else f"split {d.val_split!r}" if d.val_split
                   else f"{d.val_sources} held-out training sources")
-        data_desc = "generated pairs" if d.source == "synthetic" else f"data {self.data_root or d.root}"
-        val_desc = f", validation PSNR {val:.2f} dB ({val_on}, QP {d.val_qp})" if val is not None else ""
         card = {
             "name": cfg.model.name,
             "kind": kind,
-            "summary": f"{kind} weights after {step} steps ({self.preset or 'custom'} preset, "
-                       f"{data_desc}, QP {cfg.data.qp}){val_desc}",
+            "summary": "",  # filled from the fields below, as card_summary reads any card
             "steps": step,
             "params": count_params(model),
             "val": {"psnr_db": val, "on": val_on, "qp": cfg.data.val_qp,
@@ -481,6 +490,7 @@ class Trainer:
             "config": config_to_dict(cfg),
         }
         card.update(extra or {})
+        card["summary"] = card_summary(card)
         return card
 
     def _write_weights(self, model_or_state, kind: str, card: dict, stage: int = 0) -> Path:

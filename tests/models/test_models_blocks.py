@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
 
+from sdr2hdr.models import create
 from sdr2hdr.models.base import crop, pad_to_multiple
 from sdr2hdr.models.blocks.attention import ChannelAttention, CoordinateAttention
 from sdr2hdr.models.blocks.deform import DeformConv2d, deform_conv2d, deform_conv2d_grid_sample, resolve_impl
@@ -248,3 +249,20 @@ def test_pad_to_multiple_then_crop_restores_the_frame():
     assert torch.equal(crop(padded, h, w), x)
     tiny, _, _ = pad_to_multiple(torch.rand(1, 3, 2, 2), 8)
     assert tiny.shape[-2:] == (8, 8)
+
+
+def test_agcm_prior_is_the_same_for_a_picture_at_any_size():
+    # trained on 128-pixel patches, run on 256-pixel test frames and on video frames: the global colour prior
+    # must describe the picture, not its pixel count
+    torch.manual_seed(0)
+    model = create("agcm").eval()
+    small = F.interpolate(torch.rand(2, 3, 8, 12), size=(128, 192), mode="bicubic", align_corners=False).clamp(0, 1)
+    with torch.no_grad():
+        reference = model.prior(small)
+        for side in (256, 540):
+            big = F.interpolate(small, size=(side, side * 3 // 2), mode="bicubic", align_corners=False)
+            assert torch.allclose(model.prior(big), reference, atol=2e-3 * reference.abs().max())
+        # the authors' fixed x4 downscale reads a 540-pixel frame differently: what the thumbnail fixes
+        authors = create("agcm", cond_size=None).eval()
+        authors.load_state_dict(model.state_dict())
+        assert not torch.allclose(authors.prior(big), authors.prior(small), atol=2e-2 * reference.abs().max())

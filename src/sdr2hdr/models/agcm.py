@@ -1,10 +1,17 @@
 """AGCM, the adaptive global colour mapping of HDRTVNet (Chen et al., "A New Journey from SDRTV to HDRTV", ICCV 2021).
 
 Defines:
-    AGCM   condition network on the 1/4 frame -> 6-d prior; base network of three 1x1 convs 3-64-64-3, each
+    AGCM   condition network on a 32-pixel-high thumbnail -> 6-d prior; base network of three 1x1 convs 3-64-64-3, each
            output globally modulated (GFM, residual form out * scale + shift + out), ReLU after the first two.
 
 35,251 parameters, as the authors' code (Condition_arch.ConditionNet, cond_c=6).
+
+The authors condition on the whole 1080p frame downscaled x4, one size in training and testing. Here frames
+come at every size (training patches, 256-pixel test frames, 4K video), and the condition net's five pools,
+instance norms and global mean give a different prior for the same picture at a different size: trained on
+128-pixel patches (a 32-pixel condition image) and tested on 256-pixel frames (64 pixels), the shipped weights
+lost 2 dB. So the prior reads a thumbnail of fixed short side (`cond_size`, 32); `cond_size=None` restores the
+authors' x4 downscale.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ class AGCM(HDRModel):
     should pass the full frame as cond.
     """
 
-    def __init__(self, ch: int = 64, cond_dim: int = 6, cond_scale: int = 4) -> None:
+    def __init__(self, ch: int = 64, cond_dim: int = 6, cond_scale: int = 4, cond_size: int | None = 32) -> None:
         super().__init__()
-        self.cond_scale = cond_scale
+        self.cond_scale, self.cond_size = cond_scale, cond_size
         self.condition = ColorCondition(cond_dim)
         self.conv_first = GFM(3, ch, cond_dim)
         self.conv_hr = GFM(ch, ch, cond_dim)
@@ -36,7 +43,7 @@ class AGCM(HDRModel):
 
     def prior(self, image: Tensor) -> Tensor:
         """The (N, cond_dim) global colour prior of a full frame."""
-        return self.condition(condition_image(image, self.cond_scale))
+        return self.condition(condition_image(image, self.cond_scale, size=self.cond_size))
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         self.check_input(x)

@@ -5,8 +5,9 @@ Defines:
                     (AGCM's colour block; GPGMNet eq. 3 calls it CCCB).
     ColorCondition  AGCM's condition network: five CCCBs 3-16-32-64-128-128 (no norm on the last),
                     dropout 0.5, 1x1 conv to the prior size, global average pool.
-    condition_image(x, scale, min_size)   the frame the condition net sees: bicubic downsampling by `scale`,
-                    never below min_size pixels on the short side.
+    condition_image(x, scale, min_size, size)   the frame the condition net sees: bicubic downsampling by
+                    `scale`, never below min_size pixels on the short side; or, given `size`, a thumbnail with
+                    that short side whatever the input size.
 """
 
 from __future__ import annotations
@@ -51,15 +52,17 @@ class ColorCondition(nn.Module):
         return self.conv(self.dropout(self.blocks(x))).mean(dim=(2, 3))
 
 
-def condition_image(x: Tensor, scale: int = 4, min_size: int = MIN_CONDITION_SIDE) -> Tensor:
+def condition_image(x: Tensor, scale: int = 4, min_size: int = MIN_CONDITION_SIDE, size: int | None = None) -> Tensor:
     """x bicubic-downsampled by `scale` (antialiased, as MATLAB imresize), short side kept >= min_size.
 
     At video sizes this is the authors' 1/4 bicubic condition image; only inputs smaller than
     scale * min_size (test patches) are resized less, so the instance norms never see a single pixel.
+    With `size`, the short side is `size` at any input size: a condition net whose pools and instance norms
+    read a different number of pixels at each input size gives a different prior for the same picture.
     """
     h, w = x.shape[-2:]
     short = min(h, w)
-    target = max(min_size, short // scale)
+    target = max(min_size, short // scale) if size is None else size
     if target == short:
         return x
     factor = target / short

@@ -2,7 +2,8 @@
 
     python scripts/ship_weights.py --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
 
-Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged).
+Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged);
+a bare NAME re-scores weights already shipped (their training record is kept, the test figures are replaced).
 The card (src/sdr2hdr/weights/<name>.json) joins the trainer's own card (recipe, steps, validation) with the test-
 split figures of `sdr2hdr benchmark` for that model and for the best classical mapping at the same QP, and marks as
 the converter's default the shipped model with the highest PSNR at --qp, if it beats every classical mapping there.
@@ -38,7 +39,7 @@ def _score(rows: list[dict], method: str, qp: str, degradation: str = "all") -> 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND, e.g. runs/kpnet-cpu-small:best")
+    ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
     ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
     ap.add_argument("--qp", default="37")
     args = ap.parse_args()
@@ -50,11 +51,30 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     shipped = {}
     for spec in args.runs:
-        run, kind = spec.rsplit(":", 1)
-        src = Path(run) / "weights" / f"{kind}.safetensors"
-        train_card = json.loads((Path(run) / "weights" / f"{kind}.json").read_text())
-        name = train_card["name"]
-        if src.stat().st_size > MAX_BYTES:
+        if ":" in spec:
+            run, kind = spec.rsplit(":", 1)
+            src = Path(run) / "weights" / f"{kind}.safetensors"
+            train_card = json.loads((Path(run) / "weights" / f"{kind}.json").read_text())
+            name = train_card["name"]
+            head = card_summary(train_card)
+            training = {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
+                                                       "train_seconds", "device", "paper_recipe")}
+            init = ((train_card.get("config") or {}).get("model") or {}).get("init_weights")
+            training["init_weights"] = init
+            if init and Path(init).resolve() == (out_dir / f"{name}.safetensors").resolve():
+                # The run continued from the weights it replaces: keep their record, or it would be lost.
+                prev = json.loads((out_dir / f"{name}.json").read_text())
+                prev_head = prev["summary"].split("; test split", 1)[0]
+                head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
+                training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
+        else:
+            name, src = spec, None
+            shipped_card = out_dir / f"{name}.json"
+            if not shipped_card.exists():
+                sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
+            old = json.loads(shipped_card.read_text())
+            head, training = old["summary"].split("; test split", 1)[0], old["training"]
+        if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
         scores = {qp: _score(rows, name, qp) for qp in sorted({r["qp"] for r in rows if r["method"] == name})}
         if not scores.get(args.qp):
@@ -63,17 +83,16 @@ def main() -> int:
         card = {
             "model": name,
             "weights": f"{name}.safetensors",
-            "summary": (f"{card_summary(train_card)}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+            "summary": (f"{head}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
                         f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
                         f"{ref['delta_e_itp']:.2f})"),
-            "training": {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
-                                                         "train_seconds", "device", "paper_recipe")}
-            | {"init_weights": ((train_card.get("config") or {}).get("model") or {}).get("init_weights")},
+            "training": training,
             "test_scores": scores,
             "best_classical": {"method": best_classical, "qp": args.qp, **ref},
             "beats_best_classical": s["psnr"] > ref["psnr"],
         }
-        shutil.copyfile(src, out_dir / f"{name}.safetensors")
+        if src is not None:
+            shutil.copyfile(src, out_dir / f"{name}.safetensors")
         shipped[name] = card
     contenders = [n for n, c in shipped.items() if c["beats_best_classical"]]
     default = max(contenders, key=lambda n: shipped[n]["test_scores"][args.qp]["psnr"]) if contenders else None

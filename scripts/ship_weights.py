@@ -37,6 +37,11 @@ def _score(rows: list[dict], method: str, qp: str, degradation: str = "all") -> 
     return None
 
 
+def _training_head(card: dict) -> str:
+    """The part of a shipped card's summary about training, without its test figures."""
+    return card["summary"].split("; test split", 1)[0]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
@@ -64,7 +69,7 @@ def main() -> int:
             if init and Path(init).resolve() == (out_dir / f"{name}.safetensors").resolve():
                 # The run continued from the weights it replaces: keep their record, or it would be lost.
                 prev = json.loads((out_dir / f"{name}.json").read_text())
-                prev_head = prev["summary"].split("; test split", 1)[0]
+                prev_head = _training_head(prev)
                 head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
                 training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
         else:
@@ -73,7 +78,7 @@ def main() -> int:
             if not shipped_card.exists():
                 sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
             old = json.loads(shipped_card.read_text())
-            head, training = old["summary"].split("; test split", 1)[0], old["training"]
+            head, training = _training_head(old), old["training"]
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
         scores = {qp: _score(rows, name, qp) for qp in sorted({r["qp"] for r in rows if r["method"] == name})}

@@ -28,10 +28,13 @@ from .registry import ModelCard, register_model
 class AGCM(HDRModel):
     """Adaptive global colour mapping: a per-pixel MLP whose layers are modulated by a global colour prior.
 
-    forward(x, cond=None): the prior comes from `cond` (the whole frame) when given, else from x itself; the
-    authors compute it from the whole frame even when the network sees a crop, so an engine tiling a frame
-    should pass the full frame as cond.
+    Global-prior protocol (base.py): prior(frame) is the (N, cond_dim) colour prior of the whole frame, read from a
+    thumbnail of short side cond_size; forward(x, prior=None) maps x (a frame or any tile of it) with that prior,
+    computed from x itself when not given. The authors too compute the prior from the whole frame when the
+    network sees a crop.
     """
+
+    receptive_radius = 0  # 1x1 convolutions: tiles need no overlap beyond the engine's minimum
 
     def __init__(self, ch: int = 64, cond_dim: int = 6, cond_scale: int = 4, cond_size: int | None = 32) -> None:
         super().__init__()
@@ -45,9 +48,9 @@ class AGCM(HDRModel):
         """The (N, cond_dim) global colour prior of a full frame."""
         return self.condition(condition_image(image, self.cond_scale, size=self.cond_size))
 
-    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         self.check_input(x)
-        p = self.prior(x if cond is None else cond)
+        p = self.prior(x) if prior is None else prior
         out = F.relu(self.conv_first(x, p))
         out = F.relu(self.conv_hr(out, p))
         return self.conv_last(out, p)

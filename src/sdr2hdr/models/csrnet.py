@@ -4,6 +4,10 @@ Defines:
     ConditionNet   ZeroPad(1) + conv 7x7/2, then two conv 3x3/2 (ReLU each), mean over space -> 32-d condition.
     CSRNet         base network of three 1x1 convs 3-64-64-3 modulated by the condition (GFM, residual form).
 
+The authors' condition network reads the whole image at its own size; its strided convs and global mean then give a
+different condition for the same picture at another resolution, and a different one for each tile of a frame. Here
+it reads a thumbnail of fixed short side (`cond_size`, 64; None restores the authors' full-size input).
+
 The authors' definition (base_nf=64, cond_nf=32) counts 36,489 parameters, KPNet's table's "36K". DIDNet's table
 prints 0.006M for CSRNet, which matches no configuration of the authors' code that we could find (their small
 variant, base_nf=16 / cond_nf=8, has 3,369); the card keeps the authors' 36,489.
@@ -15,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import HDRModel
+from .blocks.condition import thumbnail
 from .blocks.modulation import GFM
 from .registry import ModelCard, register_model
 
@@ -37,18 +42,29 @@ class ConditionNet(nn.Module):
 
 
 class CSRNet(HDRModel):
-    """Per-pixel 1x1 network with global feature modulation; forward(x, cond=None) as AGCM (prior from cond or x)."""
+    """Per-pixel 1x1 network with global feature modulation.
 
-    def __init__(self, base_nf: int = 64, cond_nf: int = 32) -> None:
+    Global-prior protocol (base.py): prior(frame) is the (N, cond_nf) condition of the whole frame, read from a
+    thumbnail of short side cond_size; forward(x, prior=None) maps a frame or any tile of it with that condition.
+    """
+
+    receptive_radius = 0  # 1x1 convolutions
+
+    def __init__(self, base_nf: int = 64, cond_nf: int = 32, cond_size: int | None = 64) -> None:
         super().__init__()
+        self.cond_size = cond_size
         self.cond_net = ConditionNet(cond_nf)
         self.conv1 = GFM(3, base_nf, cond_nf)
         self.conv2 = GFM(base_nf, base_nf, cond_nf)
         self.conv3 = GFM(base_nf, 3, cond_nf)
 
-    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+    def prior(self, image: Tensor) -> Tensor:
+        """The (N, cond_nf) retouching condition of a whole frame."""
+        return self.cond_net(image if self.cond_size is None else thumbnail(image, self.cond_size))
+
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         self.check_input(x)
-        c = self.cond_net(x if cond is None else cond)
+        c = self.prior(x) if prior is None else prior
         out = F.relu(self.conv1(x, c))
         out = F.relu(self.conv2(out, c))
         return self.conv3(out, c)

@@ -5,7 +5,7 @@ Defines:
     OffsetUNet        U-Net over the stacked frames predicting deformable offsets and DCN v2 masks.
     TSAF              temporal-spatial alignment and fusion: OffsetUNet, deformable conv over the frame stack,
                       residual blocks -> F_fusion (eq. 1, section 3.3).
-    ConditionNet3D    3D convolutions over the (1/4-size) frame stack -> pooled condition vector (section 3.5.4).
+    ConditionNet3D    3D convolutions over a thumbnail of the frame stack -> pooled condition vector (section 3.5.4).
     DMCStack          dual modulated convolutions fed by the condition (eq. 4, section 3.5.3).
     WaveletAttention  Haar DWT -> 1x1 conv -> channel attention -> 1x1 conv -> + sub-bands -> IDWT (eq. 10).
     DIDNet            F_fusion -> aux head (restored SDR, eq. 2) and DMC -> WA -> conv (eq. 5); registered as
@@ -15,8 +15,9 @@ No public code. Choices where the paper is open (all documented on the classes):
   - alignment as STDF (the paper's reference [5] and baseline): one deformable conv over the T stacked frames with
     one offset group per frame, offsets and masks from a 2-level U-Net, so neighbours are sampled into the centre
     frame's geometry while being fused;
-  - the 3D ConditionNet sees the frames bicubic-downsampled by 4 (AGCM's practice for global conditions) through
-    three 3x3x3 convs (16, 32, 48 channels) with spatial stride 2, then a global mean;
+  - the 3D ConditionNet sees the frames as a bicubic thumbnail of fixed short side (32 pixels; AGCM's practice for
+    global conditions, at a size that does not depend on the frame's) through three 3x3x3 convs (16, 32, 48
+    channels) with spatial stride 2, then a global mean;
   - DMC modulation vectors are 1 + linear(c) for alpha and gamma and linear(c) for beta (heads zero-initialised),
     so an untrained stack starts as plain convolutions; the stack has an identity path around it;
   - wavelet attention's channel attention is one 1x1 conv and a sigmoid (eq. 10's s = Conv(GlobalPooling(z))).
@@ -24,6 +25,15 @@ Widths fitted to the paper's counts, the two variants differing only in feature 
 2 fusion residual blocks, 3 DMC layers; didnet 64 channels: 524,509 (paper 0.527M); didnet_tiny 48 channels:
 385,181 (paper 0.386M).
 Default T = 5 frames (the paper tests on 10-frame sequences and does not state the window).
+
+Global-prior protocol (base.py): two things in DIDNet read the whole input, the 3D condition and the wavelet
+attention's global pooling. Both are computed once per clip from thumbnails of fixed size: prior(clip) is
+(N, 48 + ch), the condition from a 32-pixel thumbnail and the channel means the attention pools, from the network
+run on a 64-pixel thumbnail of the clip (the shipped weights' training patch: training on 64-pixel patches is
+unchanged, the patch being its own thumbnail). Tiles then share them, and the same clip at another resolution gets
+the same prior. Before, the attention pooled each tile and the condition read a 1/4 downscale of whatever it was
+given: with the shipped weights, a 288x512 picture in 128-pixel tiles differed from the whole-frame pass by 21
+10-bit codes.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from torch import Tensor, nn
 
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.attention import ChannelAttention
-from .blocks.condition import condition_image
+from .blocks.condition import thumbnail
 from .blocks.deform import DeformConv2d, Impl
 from .blocks.modulation import DMC
 from .blocks.wavelet import haar_dwt, haar_idwt
@@ -109,11 +119,11 @@ class TSAF(nn.Module):
 
 
 class ConditionNet3D(nn.Module):
-    """3D convolutions over the downsampled frame stack, global mean -> one condition vector per clip."""
+    """3D convolutions over a thumbnail of the frame stack (short side `size`), global mean -> one vector per clip."""
 
-    def __init__(self, channels: tuple[int, ...] = (3, 16, 32, 48), cond_scale: int = 4) -> None:
+    def __init__(self, channels: tuple[int, ...] = (3, 16, 32, 48), size: int = 32) -> None:
         super().__init__()
-        self.cond_scale = cond_scale
+        self.size = size
         layers: list[nn.Module] = []
         for cin, cout in zip(channels[:-1], channels[1:]):
             layers += [nn.Conv3d(cin, cout, 3, stride=(1, 2, 2), padding=1), nn.LeakyReLU(0.2, inplace=True)]
@@ -121,9 +131,7 @@ class ConditionNet3D(nn.Module):
         self.out_dim = channels[-1]
 
     def forward(self, frames: Tensor) -> Tensor:
-        n, t = frames.shape[:2]
-        small = condition_image(frames.flatten(0, 1), self.cond_scale)
-        small = small.view(n, t, 3, *small.shape[-2:]).transpose(1, 2)  # (N,3,T,h,w)
+        small = thumbnail(frames, self.size).transpose(1, 2)  # (N,3,T,h,w)
         return self.body(small).mean(dim=(2, 3, 4))
 
 
@@ -158,10 +166,15 @@ class WaveletAttention(nn.Module):
         self.attention = ChannelAttention(ch)  # s = Conv(GlobalPooling(z)), sigmoid gate
         self.expand = nn.Conv2d(ch, 4 * ch, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def pool(self, x: Tensor) -> Tensor:
+        """The (N, ch) channel means the attention would pool from x."""
+        return self.reduce(torch.cat(haar_dwt(x), dim=1)).mean(dim=(2, 3))
+
+    def forward(self, x: Tensor, pooled: Tensor | None = None) -> Tensor:
+        """pooled: the channel means to gate with (the whole frame's, from pool); x's own when None."""
         coeffs = torch.cat(haar_dwt(x), dim=1)  # coeffs = Wavelet(x)
         z = self.reduce(coeffs)  # z = Conv(Concat(coeffs))
-        z_o = self.expand(self.attention(z))  # z_o = Conv(z . s)
+        z_o = self.expand(self.attention(z, pooled))  # z_o = Conv(z . s)
         return haar_idwt(*(z_o + coeffs).chunk(4, dim=1))  # x_o = iWavelet(coeffs_o + coeffs)
 
 
@@ -170,11 +183,19 @@ class DIDNet(HDRModel):
 
     Training (paper): L = 0.8 * L1(main, HDR) + 0.2 * L1(aux_sdr, clean SDR centre frame).
     impl selects the deformable convolution ("auto": grid_sample on CPU, torchvision elsewhere).
+
+    Global-prior protocol (base.py): prior(clip) is (N, 48 + ch): the 3D condition of a thumbnail of short side
+    cond_size, then the wavelet attention's channel means over the network run on a thumbnail of short side
+    gate_size; forward(x, prior=None) restores a clip or any tile of it with them, computing them from x when not
+    given (from x's own features when x is its own gate_size thumbnail).
     """
 
     frames = 5
     size_multiple = 4
     aux_outputs = ("aux_sdr",)
+    # U-Net offsets down to 1/4, deformable conv, residual blocks, DMCs, wavelet attention: tiles overlapping by
+    # 32 px agree with the whole frame to a fraction of a code once the prior is global
+    receptive_radius = 8
 
     def __init__(
         self,
@@ -184,6 +205,8 @@ class DIDNet(HDRModel):
         fuse_blocks: int = 2,
         dmc_layers: int = 3,
         impl: Impl = "auto",
+        cond_size: int = 32,
+        gate_size: int = 64,
     ) -> None:
         super().__init__()
         if frames < 1 or frames % 2 == 0:
@@ -191,27 +214,42 @@ class DIDNet(HDRModel):
         self.frames = frames
         self.tsaf = TSAF(frames, ch, unet_nf, fuse_blocks, impl)
         self.aux_head = nn.Conv2d(ch, 3, 3, padding=1)
-        self.condition = ConditionNet3D()
+        self.condition = ConditionNet3D(size=cond_size)
+        self.gate_size = gate_size
         self.dmc = DMCStack(ch, self.condition.out_dim, dmc_layers)
         self.wa = WaveletAttention(ch)
         self.conv_last = nn.Conv2d(ch, 3, 3, padding=1)
 
-    def _fusion(self, x: Tensor) -> tuple[Tensor, Tensor, int, int]:
+    def _fusion(self, x: Tensor) -> tuple[Tensor, int, int]:
         self.check_input(x)
         x, h, w = pad_to_multiple(x, self.size_multiple)
-        return self.tsaf(x.flatten(1, 2)), x, h, w
+        return self.tsaf(x.flatten(1, 2)), h, w
 
-    def _main(self, fusion: Tensor, clip: Tensor) -> Tensor:
-        modulated = self.dmc(fusion, self.condition(clip))  # eq. 4
-        return self.conv_last(self.wa(modulated))  # eq. 5
+    def prior(self, clip: Tensor) -> Tensor:
+        """(N, 48 + ch): the 3D condition and the attention's channel means of a whole clip, from thumbnails."""
+        cond = self.condition(clip)
+        fusion, _, _ = self._fusion(thumbnail(clip, self.gate_size))
+        return torch.cat((cond, self.wa.pool(self.dmc(fusion, cond))), dim=1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        fusion, clip, h, w = self._fusion(x)
-        return crop(self._main(fusion, clip), h, w)
+    def _run(self, x: Tensor, prior: Tensor | None) -> tuple[Tensor, Tensor, int, int]:
+        fusion, h, w = self._fusion(x)
+        if prior is None and min(h, w) == self.gate_size:
+            # x is its own thumbnail: the attention pools x's own features, no second pass (training patches)
+            cond, pooled = self.condition(x), None
+        else:
+            if prior is None:
+                prior = self.prior(x)
+            cond, pooled = prior.split((self.condition.out_dim, prior.shape[1] - self.condition.out_dim), dim=1)
+        modulated = self.dmc(fusion, cond)  # eq. 4
+        return fusion, self.conv_last(self.wa(modulated, pooled)), h, w  # eq. 5
 
-    def forward_with_aux(self, x: Tensor) -> dict[str, Tensor]:
-        fusion, clip, h, w = self._fusion(x)
-        return {"main": crop(self._main(fusion, clip), h, w), "aux_sdr": crop(self.aux_head(fusion), h, w)}
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
+        _, main, h, w = self._run(x, prior)
+        return crop(main, h, w)
+
+    def forward_with_aux(self, x: Tensor, prior: Tensor | None = None) -> dict[str, Tensor]:
+        fusion, main, h, w = self._run(x, prior)
+        return {"main": crop(main, h, w), "aux_sdr": crop(self.aux_head(fusion), h, w)}
 
 
 _RECIPE = (
@@ -234,7 +272,8 @@ _DOMAIN = "R'G'B': x265-coded SDR BT.709 gamma frames in, HDR10 (BT.2020 PQ) 108
         paper_params=527_000,
         paper_runtime="300.6 ms per 1080p frame (table 1)",
         paper_recipe=_RECIPE,
-        notes="no public code; STDF-style alignment, 3D condition on 1/4 frames, widths fitted to 0.527M; T=5 chosen",
+        notes="no public code; STDF-style alignment, 3D condition on a 32-px thumbnail, widths fitted to 0.527M; "
+        "T=5 chosen",
     )
 )
 def didnet(**kwargs) -> DIDNet:

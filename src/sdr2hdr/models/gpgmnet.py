@@ -6,7 +6,8 @@ Defines:
     DropBlock    structured dropout of square blocks (Ghiasi et al. 2018), identity in eval mode.
     GPEM         global priors extraction: colour-conformity prior (guided filter -> 5 CCCBs -> dropout -> conv
                  -> GAP, 6-d, eqs. 2-3) and structural-similarity prior (3 SSCBs -> DropBlock -> conv -> GAP,
-                 6-d, eqs. 4-5), concatenated into a 12-d prior (eq. 6).
+                 6-d, eqs. 4-5), concatenated into a 12-d prior (eq. 6), both read from a thumbnail of the
+                 whole LR frame of fixed short side (`prior_size`, 32).
     SPCB         spatial pyramid convolution block: parallel convs of several kernel sizes -> concat -> 1x1 conv
                  to a 1-channel spatial map (eq. 8).
     GSMB         global-prior guided spatial-wise modulation: two linear maps of the prior give per-channel
@@ -19,6 +20,10 @@ shuffles; it leaves open the SPCB kernel sizes and widths and the SSCB widths. C
 kernel 3, 5 and 7 with 4 channels each (a pyramid of receptive fields at ~21K parameters per block); SSCB widths
 32-64-80 and a 3x3 output conv, which fit the paper's totals: 771,164 (x2, paper 0.77M) and 918,876 (x4,
 paper 0.92M). The x2 / x4 difference (147,712) is exactly one conv 64->256, the second upsampling stage.
+
+The paper computes both priors on the whole LR frame at its own size; pooled over a frame of another size, or over
+one tile of a frame, the same picture gives another prior. Here both read the same thumbnail of fixed size
+(global-prior protocol, base.py), as AGCM's colour condition, whose blocks the CCP shares.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import HDRModel
-from .blocks.condition import ColorCondition, condition_image
+from .blocks.condition import ColorCondition, condition_image, thumbnail
 from .blocks.domain import check_domain, paper_yuv_to_hdr_rgb, sdr_rgb_to_paper_yuv
 from .blocks.guided_filter import GuidedFilter
 from .registry import ModelCard, register_model
@@ -71,10 +76,15 @@ class DropBlock(nn.Module):
 
 
 class GPEM(nn.Module):
-    """Global priors extraction: colour-conformity (ITM) and structural-similarity (SR) prior vectors, concatenated."""
+    """Global priors extraction: colour-conformity (ITM) and structural-similarity (SR) prior vectors, concatenated.
 
-    def __init__(self, prior_dim: int = PRIOR_DIM, ssp_channels: tuple[int, ...] = (32, 64, 80)) -> None:
+    Both are read from a thumbnail of the frame with short side `size` (None: the frame as given, as the paper).
+    """
+
+    def __init__(self, prior_dim: int = PRIOR_DIM, ssp_channels: tuple[int, ...] = (32, 64, 80),
+                 size: int | None = 32) -> None:
         super().__init__()
+        self.size = size
         self.guided = GuidedFilter()
         self.ccp = ColorCondition(prior_dim)  # CCCBs are AGCM's colour blocks (section III-B)
         chans = (3, *ssp_channels)
@@ -83,7 +93,12 @@ class GPEM(nn.Module):
         self.ssp_conv = nn.Conv2d(ssp_channels[-1], prior_dim, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        ccp = self.ccp(condition_image(self.guided(x), scale=1))  # eq. 2, on the whole LR frame
+        if self.size is None:
+            ccp = self.ccp(condition_image(self.guided(x), scale=1))  # eq. 2, on the whole LR frame
+        else:
+            # thumbnail first: the guided filter's 5x5 window then spans the same part of the picture at any size
+            x = thumbnail(x, self.size)
+            ccp = self.ccp(self.guided(x))  # eq. 2
         ssp = self.ssp_conv(self.ssp_drop(self.ssp(x))).mean(dim=(2, 3))  # eq. 4
         return torch.cat((ccp, ssp), dim=1)  # eq. 6
 
@@ -134,17 +149,24 @@ class GPGMNet(HDRModel):
 
     domain: "rgb" (default) or "yuv" (the paper's Y'CbCr training domain, see deep_sr_itm.DeepSRITM); input and
     output stay R'G'B' either way.
+
+    Global-prior protocol (base.py): prior(frame) is the (N, 12) prior of the whole LR frame, from a thumbnail of
+    short side prior_size; forward(x, prior=None) restores a frame or any tile of it with that prior.
     """
 
     scale = 2
+    # 5 JMRMs of two 3x3 convs and a 7x7 SPCB branch at LR, ~28 LR px in theory; the prior dominated what tiling
+    # changed before it was global, the local part is within 0.1 code at 32 px of overlap
+    receptive_radius = 8
 
-    def __init__(self, scale: int = 2, ch: int = 64, modules: int = 5, domain: str = "rgb") -> None:
+    def __init__(self, scale: int = 2, ch: int = 64, modules: int = 5, domain: str = "rgb",
+                 prior_size: int | None = 32) -> None:
         super().__init__()
         if scale not in (2, 4):
             raise ValueError("GPGMNet is defined for scale 2 and 4")
         self.scale = scale
         self.domain = check_domain(domain)
-        self.gpem = GPEM()
+        self.gpem = GPEM(size=prior_size)
         self.conv_first = nn.Conv2d(3, ch, 3, padding=1)
         self.jmrms = nn.ModuleList(JMRM(ch) for _ in range(modules))
         self.conv_block = nn.Conv2d(ch, ch, 3, padding=1)
@@ -154,9 +176,17 @@ class GPGMNet(HDRModel):
         )
         self.conv_last = nn.Conv2d(ch, 3, 3, padding=1)
 
-    def features(self, i: Tensor) -> Tensor:
-        """The network on its own domain: LR (N,3,H,W) -> HR (N,3,sH,sW)."""
-        prior = self.gpem(i)
+    def _domain(self, x: Tensor) -> Tensor:
+        return sdr_rgb_to_paper_yuv(x) if self.domain == "yuv" else x
+
+    def prior(self, image: Tensor) -> Tensor:
+        """The (N, 12) global prior (CCP, SSP) of a whole LR frame, from its fixed-size thumbnail."""
+        return self.gpem(self._domain(image))
+
+    def features(self, i: Tensor, prior: Tensor | None = None) -> Tensor:
+        """The network on its own domain: LR (N,3,H,W) -> HR (N,3,sH,sW); prior from i itself when not given."""
+        if prior is None:
+            prior = self.gpem(i)
         f0 = self.conv_first(i)
         f = f0
         for m in self.jmrms:
@@ -166,11 +196,10 @@ class GPGMNet(HDRModel):
         out = self.conv_last(self.upsample(f))
         return out + F.interpolate(i, scale_factor=self.scale, mode="bicubic", align_corners=False)  # eq. 1
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         self.check_input(x)
-        if self.domain == "yuv":
-            return paper_yuv_to_hdr_rgb(self.features(sdr_rgb_to_paper_yuv(x)))
-        return self.features(x)
+        out = self.features(self._domain(x), prior)
+        return paper_yuv_to_hdr_rgb(out) if self.domain == "yuv" else out
 
 
 _RECIPE = (

@@ -11,6 +11,15 @@ Defines:
 Follows the authors' module (scale_3_brain_new1.KUNet2): 1,552,475 parameters, of which 1,367,835 are used in
 forward. The two layers it defines but never calls (a 64->256 up-conv and a stride-2 conv, 184,640 parameters)
 are kept under unused_* names so the authors' checkpoints load; unused_parameters() lists them.
+
+The IFM's coordinate attention pools its features along whole rows and columns (eqs. 18-19): run on a tile, it
+reads the tile's rows, not the frame's, so tiling changed the output (14 10-bit codes on a 288x512 picture with the
+shipped weights) and the profile of a 1080p row is not that of a 48-pixel training patch. Here the row and column
+profiles are KPNet's prior in the global-prior protocol (base.py): computed once per frame by running the network
+up to the attention on a thumbnail of fixed short side (`prior_size`, 48, the shipped weights' training patch, so
+training on such patches is unchanged), then resampled to each tile's rows and columns by position in the frame.
+`prior_size=None` pools the whole frame at full size (the authors' attention, exact under tiling, at the cost of a
+full-size pass).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from torch import Tensor, nn
 
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.attention import CoordinateAttention
+from .blocks.condition import thumbnail, thumbnail_size
 from .registry import ModelCard, register_model
 
 
@@ -101,10 +111,36 @@ class IFM(nn.Module):
         self.attention = CoordinateAttention(ch, ch)  # shared by the three pairs
         self.refine = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1))
 
-    def forward(self, f1: Tensor, f2: Tensor, f3: Tensor) -> Tensor:
+    def pair_features(self, f1: Tensor, f2: Tensor, f3: Tensor) -> list[Tensor]:
+        """The three inputs of the coordinate attention, one per pair."""
         pairs = ((f1, f2), (f1, f3), (f2, f3))
-        fused = sum(self.attention(res(self.reduce(torch.cat(p, dim=1)))) for res, p in zip(self.res, pairs))  # eq. 16
+        return [res(self.reduce(torch.cat(p, dim=1))) for res, p in zip(self.res, pairs)]
+
+    def fuse(self, feats: list[Tensor], pooled: list[tuple[Tensor, Tensor]] | None = None) -> Tensor:
+        """Attention on each pair's features (with the given row / column profiles), sum, refine (eqs. 16-17)."""
+        pooled = pooled or [None] * len(feats)
+        fused = sum(self.attention(a, p) for a, p in zip(feats, pooled))  # eq. 16
         return self.refine(F.relu(fused))
+
+    def forward(self, f1: Tensor, f2: Tensor, f3: Tensor) -> Tensor:
+        return self.fuse(self.pair_features(f1, f2, f3))
+
+
+def _resample(profile: Tensor, start: int, length: int, multiple: int, frame_len: int, thumb_len: int) -> Tensor:
+    """A thumbnail's half-resolution profile (..., L) read at the half-resolution positions of a tile's rows.
+
+    Tile feature i covers input pixels start + 2i and start + 2i + 1 (the tile padded to `multiple`), centre
+    start + 2i + 1 in pixel-edge units; the thumbnail's feature j has its centre at 2j + 1 of its thumb_len pixels.
+    Linear interpolation, ends held.
+    """
+    n = (length + (-length) % multiple) // 2
+    centres = start + 2 * torch.arange(n, dtype=torch.float64) + 1
+    idx = (centres * (thumb_len / frame_len) / 2 - 0.5).clamp(0, profile.shape[-1] - 1)
+    i0 = idx.floor().long()
+    i1 = (i0 + 1).clamp(max=profile.shape[-1] - 1)
+    t = (idx - i0).to(profile.dtype).to(profile.device)
+    i0, i1 = i0.to(profile.device), i1.to(profile.device)
+    return profile[..., i0] * (1 - t) + profile[..., i1] * t
 
 
 class KPNet(HDRModel):
@@ -113,13 +149,22 @@ class KPNet(HDRModel):
     H and W are reflect-padded to a multiple of 8 inside forward (two stride-2 levels, then the AFE's 2x2 pool)
     and cropped back.
     include_unused=False drops the two layers the authors define but never use (1,367,835 parameters).
+
+    Global-prior protocol (base.py): prior(frame) is (N, 3, 64, h' + w'), for each of the IFM's three pairs the
+    row means (h') then column means (w') of the attention's input features, computed on a thumbnail of short side
+    prior_size; prior_for_tile resamples them to a tile's rows and columns; forward(x, prior=None) takes them for
+    x's own (padded, half-resolution) rows and columns, computing them from x when not given.
     """
 
     size_multiple = 8
+    # three scales down to 1/8 (the AFE's pool): with the shipped weights, on a 288x512 picture in 128-pixel tiles,
+    # overlaps of 32 / 64 px leave 3.3 / 2.0 codes at tile edges, 96 px (384x680, 192-pixel tiles) 0.4
+    receptive_radius = 24
     UNUSED = ("unused_up", "unused_down")
 
-    def __init__(self, ch: int = 64, include_unused: bool = True) -> None:
+    def __init__(self, ch: int = 64, include_unused: bool = True, prior_size: int | None = 48) -> None:
         super().__init__()
+        self.prior_size = prior_size
         self.conv_first = nn.Conv2d(3, ch, 3, padding=1)  # eq. 7
         self.down1 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # eq. 8: full -> 1/2
         self.down2 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # 1/2 -> 1/4
@@ -137,16 +182,49 @@ class KPNet(HDRModel):
     def unused_parameters(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.named_parameters() if name.split(".")[0] in self.UNUSED)
 
-    def forward(self, x: Tensor) -> Tensor:
-        self.check_input(x)
-        x, h, w = pad_to_multiple(x, self.size_multiple)
+    def _attention_inputs(self, x: Tensor) -> list[Tensor]:
+        """The IFM's three attention inputs (half resolution) of a frame padded to the multiple of 8."""
         f0 = F.relu(self.conv_first(x))
         f1 = F.relu(self.down1(f0))
         f2 = F.relu(self.down2(f1))
         k1 = self.kib(self.entry[0](f1))  # 1/2
         k2 = self.kib(self.entry[1](f2))  # 1/4
         k3 = self.kib(self.entry[2](f0))  # full
-        fused = self.ifm(k1, self.kib2_up(k2), self.kib3_down(k3))
+        return self.ifm.pair_features(k1, self.kib2_up(k2), self.kib3_down(k3))
+
+    @staticmethod
+    def _profiles(feats: list[Tensor]) -> Tensor:
+        return torch.stack([torch.cat(CoordinateAttention.pool(a), dim=-1) for a in feats], dim=1)
+
+    def prior(self, image: Tensor) -> Tensor:
+        """Row and column profiles (N, 3, C, h' + w') of the attention inputs over the frame's thumbnail."""
+        small = image if self.prior_size is None else thumbnail(image, self.prior_size)
+        return self._profiles(self._attention_inputs(pad_to_multiple(small, self.size_multiple)[0]))
+
+    def prior_for_tile(self, prior: Tensor, box: tuple[int, int, int, int], frame_size: tuple[int, int]) -> Tensor:
+        top, left, height, width = box
+        fh, fw = frame_size
+        th, tw = (fh, fw) if self.prior_size is None else thumbnail_size(fh, fw, self.prior_size)
+        ph = (th + (-th) % self.size_multiple) // 2
+        if prior.shape[-1] - ph != (tw + (-tw) % self.size_multiple) // 2:
+            raise ValueError(f"KPNet prior of length {prior.shape[-1]} was not computed on a {fh}x{fw} frame")
+        rows = _resample(prior[..., :ph], top, height, self.size_multiple, fh, th)
+        cols = _resample(prior[..., ph:], left, width, self.size_multiple, fw, tw)
+        return torch.cat((rows, cols), dim=-1)
+
+    def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
+        self.check_input(x)
+        h, w = x.shape[-2:]
+        xp, _, _ = pad_to_multiple(x, self.size_multiple)
+        feats = self._attention_inputs(xp)
+        if prior is None:
+            if self.prior_size is None or min(h, w) == self.prior_size:
+                # x is its own thumbnail: its own profiles, without a second pass (training on such patches)
+                prior = self._profiles(feats)
+            else:
+                prior = self.prior_for_tile(self.prior(x), (0, 0, h, w), (h, w))
+        ph = xp.shape[-2] // 2
+        fused = self.ifm.fuse(feats, [(p[..., :ph], p[..., ph:]) for p in prior.unbind(1)])
         out = self.conv_last(F.relu(self.tail_up(fused)))  # no global residual, as the authors
         return crop(out, h, w)
 

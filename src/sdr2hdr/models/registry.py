@@ -15,6 +15,10 @@ Contract of every registered model (an HDRModel, base.py):
         x: SDR R'G'B' in [0,1], (N,3,H,W), or (N,T,3,H,W) with T = model.frames for multi-frame models.
         returns: PQ R'G'B' (nominally [0,1], not clamped: the engine clamps), (N,3,H*scale,W*scale);
         multi-frame models return the centre frame.
+    prior(frame) -> Tensor, forward(x, prior=None), prior_for_tile(prior, box, frame_size)
+        models with a global condition (AGCM, CSRNet, HDRTVNet, GPGMNet, KPNet's attention profiles, DIDNet):
+        the condition of the whole frame from a thumbnail of fixed size, shared by its tiles (base.py).
+    model.receptive_radius: input pixels of context a tile needs at its edges; the engine overlaps tiles by 4x.
     forward_with_aux(x) -> dict[str, Tensor]
         "main" is forward's output; models with auxiliary outputs add them by name, listed in
         model.aux_outputs (DIDNet: "aux_sdr", the restored SDR centre frame for its auxiliary loss).

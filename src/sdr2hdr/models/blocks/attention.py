@@ -3,6 +3,9 @@
 Defines:
     CoordinateAttention   Hou et al. CVPR 2021, as KPNet's IFM uses it (KPNet eqs. 18-24).
     ChannelAttention      global pool -> 1x1 conv(s) -> sigmoid -> rescale (DIDNet eq. 10's s = Conv(GAP(z))).
+
+Both pool over the whole map they are given; `pooled=` hands them statistics pooled elsewhere instead (the whole
+frame's, when the map is one tile of it: the global-prior protocol of base.py).
 """
 
 from __future__ import annotations
@@ -32,10 +35,17 @@ class CoordinateAttention(nn.Module):
         self.conv_h = nn.Conv2d(mid, out_channels, 1)
         self.conv_w = nn.Conv2d(mid, out_channels, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    @staticmethod
+    def pool(x: Tensor) -> tuple[Tensor, Tensor]:
+        """Row and column means of x (N,C,H,W): (N,C,H) and (N,C,W), eqs. 18-19."""
+        return x.mean(dim=3), x.mean(dim=2)
+
+    def forward(self, x: Tensor, pooled: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """pooled: (N,C,H) row means and (N,C,W) column means to use instead of x's own."""
         _, _, h, w = x.shape
-        z_h = x.mean(dim=3, keepdim=True)  # eq. 18: (N,C,H,1)
-        z_w = x.mean(dim=2, keepdim=True).transpose(2, 3)  # eq. 19: (N,C,W,1)
+        z_h, z_w = self.pool(x) if pooled is None else pooled
+        z_h = z_h[..., None].to(x.dtype)  # eq. 18: (N,C,H,1)
+        z_w = z_w[..., None].to(x.dtype)  # eq. 19: (N,C,W,1)
         f = self.act(self.bn1(self.conv1(torch.cat((z_h, z_w), dim=2))))  # eq. 20
         f_h, f_w = torch.split(f, (h, w), dim=2)  # eq. 21
         g_h = torch.sigmoid(self.conv_h(f_h))  # eq. 22
@@ -54,6 +64,8 @@ class ChannelAttention(nn.Module):
             mid = max(1, channels // reduction)
             self.body = nn.Sequential(nn.Conv2d(channels, mid, 1), nn.ReLU(inplace=True), nn.Conv2d(mid, channels, 1))
 
-    def forward(self, x: Tensor) -> Tensor:
-        s = torch.sigmoid(self.body(x.mean(dim=(2, 3), keepdim=True)))
+    def forward(self, x: Tensor, pooled: Tensor | None = None) -> Tensor:
+        """pooled: (N,C) channel means to use instead of x's own."""
+        m = x.mean(dim=(2, 3)) if pooled is None else pooled
+        s = torch.sigmoid(self.body(m[:, :, None, None].to(x.dtype)))
         return x * s

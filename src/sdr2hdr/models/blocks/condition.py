@@ -8,6 +8,11 @@ Defines:
     condition_image(x, scale, min_size, size)   the frame the condition net sees: bicubic downsampling by
                     `scale`, never below min_size pixels on the short side; or, given `size`, a thumbnail with
                     that short side whatever the input size.
+    thumbnail_size(h, w, size)   the (height, width) condition_image gives an h x w frame for a short side `size`.
+    thumbnail(x, size)           condition_image(x, size=size) for (N,3,H,W) frames and (N,T,3,H,W) clips.
+
+The global-prior protocol (engine/infer.py) builds on `thumbnail`: a model's prior reads a fixed-size view of
+the whole frame, so tiles of a frame share it and the same picture at another resolution gets the same prior.
 """
 
 from __future__ import annotations
@@ -65,6 +70,23 @@ def condition_image(x: Tensor, scale: int = 4, min_size: int = MIN_CONDITION_SID
     target = max(min_size, short // scale) if size is None else size
     if target == short:
         return x
-    factor = target / short
-    size = (max(1, round(h * factor)), max(1, round(w * factor)))
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=target < short)
+    return F.interpolate(x, size=thumbnail_size(h, w, target), mode="bicubic", align_corners=False,
+                         antialias=target < short)
+
+
+def thumbnail_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """Height and width of the thumbnail with short side `size` of an h x w frame (aspect ratio kept)."""
+    if min(h, w) == size:
+        return h, w
+    factor = size / min(h, w)
+    return max(1, round(h * factor)), max(1, round(w * factor))
+
+
+def thumbnail(x: Tensor, size: int) -> Tensor:
+    """The frame (N,3,H,W) or clip (N,T,3,H,W) resized to short side `size` (antialiased bicubic; x itself when
+    it already has that short side, so a model trained on patches of that size reads them unchanged)."""
+    if x.dim() == 4:
+        return condition_image(x, size=size)
+    n, t = x.shape[:2]
+    small = condition_image(x.flatten(0, 1), size=size)
+    return small.view(n, t, *small.shape[1:])

@@ -107,3 +107,41 @@ def test_tiling_keeps_the_global_condition_of_the_whole_frame():
     tiled = ModelRunner(model, device="cpu", tile=64, overlap=16)(x)
     # AGCM is 1x1 convolutions plus a frame-level condition: tiles agree exactly once the condition is global
     torch.testing.assert_close(tiled, whole, atol=1e-5, rtol=0)
+
+
+def test_default_overlap_follows_the_model_receptive_radius():
+    from sdr2hdr.engine.infer import default_overlap
+    from sdr2hdr.models import create
+
+    assert default_overlap(_LocalNet()) == 32  # no receptive_radius: the engine's minimum
+    assert default_overlap(create("hdrunet")) == 4 * create("hdrunet").receptive_radius
+    assert ModelRunner(create("kpnet"), device="cpu").overlap % create("kpnet").size_multiple == 0
+
+
+def test_tiles_start_on_the_model_grid_and_cover_the_frame():
+    from sdr2hdr.engine.infer import _tile_spans
+
+    spans = _tile_spans(203, 64, 32, 8)
+    assert all(a % 8 == 0 for a, _ in spans)
+    assert spans[0][0] == 0 and spans[-1][1] == 203
+    assert all(b0 < a1 for (_, a1), (b0, _) in zip(spans, spans[1:]))  # neighbours overlap
+    assert max(b - a for a, b in spans) < 64 + 8
+    assert _tile_spans(50, 64, 32, 8) == [(0, 50)]
+
+
+def test_tiles_share_the_frame_prior():
+    class _MeanShift(nn.Module):
+        """Adds the frame's mean: a global prior in its simplest form."""
+
+        scale, frames = 1, 1
+
+        def prior(self, frame):
+            return frame.mean(dim=(2, 3))
+
+        def forward(self, x, prior=None):
+            return x + (self.prior(x) if prior is None else prior)[:, :, None, None]
+
+    x = torch.rand(1, 3, 100, 130)
+    whole = ModelRunner(_MeanShift(), device="cpu", tile=None, max_value=3.0)(x)
+    tiled = ModelRunner(_MeanShift(), device="cpu", tile=48, max_value=3.0)(x)
+    torch.testing.assert_close(tiled, whole, atol=1e-6, rtol=0)

@@ -7,6 +7,14 @@ Classes
 
 Tiles overlap and are blended with linear ramps, so seams do not show; multi-frame models see a window of T frames
 centred on the frame being restored, the first and last frames repeated at the ends of the clip.
+
+Global priors (models/base.py): a model with anything computed from the whole frame defines prior(frame) and takes
+forward(x, prior=...). A tiled pass computes the prior once on the whole frame (the model reads a thumbnail of
+fixed size of it) and hands every tile model.prior_for_tile(prior, box, frame_size), so tiled and whole-frame
+outputs agree; the tile overlap defaults to 4x the model's receptive_radius (at least 32 pixels).
+
+On CUDA, frames go to the device once through pinned memory with non-blocking copies, and tiles are cut and blended
+there; on the CPU nothing is copied.
 """
 
 from __future__ import annotations
@@ -54,11 +62,37 @@ def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> Tensor:
     return w
 
 
+def default_overlap(model: nn.Module) -> int:
+    """Tile overlap for a model: 4x its receptive_radius (the outer quarter of an overlap is discarded, the middle
+    half blended), at least 32 pixels, a multiple of its size_multiple. Models without the attribute get 32."""
+    radius = getattr(model, "receptive_radius", None)
+    overlap = 32 if radius is None else max(32, 4 * int(radius))
+    multiple = int(getattr(model, "size_multiple", 1))
+    return -(-overlap // multiple) * multiple
+
+
+def _tile_spans(n: int, tile: int, step: int, multiple: int) -> list[tuple[int, int]]:
+    """(start, end) of the tiles along one side: starts on the model's size_multiple grid, as in a whole-frame pass
+    (strided layers then sample the same pixels); the last tile runs to the frame's end, up to multiple - 1 longer."""
+    if n <= tile:
+        return [(0, n)]
+    starts = list(range(0, n - tile + 1, step))
+    last = (n - tile) // multiple * multiple
+    if last > starts[-1]:
+        starts.append(last)
+    return [(a, a + tile) for a in starts[:-1]] + [(starts[-1], n)]
+
+
 class ModelRunner:
-    """Runs a model in eval mode on a device and precision, splitting big frames into overlapping tiles."""
+    """Runs a model in eval mode on a device and precision, splitting big frames into overlapping tiles.
+
+    overlap=None takes default_overlap(model). A model with a global prior gets it computed once per frame and
+    shared by the tiles (module docstring).
+    """
 
     def __init__(self, model: nn.Module, device: str | torch.device = "auto", precision: str = "fp32",
-                 tile: int | None = None, overlap: int = 32, channels_last: bool = True, max_value: float = 1.0):
+                 tile: int | None = None, overlap: int | None = None, channels_last: bool = True,
+                 max_value: float = 1.0):
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         self.device = pick_device(device) if isinstance(device, str) else device
@@ -72,52 +106,64 @@ class ModelRunner:
         self.precision = precision
         self.scale = int(getattr(model, "scale", 1))
         self.frames = int(getattr(model, "frames", 1))
-        multiple = int(getattr(model, "size_multiple", 1))
-        self.tile = None if tile is None else max(multiple, tile // multiple * multiple)
-        self.overlap = overlap
+        self.multiple = int(getattr(model, "size_multiple", 1))
+        self.tile = None if tile is None else max(self.multiple, tile // self.multiple * self.multiple)
+        self.overlap = default_overlap(model) if overlap is None else overlap
         self.max_value = max_value  # PQ code of the mastering peak: outputs are limited to it
-        # models with a global condition (AGCM, HDRTVNet, CSRNet) must see the whole frame for it, even when tiled
-        self.takes_cond = "cond" in inspect.signature(model.forward).parameters
+        # models with a global prior (models/base.py) get it from the whole frame, even when tiled
+        self.takes_prior = callable(getattr(model, "prior", None)) and \
+            "prior" in inspect.signature(model.forward).parameters
 
     @torch.inference_mode()
     def __call__(self, x: Tensor) -> Tensor:
         """SDR R'G'B' batch -> PQ R'G'B' clamped to [0, max_value], float32, on the CPU."""
         h, w = x.shape[-2:]
+        x = self._to_device(x)
         if self.tile is None or (h <= self.tile and w <= self.tile):
-            return self._forward(x)
-        return self._tiled(x)
+            return self._forward(x).cpu()
+        return self._tiled(x).cpu()
 
-    def _forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
-        x = x.to(self.device, non_blocking=True)
+    def _to_device(self, x: Tensor) -> Tensor:
+        if self.device.type == "cuda" and x.device.type == "cpu":
+            # a pinned source lets the copy run asynchronously; the frame crosses once, tiles are cut on the device
+            if not x.is_pinned():
+                x = x.pin_memory()
+            return x.to(self.device, non_blocking=True)
+        return x.to(self.device)
+
+    def _forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(self.device, self.precision):
-            y = self.model(x, cond=cond.to(self.device)) if cond is not None else self.model(x)
-        return y.float().clamp_(0.0, self.max_value).cpu()
+            y = self.model(x) if prior is None else self.model(x, prior=prior)
+        return y.float().clamp_(0.0, self.max_value)
 
     def _tiled(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
-        t, ov, s = self.tile, min(self.overlap, self.tile // 2), self.scale
+        t, s, m = self.tile, self.scale, self.multiple
+        ov = max(0, min(self.overlap, t // 2) // m * m)
         step = t - ov
-        ys = list(range(0, max(h - t, 0) + 1, step))
-        xs = list(range(0, max(w - t, 0) + 1, step))
-        if ys[-1] + t < h:
-            ys.append(h - t)
-        if xs[-1] + t < w:
-            xs.append(w - t)
-        out = torch.zeros(x.shape[0], 3, h * s, w * s)
-        weight = torch.zeros(1, 1, h * s, w * s)
-        for y0 in ys:
-            for x0 in xs:
-                th, tw = min(t, h), min(t, w)
-                tile = x[..., y0:y0 + th, x0:x0 + tw]
-                pred = self._forward(tile, x if self.takes_cond else None)
+        prior = None
+        if self.takes_prior:
+            # once per frame, from the whole frame (the model reads a fixed-size thumbnail of it)
+            with _autocast(self.device, self.precision):
+                prior = self.model.prior(x)
+        tile_prior = getattr(self.model, "prior_for_tile", None)
+        out = torch.zeros(x.shape[0], 3, h * s, w * s, device=x.device)
+        weight = torch.zeros(1, 1, h * s, w * s, device=x.device)
+        for y0, y1 in _tile_spans(h, t, step, m):
+            for x0, x1 in _tile_spans(w, t, step, m):
+                tile = x[..., y0:y1, x0:x1]
+                p = prior
+                if prior is not None and tile_prior is not None:
+                    p = tile_prior(prior, (y0, x0, y1 - y0, x1 - x0), (h, w))
+                pred = self._forward(tile, p)
                 # ramps only where this tile has a neighbour; overlaps smaller than a step blend linearly
-                wy = _ramp(th * s, ov * s, y0 == 0, y0 + th >= h)
-                wx = _ramp(tw * s, ov * s, x0 == 0, x0 + tw >= w)
+                wy = _ramp((y1 - y0) * s, ov * s, y0 == 0, y1 >= h).to(x.device)
+                wx = _ramp((x1 - x0) * s, ov * s, x0 == 0, x1 >= w).to(x.device)
                 wt = (wy[:, None] * wx[None, :])[None, None]
-                out[..., y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += pred * wt
-                weight[..., y0 * s:(y0 + th) * s, x0 * s:(x0 + tw) * s] += wt
+                out[..., y0 * s:y1 * s, x0 * s:x1 * s] += pred * wt
+                weight[..., y0 * s:y1 * s, x0 * s:x1 * s] += wt
         return out / weight
 
 

@@ -1,0 +1,219 @@
+"""The held-out-curve protocol: the set (data.heldout.build_heldout) and its scoring (bench.heldout.run_heldout)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from bench_fixture import make_dataset
+
+from sdr2hdr.bench.dataset import load_split
+from sdr2hdr.bench.heldout import CLASSICAL, LEARNED, flicker, run_heldout
+from sdr2hdr.color import pq_eotf
+from sdr2hdr.data.datasets import BuiltSet
+from sdr2hdr.data.degrade import TMO_NAMES, draw_tmo, sdr_encode
+from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES, _seed, build_heldout
+from sdr2hdr.data.sources import sha256_file
+from sdr2hdr.io import read_png
+from sdr2hdr.models import create
+from sdr2hdr.models.weights import save_weights
+from sdr2hdr.tonemap import HELDOUT_TMOS
+
+QPS = (27, 37)
+FRAMES = 3
+
+
+@pytest.fixture(scope="module")
+def source_set(tmp_path_factory) -> Path:
+    """A built set with one test clip (4 frames) and one train clip."""
+    return make_dataset(tmp_path_factory.mktemp("heldout_src") / "set", tmos=("hable",), qps=(37,))
+
+
+@pytest.fixture(scope="module")
+def heldout_set(source_set, tmp_path_factory) -> Path:
+    return build_heldout(source_set, tmp_path_factory.mktemp("heldout") / "set", qps=QPS, frames=FRAMES,
+                         progress=False)
+
+
+def _manifest(root: Path) -> dict:
+    return json.loads((root / "manifest.json").read_text())
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# --- the set ---------------------------------------------------------------------------------------------------
+
+def test_curves_are_the_standard_ones_then_the_unseen_ones():
+    assert CURVES == TMO_NAMES + ("aces", "log_shoulder")
+    assert set(HELDOUT_CURVES) == set(HELDOUT_TMOS)
+
+
+def test_manifest_lists_every_test_clip_through_every_curve(source_set, heldout_set):
+    m = _manifest(heldout_set)
+    (base,) = load_split(source_set, "test")
+    assert m["kind"] == "held-out curves" and m["curves"] == list(CURVES)
+    assert m["qps"] == list(QPS) and m["frames"] == FRAMES
+    assert m["splits"]["train"] == []  # nothing of the source set's training split
+    assert sorted(m["splits"]["test"]) == sorted(f"{base.id}-{c}" for c in CURVES)
+    for cid, entry in m["clips"].items():
+        assert entry["split"] == "test" and entry["source"] == base.source
+        assert entry["sha256"] == sha256_file(heldout_set / entry["manifest"])
+    BuiltSet(heldout_set, "test")  # readable as any built set (hashes checked there)
+
+
+def test_each_clip_names_its_curve_and_shares_the_target(source_set, heldout_set):
+    (base,) = load_split(source_set, "test")
+    target = base.hdr()[:FRAMES]
+    clips = {c.degradation: c for c in load_split(heldout_set, "test")}
+    assert set(clips) == set(CURVES)
+    for curve, clip in clips.items():
+        rec = clip.record
+        assert rec["tmo"]["name"] == curve and rec["base_clip"] == base.id
+        assert rec["held_out_curve"] is (curve in HELDOUT_CURVES)
+        assert clip.qps == list(QPS) and clip.frame_count() == FRAMES
+        for a, b in zip(clip.hdr(), target):  # the same 16-bit target frames, written once under base/
+            np.testing.assert_array_equal(a, b)
+        if curve in HELDOUT_CURVES:
+            assert rec["tmo"]["params"] == {}
+        else:  # the parameters draw_tmo gives with the clip's own seed
+            _, params = draw_tmo(np.random.default_rng(_seed(base.id, curve)), {curve: 1.0})
+            assert rec["tmo"]["params"] == params
+    assert len(list((heldout_set / "base").rglob("*.png"))) == FRAMES
+
+
+@pytest.mark.parametrize("curve", sorted(HELDOUT_TMOS))
+def test_unseen_curve_sdr_is_that_curve_of_the_target(heldout_set, curve):
+    clip = next(c for c in load_split(heldout_set, "test") if c.degradation == curve)
+    for hq, hdr in zip(clip.sdr(), clip.hdr()):
+        want = sdr_encode(np.asarray(HELDOUT_TMOS[curve](np.asarray(pq_eotf(hdr), dtype=np.float32)),
+                                     dtype=np.float32))
+        np.testing.assert_array_equal(np.rint(hq * 255).astype(np.uint8), want)
+
+
+def test_lq_is_the_sdr_through_x265_worse_at_the_higher_qp(heldout_set):
+    for clip in load_split(heldout_set, "test"):
+        sdr = np.stack(clip.sdr())
+        err = {qp: np.abs(np.stack(clip.lq(qp)) - sdr).mean() for qp in QPS}
+        assert 0 < err[27] < err[37], (clip.degradation, err)
+        lq, bits = read_png(clip.root / clip.lq_files[(37, 1)][0])
+        assert bits == 8 and lq.shape == sdr.shape[1:]
+
+
+def test_rebuild_skips_finished_clips_and_remakes_missing_ones_identically(source_set, heldout_set, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(heldout_set, copy)
+    before = _tree(copy)
+    victim = copy / "clips" / next(c for c in _manifest(copy)["clips"] if c.endswith("-aces"))
+    shutil.rmtree(victim)
+    build_heldout(source_set, copy, qps=QPS, frames=FRAMES, progress=False)
+    assert _tree(copy) == before
+
+
+# --- scoring ---------------------------------------------------------------------------------------------------
+
+def test_flicker_is_zero_when_the_output_follows_the_target():
+    rng = np.random.default_rng(0)
+    target = [rng.uniform(0.2, 0.6, (16, 16, 3)).astype(np.float32) for _ in range(4)]
+    assert flicker(target, target) == (0.0, 0.0)
+    # a constant offset does not flicker; a frame that jumps does, by its jump, in 10-bit codes
+    assert flicker([t + 0.05 for t in target], target) == pytest.approx((0.0, 0.0), abs=1e-3)
+    flat = [np.full((16, 16, 3), 0.5, np.float32) for _ in range(3)]
+    jumpy = [flat[0], flat[1] + 0.1, flat[2]]
+    fm, fp = flicker(jumpy, flat)
+    assert fm == pytest.approx(0.1 * 1023, rel=1e-4) and fp == pytest.approx(0.1 * 1023, rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """Default weights: seeded random (the estimate varies); LOCO weights for hable: the untrained model, whose
+    zero output layer makes it the BT.2408 direct mapping with SDR white at 202.8 cd/m2."""
+    d = tmp_path_factory.mktemp("heldout_w")
+    torch.manual_seed(0)
+    model = create("adaptive_itm")
+    with torch.no_grad():
+        torch.nn.init.normal_(model.estimator.mlp[-1].weight, std=0.05)
+        torch.nn.init.normal_(model.estimator.mlp[-1].bias, std=0.3)
+    default = save_weights(model, d / "default.safetensors", {"model": "adaptive_itm"})
+    loco = d / "loco"
+    loco.mkdir()
+    save_weights(create("adaptive_itm"), loco / "hable.safetensors", {"model": "adaptive_itm"})
+    return default, loco
+
+
+@pytest.fixture(scope="module")
+def result(heldout_set, weights):
+    default, loco = weights
+    return run_heldout(heldout_set, "adaptive_itm", default, loco, qps=(37,), progress=False)
+
+
+def test_rows_cover_every_curve_method_and_frame(result):
+    assert result.curves == list(CURVES) and result.unseen == ["aces", "log_shoulder"]
+    assert result.qps == [37]
+    learned_curves = {r["curve"] for r in result.rows if r["method"] == LEARNED}
+    assert learned_curves == {"hable", "aces", "log_shoulder"}  # LOCO weights for hable, default for unseen
+    for m in CLASSICAL:
+        assert len([r for r in result.rows if r["method"] == m]) == len(CURVES) * FRAMES
+    for r in result.rows:
+        assert np.isfinite(r["psnr"]) and np.isfinite(r["delta_e_itp"]) and r["flicker_mean"] >= 0
+    missing = [c for c in TMO_NAMES if c != "hable"]
+    for c in missing:
+        assert any(f"no leave-one-curve-out weights for {c}" in n for n in result.notes)
+
+
+def test_loco_weights_are_used_for_their_curve(result):
+    # hable's LOCO weights are the BT.2408 direct mapping (white 202.8 instead of 203): the same scores
+    def psnr(method, curve):
+        return np.mean([r["psnr"] for r in result.rows if r["method"] == method and r["curve"] == curve])
+
+    assert psnr(LEARNED, "hable") == pytest.approx(psnr("bt2408", "hable"), abs=0.1)
+    assert abs(psnr(LEARNED, "aces") - psnr("bt2408", "aces")) > 0.2  # default weights elsewhere
+
+
+def test_summary_has_one_row_per_curve_and_a_finite_mean(result):
+    rows = result.summary(37)
+    assert [r["curve"] for r in rows] == list(CURVES) + ["mean"]
+    by = {r["curve"]: r for r in rows}
+    fixed = result.best_fixed(37)
+    assert fixed in CLASSICAL
+    for curve in CURVES:
+        r = by[curve]
+        best = max(CLASSICAL, key=lambda m: r[f"{m}_psnr"])
+        assert r["best_classical"] == best and r["best_classical_psnr"] == pytest.approx(r[f"{best}_psnr"])
+        assert r["fixed"] == fixed
+    for curve in ("hable", "aces", "log_shoulder"):
+        r = by[curve]
+        assert r["gap_to_best"] == pytest.approx(r[f"{LEARNED}_psnr"] - r["best_classical_psnr"])
+        assert r["gap_to_fixed"] == pytest.approx(r[f"{LEARNED}_psnr"] - r[f"{fixed}_psnr"])
+    # the mean row is the mean over the curves the model was held out on (here hable, aces, log_shoulder)
+    mean = by["mean"]
+    held = ("hable", "aces", "log_shoulder")
+    assert np.isfinite(mean[f"{LEARNED}_psnr"]) and np.isfinite(mean["gap_to_fixed"])
+    assert mean[f"{LEARNED}_psnr"] == pytest.approx(np.mean([by[c][f"{LEARNED}_psnr"] for c in held]))
+    assert mean["bt2446c_psnr"] == pytest.approx(np.mean([by[c]["bt2446c_psnr"] for c in held]))
+    # fixed mapping: the one with the best mean over all curves
+    means = {m: np.mean([by[c][f"{m}_psnr"] for c in CURVES]) for m in CLASSICAL}
+    assert fixed == max(means, key=means.get)
+
+
+def test_write_gives_the_table_csv_and_plot(result, tmp_path):
+    paths = result.write(tmp_path)
+    assert [p.name for p in paths] == ["heldout.csv", "heldout.md", "heldout_psnr.png"]
+    md = (tmp_path / "heldout.md").read_text()
+    assert "## QP 37" in md
+    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + len(CURVES) + 1  # header, one row per curve, the mean
+    assert table[-1].startswith("| mean of held-out curves") and "nan" not in table[-1]
+    assert "nan" not in next(line for line in table if line.startswith("| aces"))
+    assert "aces (unseen)" in md and "hable (left out)" in md and "mean of held-out curves" in md
+    assert "no leave-one-curve-out weights for bt2446a" in md
+    img = cv2.imread(str(tmp_path / "plots" / "heldout_psnr.png"))
+    assert img is not None and img.shape[0] > 200 and img.shape[1] > 400
+    lines = (tmp_path / "heldout.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(result.rows)

@@ -1,8 +1,11 @@
 """Speed of `sdr2hdr convert` on a 1080p clip: frames/s end to end, with decode / convert / encode split.
 
-Makes a 1080p H.264 SDR clip (moving gradient and highlights, 8-bit BT.709) unless --input is given, converts it
-with a classical mapping (the code-table fast path, or per pixel with --exact) and x265 preset `fast`, and prints
-the figures; the convert stage includes building the table (1-2 s). Not a test: a measurement.
+Makes a 1080p H.264 SDR clip unless --input is given (--content sample: the bundled sample upscaled to 1080p, real
+picture content; gradient: a synthetic moving gradient with highlights), converts it with a classical mapping (the
+code-table fast path, or per pixel with --exact) and x265 preset `fast`, and prints the figures; the convert
+stage includes building the table (1-2 s). `--compare` runs the default model's tiers (or --tiers) on the same
+clip right after the classical mapping and prints each one's frames/s and its ratio to the classical table path.
+Not a test: a measurement.
 """
 
 from __future__ import annotations
@@ -17,7 +20,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from clip_tools import make_sdr_clip  # noqa: E402
 
-from sdr2hdr.engine.convert import classical_mapper, convert_video  # noqa: E402
+from sdr2hdr.engine.convert import classical_mapper, convert_video, model_mapper  # noqa: E402
+
+
+def sample_1080p(path: Path, frames: int, width: int, height: int) -> Path:
+    """The bundled sample (960x540 GoldenGate) scaled to width x height, looped to `frames`, H.264 CRF 16."""
+    import subprocess
+    from importlib import resources
+
+    sample = Path(str(resources.files("sdr2hdr") / "assets" / "sample_sdr.mp4"))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(sample), "-frames:v", str(frames),
+                    "-vf", f"scale={width}:{height}:flags=bicubic", "-c:v", "libx264", "-crf", "16",
+                    "-pix_fmt", "yuv420p", "-an", str(path)], check=True)
+    return path
+
+
+def show(label: str, report) -> None:
+    s = report.seconds
+    print(f"{label}: {report.fps:.2f} frames/s end to end ({report.frames} frames in {s['total']:.1f} s); "
+          f"stages decode {1000 * s['decode'] / report.frames:.1f}, convert {1000 * s['convert'] / report.frames:.1f}"
+          f", encode {1000 * s['encode'] / report.frames:.1f} ms/frame (sum {sum(s[k] for k in ('decode', 'convert', 'encode')):.1f} s"
+          f" vs {s['total']:.1f} s wall: the stages overlap){''.join('; ' + n for n in report.notes)}")
 
 
 def main() -> int:
@@ -29,16 +52,35 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--exact", action="store_true", help="per-pixel float mapping instead of the code table")
+    ap.add_argument("--content", choices=("sample", "gradient"), default="sample")
+    ap.add_argument("--compare", action="store_true", help="also time the default model's tiers on the same clip")
+    ap.add_argument("--tiers", nargs="+", default=["fast", "balanced"], choices=("fast", "balanced", "best"))
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = args.input
         if src is None:
             t = time.perf_counter()
-            src = make_sdr_clip(Path(tmp) / "in.mp4", args.width, args.height, args.frames, audio=True)
+            if args.content == "sample":
+                src = sample_1080p(Path(tmp) / "in.mp4", args.frames, args.width, args.height)
+            else:
+                src = make_sdr_clip(Path(tmp) / "in.mp4", args.width, args.height, args.frames, audio=True)
             print(f"made a {args.width}x{args.height} H.264 clip of {args.frames} frames in "
                   f"{time.perf_counter() - t:.1f} s")
         report = convert_video(src, Path(tmp) / "out.mkv", classical_mapper(args.method), preset=args.preset,
                                progress=True, notify=lambda m: None, lut=False if args.exact else None)
+        if args.compare:
+            from sdr2hdr.models.weights import default_model
+
+            name = default_model()
+            show(f"classical {args.method} (code table)", report)
+            for tier in args.tiers:
+                model = f"{name}_local" if tier == "best" else name
+                r = convert_video(src, Path(tmp) / f"{tier}.mkv", model_mapper(model, device="cpu"),
+                                  preset=args.preset, progress=True, notify=lambda m: None,
+                                  lut=False if tier == "balanced" else None)
+                show(f"default {model} tier {tier}", r)
+                print(f"  ratio to the classical table path: {r.fps / report.fps:.2f}")
+            return 0
     s = report.seconds
     print(f"\n{report.frames} frames {report.width}x{report.height}, method {args.method} "
           f"({'per-pixel float' if args.exact else 'code table'}), x265 preset {args.preset}")

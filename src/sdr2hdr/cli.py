@@ -12,6 +12,7 @@ from sdr2hdr.argtypes import positive
 from sdr2hdr.errors import InputError
 
 METHODS = ("bt2408", "bt2446a", "bt2446c")
+QUALITY = ("fast", "balanced", "best")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 
 
@@ -35,6 +36,13 @@ def _add_convert(sub) -> None:
     how.add_argument("--method", choices=METHODS, default=None,
                      help="classical inverse mapping (the default when no shipped model beats them)")
     how.add_argument("--model", default=None, help="a registered model (see `sdr2hdr models`)")
+    how.add_argument("--source-tmo", default=None, metavar="NAME",
+                     help="informed mode, for SDR known to be made from an HDR master by this curve (bt2446a, "
+                          "bt2446c, bt2390, hable, reinhard, camera): its exact inverse plus learned restoration")
+    p.add_argument("--quality", choices=QUALITY, default="fast",
+                   help="cost tier of the default model: fast (the per-shot inverse baked into the code table, "
+                        "real time on a CPU), balanced (the same inverse per pixel in float, interpolated chroma), "
+                        "best (plus the local branch for coding artifacts; slow on a CPU)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
@@ -66,19 +74,35 @@ def cmd_convert(args) -> int:
         raise InputError(f"--crf must be in 0..51, got {args.crf}")
     if args.weights is not None and args.model is None:
         raise InputError("--weights needs --model")
-    if args.model is None and args.method is None:
+    lut = False if args.exact else None
+    if args.source_tmo is not None:
+        from sdr2hdr.engine.informed import informed_mapper
+
+        mapper = informed_mapper(args.source_tmo, peak_nits=args.peak_nits)
+        lut = False  # the restoration sees neighbourhoods: no per-code table
+    elif args.model is None and args.method is None:
         from sdr2hdr.models.weights import default_model
 
         args.model = default_model()
-        if args.model is not None and not args.quiet:
-            print(f"using the shipped model {args.model} (best on the benchmark); --method bt2446c is the fast "
-                  f"classical mapping")
-    if args.model is not None:
+        if args.model is not None:
+            if args.quality == "best":
+                from sdr2hdr.models import list_models
+
+                if f"{args.model}_local" in list_models():  # a default without tiers is its own best
+                    args.model = f"{args.model}_local"
+            elif args.quality == "balanced":
+                lut = False
+            if not args.quiet:
+                print(f"using the shipped model {args.model} ({args.quality}; best on the held-out-curve benchmark)"
+                      f"; --method bt2446c is the classical mapping")
+    elif args.quality != "fast":
+        raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
+    if args.source_tmo is None and args.model is not None:
         from sdr2hdr.engine.convert import model_mapper
 
         mapper = model_mapper(args.model, args.weights, device=args.device, precision=args.precision,
                               tile=args.tile, peak_nits=args.peak_nits)
-    else:
+    elif args.source_tmo is None:
         mapper = classical_mapper(args.method or "bt2446c", args.peak_nits)
     if is_image_path(args.input):
         report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
@@ -88,8 +112,11 @@ def cmd_convert(args) -> int:
     report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
                            preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
                            progress=not args.quiet, max_frames=args.max_frames,
-                           lut=False if args.exact else None)
+                           lut=lut)
     s = report.seconds
+    for note in report.notes:
+        if note.startswith("global inverse"):
+            print(f"note: {note}")
     print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
           f"({mapper.description}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
           f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "

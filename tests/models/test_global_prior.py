@@ -1,4 +1,4 @@
-"""Global-prior protocol: tiles of a frame share the frame's prior, and a picture's prior does not depend on its size."""
+"""Global-prior protocol: tiles of a frame share its prior, and a picture's prior does not depend on its size."""
 
 from __future__ import annotations
 

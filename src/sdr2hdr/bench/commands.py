@@ -79,6 +79,11 @@ def register(sub) -> None:
                    help="take <name>.safetensors from this folder instead of the shipped weights")
     p.add_argument("--qps", nargs="+", type=_qp, default=None, metavar="QP", help="QPs to score (default: all)")
     p.add_argument("--out", type=Path, default=Path("benchmark"), help="output folder (default ./benchmark)")
+    p.add_argument("--heldout", type=Path, default=None, metavar="LOCO_DIR",
+                   help="the held-out-curve protocol on a set made by `sdr2hdr data heldout` (--data): each "
+                        "standard curve scored with LOCO_DIR/<curve>.safetensors (trained without it), the unseen "
+                        "curves with the default model's weights; writes heldout.md, heldout.csv, a plot")
+    p.add_argument("--heldout-model", default="adaptive_itm", help="the model of the held-out protocol")
     _common(p)
     p.set_defaults(func=cmd_benchmark)
 
@@ -163,6 +168,8 @@ def cmd_benchmark(args) -> int:
     find_manifest(args.data)
     if args.weights_dir is not None and not args.weights_dir.is_dir():
         raise InputError(f"no such weights folder: {args.weights_dir}")
+    if args.heldout is not None:
+        return _heldout(args)
     registered = list_models()
     names = registered if args.models is None else list(dict.fromkeys(args.models))
     unknown = [n for n in names if n not in registered]
@@ -182,3 +189,21 @@ def cmd_benchmark(args) -> int:
         where = f"in {args.weights_dir}" if args.weights_dir else "shipped"
         notes.append(f"no weights {where} for {', '.join(no_weights)}: not benchmarked")
     return _run(args, methods, notes, args.qps, args.out)
+
+
+def _heldout(args) -> int:
+    from sdr2hdr.bench.heldout import run_heldout
+
+    if not args.heldout.is_dir():
+        raise InputError(f"no such folder of leave-one-curve-out weights: {args.heldout}")
+    weights = args.weights_dir / f"{args.heldout_model}.safetensors" if args.weights_dir else None
+    result = run_heldout(args.data, args.heldout_model, weights, args.heldout, qps=tuple(args.qps or (27, 37, 42)),
+                         max_frames=args.max_frames, peak_nits=args.peak_nits, progress=not args.quiet)
+    for qp in result.qps:
+        print(f"\nQP {qp}:")
+        print(result.table(qp))
+    for note in dict.fromkeys(result.notes):
+        print(f"note: {note}", file=sys.stderr)
+    paths = result.write(args.out)
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0

@@ -68,6 +68,30 @@ def register(sub) -> None:
     w.add_argument("--qps", type=_ints, default=None, metavar="LO,HI")
     w.set_defaults(func=cmd_show)
 
+    g = dsub.add_parser("generate", help="randomised training pairs: random gradings, curves, codecs (the pool)",
+                        description="Crops of the training sources, each graded by a random convention and made "
+                                    "SDR by a random filmic curve or a standard one with random parameters, then "
+                                    "x264/x265 at a random QP or CRF (recipe: configs/data/generated.yaml). "
+                                    "Resumable: finished shards are kept.")
+    g.add_argument("--sources", type=Path, required=True)
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--count", type=int, default=6144, help="pairs to make (default 6144)")
+    g.add_argument("--size", type=int, default=128, help="crop side (default 128)")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--workers", type=int, default=2)
+    g.set_defaults(func=cmd_generate)
+
+    h = dsub.add_parser("heldout", help="the held-out-curve test set: every test clip through every curve",
+                        description="Each test clip of a built set, tone mapped by each standard curve and by the "
+                                    "curves no training set contains (aces, log_shoulder), x265 at each QP; laid "
+                                    "out as a built set for `sdr2hdr benchmark --heldout`.")
+    h.add_argument("--data", type=Path, required=True, help="a built set (its test split is used)")
+    h.add_argument("--out", type=Path, required=True)
+    h.add_argument("--qps", type=_ints, default=[27, 37, 42])
+    h.add_argument("--frames", type=int, default=6)
+    h.add_argument("--quiet", action="store_true")
+    h.set_defaults(func=cmd_heldout)
+
 
 def cmd_sources(args) -> int:
     from sdr2hdr.data.sources import gather
@@ -111,4 +135,24 @@ def cmd_show(args) -> int:
         qps = tuple(args.qps)
     path = contact_sheet(args.dir, args.out, n_clips=args.clips, qps=qps)
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from sdr2hdr.data.generator import build_pool
+
+    if args.count < 1 or args.size < 16 or args.size % 2:
+        raise InputError("--count must be positive and --size an even number of at least 16")
+    if not args.sources.is_dir():
+        raise InputError(f"no such sources folder: {args.sources}")
+    build_pool(args.sources, args.out, count=args.count, size=args.size, seed=args.seed, workers=args.workers)
+    print(f"wrote {args.out} ({args.count} pairs)")
+    return 0
+
+
+def cmd_heldout(args) -> int:
+    from sdr2hdr.data.heldout import build_heldout
+
+    out = build_heldout(args.data, args.out, qps=tuple(args.qps), frames=args.frames, progress=not args.quiet)
+    print(f"wrote {out}")
     return 0

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sdr2hdr.color import pq_eotf, pq_inverse_eotf, rgb_to_yuv420
+from sdr2hdr.engine.adaptive import AdaptiveStream, AdaptiveTable
 from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
 from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.errors import InputError
@@ -65,6 +66,13 @@ def model_mapper(name: str, weights: str | os.PathLike | None = None, device: st
         raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
     load_weights(model, path)
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    if hasattr(model, "pq_mapping"):  # adaptive_itm: per-frame global inverse, baked into the code table
+        from sdr2hdr.engine.adaptive import AdaptiveStream
+
+        dev = "cuda" if device == "auto" and __import__("torch").cuda.is_available() else \
+            ("cpu" if device == "auto" else device)
+        return AdaptiveStream(name, model, pq_peak, device=dev,
+                              description=f"{name} ({path.name}, per-frame global inverse)")
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
     return ModelStream(name, runner, f"{name} ({path.name}, {runner.device.type} {precision})")
 
@@ -186,7 +194,12 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
         t0 = time.perf_counter()  # the table's build counts in the total
         fast = None
-        if lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
+        if lut is not False and isinstance(mapper, AdaptiveStream) and mapper.model.local is None \
+                and supports(info.pix_fmt):
+            # the global inverse of each shot baked into the code table: the table is the default path here
+            fast = AdaptiveTable(mapper.model, matrix=info.matrix, full_range=info.full_range,
+                                 pq_peak=mapper.pq_peak)
+        elif lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
             # building costs about as much as mapping 16M pixels per pixel; worth it from a few seconds of HD on
             if lut or total is None or total * w * h >= _LUT_BREAK_EVEN_PIXELS:
                 t = time.perf_counter()
@@ -208,6 +221,10 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
         write_atomic(dst, write)
         report.seconds["total"] = time.perf_counter() - t0
+        if isinstance(fast, AdaptiveTable):
+            tr = fast.tracker
+            report.notes.append(f"global inverse baked {tr.builds} time(s) ({fast.build_seconds:.1f} s), "
+                                f"{tr.cuts} scene cut(s)")
     finally:
         reader.close()
     return report

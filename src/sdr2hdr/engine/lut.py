@@ -7,6 +7,10 @@ map -> PQ -> Y'CbCr 10-bit chain (about 150 ms of CPU for 1080p) into two table 
 What differs from the per-pixel float path (``convert --exact``): source chroma is taken from the 4:2:0 sample of
 its 2x2 block (nearest) instead of being interpolated, so output luma can differ by a few 10-bit codes at sharp
 chroma edges; output chroma uses the same type-0 decimation ([1, 2, 1] / 4 across columns, mean of a row pair).
+
+``chroma_step=2`` evaluates the mapping at every luma code but every other chroma code pair (at the pair's
+centre, so an input's chroma is off by at most half an 8-bit code): a quarter of the points (4.2M), for mappings
+that change per shot (adaptive_itm) and must be rebuilt in well under a second.
 """
 
 from __future__ import annotations
@@ -27,23 +31,47 @@ _CHUNK_Y = 16  # luma codes per evaluation chunk: 16 x 65536 pixels, about 12 MB
 class CodeLUT:
     """8-bit Y'CbCr (any matrix and range) -> 10-bit BT.2020 NCL limited-range PQ Y'CbCr through ``fn``."""
 
-    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], matrix: str = "bt709", full_range: bool = False):
+    def __init__(self, fn: Callable[[np.ndarray], np.ndarray], matrix: str = "bt709", full_range: bool = False,
+                 keep_rgb: bool = False, chroma_step: int = 1):
+        if chroma_step not in (1, 2):
+            raise ValueError(f"chroma_step must be 1 or 2, got {chroma_step}")
         self.matrix, self.full_range = matrix, full_range
-        self.y = np.empty(1 << 24, dtype=np.uint16)
-        self.c = np.empty(1 << 24, dtype=np.uint32)
-        cbcr = np.arange(1 << 16, dtype=np.uint32)
-        cb, cr = (cbcr >> 8).astype(np.float32), (cbcr & 0xFF).astype(np.float32)
+        self.cbits = 8 - (chroma_step - 1)  # bits kept of each chroma code
+        self.y = np.empty(1 << (8 + 2 * self.cbits), dtype=np.uint16)
+        self.c = np.empty(1 << (8 + 2 * self.cbits), dtype=np.uint32)
+        # a mapping rebuilt often (adaptive_itm, once per shot) keeps the decoded R'G'B' of every code: 200 MB
+        # that save the decode on each rebuild
+        self._rgb: list[np.ndarray] | None = [] if keep_rgb else None
+        self.rebuild(fn)
+
+    def _decoded(self, y0: int) -> np.ndarray:
+        k = y0 // _CHUNK_Y
+        if self._rgb is not None and k < len(self._rgb):
+            return self._rgb[k]
+        b = self.cbits
+        cbcr = np.arange(1 << (2 * b), dtype=np.uint32)
+        step = 1 << (8 - b)
+        offset = (step - 1) / 2.0  # the centre of the codes one entry stands for
+        cb = (cbcr >> b).astype(np.float32) * step + offset
+        cr = (cbcr & ((1 << b) - 1)).astype(np.float32) * step + offset
+        y = np.repeat(np.arange(y0, y0 + _CHUNK_Y, dtype=np.float32), cbcr.size)
+        codes = np.stack([y, np.tile(cb, _CHUNK_Y), np.tile(cr, _CHUNK_Y)], axis=-1)
+        # the same decode as the float path: code values -> Y'CbCr -> R'G'B' clipped to the cube
+        rgb = np.clip(ycbcr_to_rgb(decode_ycbcr(codes, bits=8, full_range=self.full_range, axis=-1),
+                                   matrix=self.matrix, axis=-1), 0.0, 1.0).astype(np.float32)
+        if self._rgb is not None:
+            self._rgb.append(rgb)
+        return rgb
+
+    def rebuild(self, fn: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Evaluate ``fn`` (R'G'B' (1, M, 3) -> PQ R'G'B') over every code again."""
         out_m = ycbcr_matrix("bt2020").astype(np.float32)
         ys, yo, cs, co = _code_scales(10, False)
         for y0 in range(0, 256, _CHUNK_Y):
-            y = np.repeat(np.arange(y0, y0 + _CHUNK_Y, dtype=np.float32), cbcr.size)
-            codes = np.stack([y, np.tile(cb, _CHUNK_Y), np.tile(cr, _CHUNK_Y)], axis=-1)
-            # the same decode as the float path: code values -> Y'CbCr -> R'G'B' clipped to the cube
-            rgb = np.clip(ycbcr_to_rgb(decode_ycbcr(codes, bits=8, full_range=full_range, axis=-1),
-                                       matrix=matrix, axis=-1), 0.0, 1.0).astype(np.float32)
+            rgb = self._decoded(y0)
             pq = np.asarray(fn(rgb[None]), dtype=np.float32)[0]
             ycc = pq @ out_m.T
-            sl = slice(y0 << 16, (y0 + _CHUNK_Y) << 16)
+            sl = slice(y0 << (2 * self.cbits), (y0 + _CHUNK_Y) << (2 * self.cbits))
             self.y[sl] = np.clip(np.rint(ys * ycc[:, 0] + yo), 0, 1023).astype(np.uint16)
             cb10 = np.clip(np.rint((cs * ycc[:, 1] + co) * _FRAC), 0, 1023 * _FRAC).astype(np.uint32)
             cr10 = np.clip(np.rint((cs * ycc[:, 2] + co) * _FRAC), 0, 1023 * _FRAC).astype(np.uint32)
@@ -55,11 +83,15 @@ class CodeLUT:
         h, w = H // 2, W // 2
         if H % 2 or W % 2 or U.shape != (h, w) or V.shape != (h, w):
             raise ValueError(f"expected even 4:2:0 planes, got {Y.shape}, {U.shape}, {V.shape}")
-        cc = (U.astype(np.uint32) << 8) | V
+        b = self.cbits
+        if b == 8:
+            cc = (U.astype(np.uint32) << 8) | V
+        else:
+            cc = ((U.astype(np.uint32) >> (8 - b)) << b) | (V >> (8 - b))
         idx = np.empty((H, W), dtype=np.uint32)
         view = idx.reshape(h, 2, w, 2)
         view[...] = cc[:, None, :, None]  # each chroma sample serves its 2x2 luma block
-        idx |= Y.astype(np.uint32) << 16
+        idx |= Y.astype(np.uint32) << (2 * b)
         y10 = self.y.take(idx)
         c = self.c.take(idx).reshape(h, 2, W)
         pairs = c[:, 0] + c[:, 1]  # vertical mean (x2) of the row pair, halves stay below 2^15

@@ -7,7 +7,7 @@ cards_table(), cost_table(). The input/output contract every model follows is do
 from .registry import ModelCard, cards_table, cost_table, count_params, create, get_card, list_models, register_model
 
 # importing the model modules registers them
-from . import agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, kpnet  # noqa: E402,F401 isort:skip
+from . import adaptive_itm, agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, informed, kpnet  # noqa: E402,F401 isort:skip
 
 __all__ = [
     "ModelCard",

@@ -19,6 +19,10 @@ reinhard
     E. Reinhard et al., "Photographic tone reproduction for digital images", SIGGRAPH 2002, equation (4).
 camera_model
     KPNet (Xu et al.), equation (1): I_S = t/g phi + I_0 + n, saturating at I_max.
+aces_filmic, log_shoulder
+    Two curves kept out of every training set (the held-out-curve protocol): K. Narkowicz's fit of the ACES
+    reference rendering per channel (hue shifts in highlights) and a logarithmic shoulder on luminance with
+    highlight desaturation.
 
 References
 ----------
@@ -56,7 +60,10 @@ __all__ = [
     "hable",
     "reinhard",
     "camera_model",
+    "aces_filmic",
+    "log_shoulder",
     "FORWARD_TMOS",
+    "HELDOUT_TMOS",
 ]
 
 # BT.2446-1 section 4.1, step 1 and 3: rho(L) = 1 + 32 (L / 10000)^(1 / 2.4).
@@ -252,6 +259,47 @@ def _gaussian_like(x, generator):
     return rng.standard_normal(x.shape).astype(x.dtype, copy=False)
 
 
+# K. Narkowicz, "ACES Filmic Tone Mapping Curve" (2016): f(x) = x (a x + b) / (x (c x + d) + e).
+ACES_A, ACES_B, ACES_C, ACES_D, ACES_E = 2.51, 0.03, 2.43, 0.59, 0.14
+
+
+def aces_filmic(hdr_cd, exposure: float = 0.8, axis=None):
+    """Narkowicz's ACES fit per channel on ``exposure x`` (x = cd/m2 / 203), clipped to [0, 1].
+
+    A held-out curve: never in a training set. Per-channel with a strong shoulder, so saturated highlights shift
+    hue towards the primaries' mixtures and go to white, as ACES renders do. With the default exposure HDR
+    reference white lands on 0.75 (0.89 in gamma 2.4); the curve reaches 1.0 near 9x reference white.
+
+    Domain: linear BT.2020 cd/m2 (>= 0). Range: linear BT.2020 relative [0, 1].
+    """
+    x = exposure * B.clip(B.as_float(hdr_cd), 0.0, None) / HDR_REFERENCE_WHITE
+    y = (x * (ACES_A * x + ACES_B)) / (x * (ACES_C * x + ACES_D) + ACES_E)
+    return B.clip(y, 0.0, 1.0)
+
+
+def log_shoulder(hdr_cd, white: float = 2000.0, knee: float = 12.0, desaturation: float = 0.5, axis=None):
+    """Logarithmic shoulder on luminance: ``L' = log(1 + k L) / log(1 + k Lw)`` with highlights desaturated.
+
+    A held-out curve: never in a training set. L is luminance relative to 203 cd/m2, ``white`` (cd/m2) lands on
+    1.0, ``knee`` (k) sets how early the shoulder bends. Colour follows luminance by ratio, then mixes towards
+    grey by ``desaturation`` times the compression ratio's complement (bright pixels lose saturation, as in
+    many broadcast down-converters).
+
+    Domain: linear BT.2020 cd/m2 (>= 0). Range: linear BT.2020 relative, luminance in [0, 1] up to ``white``.
+    """
+    rgb = B.clip(B.as_float(hdr_cd), 0.0, None) / HDR_REFERENCE_WHITE
+    L = luminance(rgb, "bt2020", axis)
+    Lw = white / HDR_REFERENCE_WHITE
+    positive = L > 0
+    safe = B.where(positive, L, 1.0)
+    mapped = B.where(positive, B.log(1 + knee * safe) / math.log(1 + knee * Lw), 0.0)  # black stays black
+    mapped = B.where(mapped > 1.0, 1.0, mapped)
+    ratio = B.where(positive, mapped / safe, 0.0)
+    # grey weight: 0 in the shadows, up to `desaturation` where the curve compresses most
+    grey = desaturation * B.clip(mapped, 0.0, 1.0) ** 2
+    return rgb * ratio * (1 - grey) + mapped * grey
+
+
 # Every entry is called as f(hdr_cd, axis=...) with the defaults above.
 FORWARD_TMOS = {
     "bt2446a": bt2446a_forward,
@@ -260,4 +308,10 @@ FORWARD_TMOS = {
     "hable": hable,
     "reinhard": reinhard,
     "camera": camera_model,
+}
+
+# Curves that no training set ever contains: the held-out-curve protocol tests on them (bench.heldout).
+HELDOUT_TMOS = {
+    "aces": aces_filmic,
+    "log_shoulder": log_shoulder,
 }

@@ -35,6 +35,31 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.set_defaults(func=cmd_train)
 
+    a = sub.add_parser("train-adaptive", help="train adaptive_itm on a generated pool (optionally leaving curves out)",
+                       description="Train the default converter's model on `sdr2hdr data generate`'s pool: the "
+                                   "estimator sees whole crops, the loss samples pixels. --exclude leaves a curve "
+                                   "family out (the held-out-curve protocol).")
+    a.add_argument("pool", type=Path)
+    a.add_argument("--out", type=Path, required=True)
+    a.add_argument("--model", default="adaptive_itm", choices=("adaptive_itm", "adaptive_itm_local"))
+    a.add_argument("--init", type=Path, default=None, help="start from these weights (the local branch trains "
+                                                           "on top of a trained global path)")
+    a.add_argument("--steps", type=positive_int, default=4000)
+    a.add_argument("--batch", type=positive_int, default=24)
+    a.add_argument("--exclude", nargs="*", default=[], metavar="FAMILY")
+    a.add_argument("--resume", action="store_true")
+    a.set_defaults(func=cmd_train_adaptive)
+
+    i = sub.add_parser("train-informed", help="train informed mode's restoration for one known source curve",
+                       description="The exact inverse of CURVE plus a restoration CNN, trained on the built set's "
+                                   "training clips made with that curve (QPs 27-47).")
+    i.add_argument("curve")
+    i.add_argument("--data", type=Path, required=True)
+    i.add_argument("--out", type=Path, required=True)
+    i.add_argument("--steps", type=positive_int, default=2500)
+    i.add_argument("--resume", action="store_true")
+    i.set_defaults(func=cmd_train_informed)
+
 
 def cmd_train(args) -> int:
     from .config import DEFAULT_PRESET, load_config
@@ -60,4 +85,25 @@ def cmd_train(args) -> int:
         val = f", validation PSNR {result.val_psnr:.2f} dB" if result.val_psnr is not None else ""
         print(f"trained {cfg.model.name} to step {result.step} (last loss {last}{val}); "
               f"weights: {', '.join(str(p) for p in result.exported.values())}")
+    return 0
+
+
+def cmd_train_adaptive(args) -> int:
+    from .adaptive import train_adaptive
+
+    if not args.pool.is_dir():
+        raise InputError(f"no such pool folder: {args.pool} (make one with `sdr2hdr data generate`)")
+    train_adaptive(args.pool, args.out, model_name=args.model, steps=args.steps, batch=args.batch,
+                   exclude=tuple(args.exclude), resume=args.resume, init=args.init)
+    return 0
+
+
+def cmd_train_informed(args) -> int:
+    from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS
+
+    from .informed import train_informed
+
+    if args.curve not in SOURCE_TMOS:
+        raise InputError(f"unknown curve {args.curve!r}; choose one of {', '.join(SOURCE_TMOS)}")
+    train_informed(args.data, args.curve, args.out, steps=args.steps, resume=args.resume)
     return 0

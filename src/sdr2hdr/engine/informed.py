@@ -1,0 +1,36 @@
+"""Informed mode (convert --source-tmo NAME): the known curve's exact inverse, then the learned restoration.
+
+With shipped weights for informed_<NAME> the mapper runs InformedITM (exact inverse + RestorationNet, tiled like
+any model); without them, the exact inverse alone, said in the mapper's description.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sdr2hdr.errors import InputError
+
+__all__ = ["informed_mapper"]
+
+
+def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512):
+    """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS)."""
+    from sdr2hdr.color import pq_inverse_eotf
+    from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream
+    from sdr2hdr.models.weights import load_weights, shipped_weights
+    from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse
+
+    if name not in SOURCE_TMOS:
+        raise InputError(f"unknown --source-tmo {name!r}; choose one of {', '.join(SOURCE_TMOS)}")
+    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    weights = shipped_weights(f"informed_{name}")
+    if weights is None:
+        inverse = source_inverse(name)
+        return ClassicalStream(name, lambda rgb: np.clip(inverse(rgb), 0.0, pq_peak),
+                               f"exact inverse of {name} (no restoration weights shipped)")
+    from sdr2hdr.models import create
+
+    model = create(f"informed_{name}")
+    load_weights(model, weights)
+    runner = ModelRunner(model, device=device, tile=tile, max_value=pq_peak)
+    return ModelStream(f"informed_{name}", runner, f"exact inverse of {name} + restoration ({weights.name})")

@@ -1,0 +1,111 @@
+"""Training informed mode's restoration for one known curve, on the fixed builder's clips made with that curve.
+
+The builder's clips follow one grading convention (diffuse white near 203 cd/m2, BT.2390 roll-off to 1000) and
+make their SDR with the standard curves at their standard settings, which is what a broadcast round trip through
+BT.2446 A or C is; the restoration learns what x265 at QPs 27-47, 8 bits and the BT.709 clip did after the curve.
+
+- train_informed(data_dir, curve, out, steps, ...) -> the run folder (weights.safetensors, card.json, log.csv,
+  checkpoint.pt; `resume=True` continues)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sdr2hdr.errors import InputError
+
+__all__ = ["train_informed"]
+
+
+def _load(data_dir, curve: str, qps) -> tuple[list, np.ndarray]:
+    """LQ frames per QP and HDR targets of every training clip made with `curve` (uint8 / uint16 arrays)."""
+    from sdr2hdr.data.datasets import ArrayCache, BuiltSet
+
+    built = BuiltSet(data_dir, "train")
+    cache = ArrayCache(data_dir)
+    clips = [c for c in built.clips if c.get("tmo", {}).get("name") == curve]
+    if not clips:
+        raise InputError(f"{data_dir} has no training clip made with {curve!r}")
+    lq = {qp: np.concatenate([cache.get(c, f"lq/qp{qp}/x1") for c in clips]) for qp in qps}
+    hdr = np.concatenate([cache.get(c, "hdr") for c in clips])
+    return lq, hdr
+
+
+def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12, patch: int = 96,
+                   lr: float = 5e-4, qps=(27, 32, 37, 42, 47), seed: int = 0, resume: bool = False,
+                   log=print, progress: bool = True) -> Path:
+    from safetensors.torch import save_file
+
+    from sdr2hdr.models import count_params, create
+    from sdr2hdr.tonemap.source_inverse import source_inverse
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lq, hdr = _load(data_dir, curve, qps)
+    inverse = source_inverse(curve)
+    torch.manual_seed(seed)
+    model = create(f"informed_{curve}")
+    opt = torch.optim.Adam(model.restore.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    rng = np.random.default_rng(seed)
+    step, t0 = 0, time.perf_counter()
+    ckpt = out / "checkpoint.pt"
+    if resume and ckpt.exists():
+        st = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own file
+        model.load_state_dict(st["model"])
+        opt.load_state_dict(st["opt"])
+        sched.load_state_dict(st["sched"])
+        rng.bit_generator.state = st["rng"]
+        step, t0 = st["step"], time.perf_counter() - st["wall"]
+    logf = open(out / "log.csv", "a" if resume else "w")
+    n, H, W = hdr.shape[:3]
+    run = None
+    while step < steps:
+        xs, ys = [], []
+        for _ in range(batch):
+            k, qp = int(rng.integers(n)), qps[int(rng.integers(len(qps)))]
+            y0, x0 = int(rng.integers(0, H - patch + 1)), int(rng.integers(0, W - patch + 1))
+            xs.append(lq[qp][k, y0:y0 + patch, x0:x0 + patch])
+            ys.append(hdr[k, y0:y0 + patch, x0:x0 + patch])
+        x = np.stack(xs).astype(np.float32) / 255.0
+        inv = np.stack([inverse(f) for f in x])
+        xt = torch.from_numpy(x).permute(0, 3, 1, 2)
+        it = torch.from_numpy(inv).permute(0, 3, 1, 2)
+        yt = torch.from_numpy(np.stack(ys).astype(np.float32) / 65535.0).permute(0, 3, 1, 2)
+        loss = F.l1_loss(model(xt, inv=it), yt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        step += 1
+        run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
+        if step % 50 == 0 or step == steps:
+            el = time.perf_counter() - t0
+            logf.write(f"{step},{run:.6f},{el:.1f}\n")
+            logf.flush()
+            if progress:
+                rate = step / el
+                print(f"\rinformed_{curve}: step {step}/{steps} L1 {run:.5f} {rate:.2f} steps/s "
+                      f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
+        if step % 250 == 0 or step == steps:
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0},
+                       ckpt.with_suffix(".tmp"))
+            ckpt.with_suffix(".tmp").replace(ckpt)
+    logf.close()
+    wall = time.perf_counter() - t0
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
+    card = {"model": f"informed_{curve}", "params": count_params(model), "steps": steps, "batch": batch,
+            "patch": patch, "lr": lr, "wall_seconds": round(wall, 1), "data": {"set": Path(data_dir).name,
+            "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)}, "final_l1_pq": round(run, 6)}
+    (out / "card.json").write_text(json.dumps(card, indent=2))
+    log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run:.5f} on {n} frames")
+    return out

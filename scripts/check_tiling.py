@@ -91,7 +91,8 @@ class Spread(nn.Module):
         super().__init__()
         self.inner, self.mean, self.std = model, mean, std
         for attr in ("scale", "frames", "size_multiple", "receptive_radius"):
-            setattr(self, attr, getattr(model, attr))
+            if hasattr(model, attr):
+                setattr(self, attr, getattr(model, attr))
         if callable(getattr(model, "prior", None)):
             self.prior, self.prior_for_tile = model.prior, model.prior_for_tile
 
@@ -134,9 +135,11 @@ def check(name: str, picture: Tensor, tile: int, side: int) -> dict:
     tiled = runner(x)
     t2 = time.perf_counter()
     d = (tiled - whole).abs() * CODES
+    m = getattr(runner, "multiple", 1)
     return dict(model=name, weights="shipped" if path is not None else "random, spread",
                 input=f"{x.shape[-1]}x{x.shape[-2]}", output=f"{whole.shape[-1]}x{whole.shape[-2]}",
-                overlap=min(runner.overlap, tile // 2) // runner.multiple * runner.multiple, max=float(d.max()), mean=float(d.mean()), whole_s=t1 - t0, tiled_s=t2 - t1)
+                overlap=min(runner.overlap, tile // 2) // m * m, max=float(d.max()), mean=float(d.mean()),
+                whole_s=t1 - t0, tiled_s=t2 - t1)
 
 
 def table(rows: list[dict], tile: int, source: str) -> str:
@@ -167,8 +170,8 @@ def main() -> int:
     for name in list_models(args.models):
         r = check(name, picture, args.tile, args.side)
         rows.append(r)
-        print(f"{name:20s} max {r['max']:6.2f} codes  mean {r['mean']:.3f}  ({r['whole_s']:.0f} + {r['tiled_s']:.0f} s)",
-              flush=True)
+        print(f"{name:20s} max {r['max']:6.2f} codes  mean {r['mean']:.3f}  "
+              f"({r['whole_s']:.0f} + {r['tiled_s']:.0f} s)", flush=True)
     text = table(rows, args.tile, source)
     print("\n" + text)
     if args.out:

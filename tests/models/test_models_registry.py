@@ -26,6 +26,10 @@ EXPECTED_NAMES = {
     "hdrunet",
     "csrnet",
     "dncnn",
+    # the project's own: the converter's default (issue 12) and informed mode's restoration per source curve
+    "adaptive_itm",
+    "adaptive_itm_local",
+    *(f"informed_{c}" for c in ("bt2446a", "bt2446c", "bt2390", "hable", "reinhard", "camera")),
 }
 
 

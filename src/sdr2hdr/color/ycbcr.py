@@ -38,6 +38,7 @@ __all__ = [
     "chroma_420_up",
     "rgb_to_yuv420",
     "yuv420_to_rgb",
+    "limit_luma_420",
 ]
 
 # Luma weights (Kr, Kb): BT.709-6 item 3.2; BT.2020-2 Table 4.
@@ -260,3 +261,33 @@ def yuv420_to_rgb(Y, U, V, matrix: str = "bt709", bits: int = 10, full_range: bo
     out = (planes.reshape(3, -1).T @ inv.T).reshape(H, W, 3)
     np.clip(out, 0, 1, out=out)
     return out
+
+
+def limit_luma_420(Y, U, V, pq_peak: float, matrix: str = "bt2020", bits: int = 10, full_range: bool = False):
+    """Lower luma where the 4:2:0 picture would decode above ``pq_peak`` in any of R', G', B' (in place on Y).
+
+    Chroma subsampling moves colour between neighbours: a bright pixel next to a saturated one gets some of its
+    chroma back after upsampling, and R' = Y' + 1.47 Cr (BT.2020) can then exceed the peak a frame was clipped
+    to in R'G'B'. With the chroma the decoder will see (``chroma_420_up``), max(R', G', B') = Y' + max of the
+    three colour differences, so luma is limited to ``peak - that maximum``, rounded down to a code.
+
+    Domain: integer planes as ``rgb_to_yuv420`` returns them; pq_peak in [0, 1]. Range: Y (modified in place).
+    """
+    Y = np.asarray(Y)
+    H, W = Y.shape
+    ys, yo, cs, co = _code_scales(bits, full_range)
+    inv = np.linalg.inv(ycbcr_matrix(matrix))
+    f32 = np.float32
+    cb = (np.asarray(U).astype(f32) - f32(co)) * f32(1 / cs)
+    cr = (np.asarray(V).astype(f32) - f32(co)) * f32(1 / cs)
+    diff = f32(inv[0, 2]) * cr
+    np.maximum(diff, f32(inv[1, 1]) * cb + f32(inv[1, 2]) * cr, out=diff)
+    np.maximum(diff, f32(inv[2, 1]) * cb, out=diff)
+    limit = _up2(diff, H, W, 0, 1)
+    # code = ys * (peak - diff) + yo, floored so that rounding can never land above the peak
+    np.multiply(limit, f32(-ys), out=limit)
+    limit += f32(ys * pq_peak + yo)
+    np.floor(limit, out=limit)
+    np.clip(limit, 0, 2**bits - 1, out=limit)
+    np.minimum(Y, limit.astype(Y.dtype), out=Y)
+    return Y

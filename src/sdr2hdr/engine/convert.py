@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.color import pq_eotf, pq_inverse_eotf, rgb_to_yuv420
+from sdr2hdr.color import limit_luma_420, pq_eotf, pq_inverse_eotf, rgb_to_yuv420
 from sdr2hdr.engine.adaptive import AdaptiveStream, AdaptiveTable
 from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
 from sdr2hdr.engine.lut import CodeLUT, supports
@@ -211,7 +211,8 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
                                  qp=qp, preset=preset, mastering=mastering,
                                  language=reader.stream.metadata.get("language"))
             try:
-                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, fast)
+                pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
+                _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, fast, pq_peak)
             except BaseException:
                 writer.abort()
                 raise
@@ -232,7 +233,7 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
 
 def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,
               total: int | None, progress: bool, max_frames: int | None, w: int, h: int,
-              fast: CodeLUT | None = None) -> None:
+              fast: CodeLUT | None = None, pq_peak: float | None = None) -> None:
     """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL.
 
     ``fast``: the mapper baked into a code table, used on the frames it covers (8-bit 4:2:0) instead of the mapper.
@@ -242,12 +243,17 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
     failure: list[BaseException] = []
     secs = report.seconds
 
+    def limited(y, u, v):
+        if pq_peak is not None:
+            limit_luma_420(y, u, v, pq_peak)  # the peak holds after chroma subsampling too
+        return y, u, v
+
     def produce() -> None:
         pts_waiting: deque = deque()  # multi-frame models give frame k back only after frame k + T/2 arrived
 
         def hand_over(outputs: list) -> None:
             t1 = time.perf_counter()
-            planes = [rgb_to_yuv420(pq, matrix="bt2020", bits=10, full_range=False) for pq in outputs]
+            planes = [limited(*rgb_to_yuv420(pq, matrix="bt2020", bits=10, full_range=False)) for pq in outputs]
             secs["convert"] += time.perf_counter() - t1
             for p in planes:
                 work.put(("frame", (p, pts_waiting.popleft())))
@@ -267,7 +273,7 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                     y, u, v = (frame_plane(item, i, 8) for i in range(3))
                     t1 = time.perf_counter()
                     secs["decode"] += t1 - t
-                    planes = fast(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2])
+                    planes = limited(*fast(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2]))
                     secs["convert"] += time.perf_counter() - t1
                     work.put(("frame", (planes, item.pts)))
                 else:

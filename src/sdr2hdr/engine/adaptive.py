@@ -41,7 +41,7 @@ def _probe() -> torch.Tensor:
 class PriorTracker:
     """Per-frame estimates in, the smoothed estimate out; says when the baked mapping must be rebuilt."""
 
-    def __init__(self, model, half_life: float = 12.0, drift_codes: float = 4.0, min_gap: int = 12):
+    def __init__(self, model, half_life: float = 12.0, drift_codes: float = 6.0, min_gap: int = 96):
         self.model = model
         self.k = 1.0 - 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
         self.drift = drift_codes / 1023.0

@@ -38,9 +38,25 @@ def _batch(sdr: np.ndarray, hdr: np.ndarray, idx: np.ndarray, rng: np.random.Gen
     return x.contiguous(), y.contiguous()
 
 
+def grade_weights(recs: list[dict], spread: float | None) -> np.ndarray | None:
+    """Sampling probabilities favouring the common grading convention, or None for uniform sampling.
+
+    BT.2408 puts HDR reference white at 203 cd/m2 and most HDR10 masters use a 1000 cd/m2 display, so a sample's
+    weight falls off as a Gaussian in log2 of its diffuse white over 203 (standard deviation `spread` stops) and
+    of its peak over 1000 (twice that), with a floor of 0.1 so that every convention of the pool is still seen.
+    """
+    if spread is None:
+        return None
+    w = np.array([math.exp(-0.5 * (math.log2(r["grade"]["diffuse_white"] / 203.0) / spread) ** 2
+                           - 0.5 * (math.log2(r["grade"]["peak"] / 1000.0) / (2 * spread)) ** 2) for r in recs])
+    w = np.maximum(w, 0.1)
+    return w / w.sum()
+
+
 def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptive_itm", steps: int = 3000,
                    batch: int = 32, lr: float = 2e-3, pixels: int = 4096, exclude=(), seed: int = 0,
-                   resume: bool = False, init: str | Path | None = None, log=print, progress: bool = True) -> Path:
+                   resume: bool = False, init: str | Path | None = None, log=print, progress: bool = True,
+                   grade_spread: float | None = None) -> Path:
     """Train on the pool at `pool` (data.generator.build_pool) into the folder `out`."""
     from safetensors.torch import load_file, save_file
 
@@ -53,6 +69,7 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
+    probs = grade_weights(recs, grade_spread)
     torch.manual_seed(seed)
     model = create(model_name)
     local = getattr(model, "local", None) is not None
@@ -86,7 +103,8 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     n = len(sdr)
     H, W = sdr.shape[1:3]
     while step < steps:
-        x, y = _batch(sdr, hdr, rng.integers(0, n, batch), rng)
+        x, y = _batch(sdr, hdr, rng.choice(n, batch, p=probs) if probs is not None else rng.integers(0, n, batch),
+                      rng)
         if local:
             pred = model(x)
             loss = F.l1_loss(pred, y)
@@ -126,7 +144,10 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
             "pixels_per_crop": None if local else pixels, "wall_seconds": round(wall, 1),
             "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
             "data": {"pool": Path(pool).name, "recipe": "configs/data/generated.yaml", "samples": int(n),
-                     "families": families, "left_out": sorted(exclude)},
+                     "families": families, "left_out": sorted(exclude),
+                     "grade_prior": None if grade_spread is None else
+                     f"Gaussian in log2 stops around 203 cd/m2 white (sd {grade_spread}) and 1000 cd/m2 peak "
+                     f"(sd {2 * grade_spread}), floor 0.1"},
             "final_loss_l1_pq": None if run_loss is None else round(float(run_loss), 6),
             "initialised_from": str(Path(init).name) if init else None}
     (out / "card.json").write_text(json.dumps(card, indent=2))

@@ -61,7 +61,8 @@ def test_source_tmo_converts_a_clip_to_hdr10_with_that_curves_inverse(tmp_path):
     inner = (slice(4, -4), slice(4, -4))  # away from the frame edges' chroma
     err = {n: np.abs(hdr[inner] - source_inverse(n)(sdr[None])[0][inner]).mean() * 1023 for n in ("bt2446a",
                                                                                                   "bt2446c")}
-    assert err["bt2446a"] < 3.0 and err["bt2446c"] > 4 * err["bt2446a"], err
+    # the shipped restoration moves the exact inverse by a few codes (4.6 on this clip); another curve is 80 away
+    assert err["bt2446a"] < 8.0 and err["bt2446c"] > 8 * err["bt2446a"], err
 
 
 def test_quality_best_picks_the_local_tier_of_the_default_model(tmp_path, monkeypatch, capsys):

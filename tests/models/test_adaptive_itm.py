@@ -134,7 +134,7 @@ def test_pq_mapping_equals_global_pq_and_reuses_its_cache():
     fn = model.pq_mapping(params, cache)
     got = fn(rgb)
     assert got.shape == rgb.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got[0], want, atol=1e-6)
+    np.testing.assert_allclose(got[0], want, atol=2e-5)  # PQ written out in float32: 0.02 10-bit codes
     assert len(cache) == 1
     np.testing.assert_array_equal(fn(rgb), got)
     assert len(cache) == 1  # the same array: its features came from the cache

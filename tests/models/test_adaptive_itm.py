@@ -142,8 +142,8 @@ def test_pq_mapping_equals_global_pq_and_reuses_its_cache():
     params2 = params + 0.3
     with torch.no_grad():
         want2 = model.global_pq(x, params2)[0].permute(1, 2, 0).numpy()
-    np.testing.assert_allclose(model.pq_mapping(params2, cache)(rgb)[0], want2, atol=1e-6)
-    np.testing.assert_allclose(model.pq_mapping(params2)(rgb)[0], want2, atol=1e-6)  # no cache at all
+    np.testing.assert_allclose(model.pq_mapping(params2, cache)(rgb)[0], want2, atol=2e-5)
+    np.testing.assert_allclose(model.pq_mapping(params2)(rgb)[0], want2, atol=2e-5)  # no cache at all
     assert np.abs(want2 - want).max() > 0.01
 
 

@@ -67,7 +67,7 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
         step, t0 = st["step"], time.perf_counter() - st["wall"]
     logf = open(out / "log.csv", "a" if resume else "w")
     n, H, W = hdr.shape[:3]
-    run = None
+    run = st.get("loss") if resume and ckpt.exists() else None
     while step < steps:
         xs, ys = [], []
         for _ in range(batch):
@@ -97,7 +97,8 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
                       f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
         if step % 250 == 0 or step == steps:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0},
+                        "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0,
+                        "loss": run},
                        ckpt.with_suffix(".tmp"))
             ckpt.with_suffix(".tmp").replace(ckpt)
     logf.close()
@@ -105,7 +106,7 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
     card = {"model": f"informed_{curve}", "params": count_params(model), "steps": steps, "batch": batch,
             "patch": patch, "lr": lr, "wall_seconds": round(wall, 1), "data": {"set": Path(data_dir).name,
-            "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)}, "final_l1_pq": round(run, 6)}
+            "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)}, "final_l1_pq": None if run is None else round(run, 6)}
     (out / "card.json").write_text(json.dumps(card, indent=2))
-    log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run:.5f} on {n} frames")
+    log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run if run is None else round(run, 5)} on {n} frames")
     return out

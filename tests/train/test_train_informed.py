@@ -1,0 +1,60 @@
+"""train_informed: the restoration of a known curve trains on that curve's clips, starts as the exact inverse and
+ends closer to the target than it; resume continues."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from bench_fixture import make_dataset  # noqa: E402
+
+from sdr2hdr.data.datasets import ArrayCache, BuiltSet  # noqa: E402
+from sdr2hdr.errors import InputError  # noqa: E402
+from sdr2hdr.models import create  # noqa: E402
+from sdr2hdr.models.weights import load_weights  # noqa: E402
+from sdr2hdr.train.informed import train_informed  # noqa: E402
+
+QPS = (27, 37)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("informed_set")
+    make_dataset(root, tmos=("bt2446c",))
+    return root
+
+
+def _l1(model, data: Path) -> float:
+    built, cache = BuiltSet(data, "train"), ArrayCache(data)
+    clip = built.clips[0]
+    x = torch.from_numpy(cache.get(clip, "lq/qp37/x1")[:2].astype(np.float32) / 255).permute(0, 3, 1, 2)
+    y = torch.from_numpy(cache.get(clip, "hdr")[:2].astype(np.float32) / 65535).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        return float((model(x) - y).abs().mean())
+
+
+def test_training_lowers_the_error_below_the_exact_inverse(data, tmp_path):
+    run = train_informed(data, "bt2446c", tmp_path / "run", steps=40, batch=4, patch=48, lr=1e-3, qps=QPS,
+                         progress=False, log=lambda *a: None)
+    card = json.loads((run / "card.json").read_text())
+    assert card["model"] == "informed_bt2446c" and card["steps"] == 40 and card["data"]["curve"] == "bt2446c"
+    start = create("informed_bt2446c").eval()  # zero-initialised output layer: exactly the inverse
+    trained = create("informed_bt2446c").eval()
+    load_weights(trained, run / "weights.safetensors")
+    assert _l1(trained, data) < _l1(start, data)
+    # resuming a finished run does no more steps and keeps the weights
+    before = (run / "weights.safetensors").read_bytes()
+    train_informed(data, "bt2446c", run, steps=40, batch=4, patch=48, qps=QPS, resume=True, progress=False,
+                   log=lambda *a: None)
+    assert len((run / "log.csv").read_text().splitlines()) == 1  # step 40 written once, nothing after
+    assert (run / "weights.safetensors").read_bytes() == before
+
+
+def test_a_curve_without_clips_is_refused(data, tmp_path):
+    with pytest.raises(InputError, match="hable"):
+        train_informed(data, "hable", tmp_path / "none", steps=1, progress=False)

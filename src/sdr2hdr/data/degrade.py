@@ -29,7 +29,7 @@ from sdr2hdr.io.video import frame_to_rgb
 from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward, bt2446c_forward, camera_model, eetf_to_sdr, hable, reinhard
 
 __all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo", "tone_map",
-           "sdr_encode", "hdr_master", "sdr_frame", "x265_roundtrip"]
+           "sdr_encode", "hdr_master", "sdr_frame", "encode_rgb8", "x265_roundtrip"]
 
 REFERENCE_WHITE = 203.0  # cd/m2, BT.2408 HDR reference (diffuse) white
 # A scene's log-average is taken as 18 % grey under that white (the photographic key), which puts diffuse white
@@ -165,6 +165,25 @@ def sdr_frame(hdr_nits_2020: np.ndarray) -> np.ndarray:
     return sdr_encode(bt2446a_forward(hdr_nits_2020))
 
 
+def encode_rgb8(out, vs, frames: np.ndarray, fps: int) -> None:
+    """Encode 8-bit R'G'B' frames (T, H, W, 3) on stream vs of container out as BT.709 limited 4:2:0, then flush.
+
+    Our own matrix makes the Y'CbCr, so that no library picks one; shared by every codec round trip.
+    """
+    T, H, W, _ = frames.shape
+    for i in range(T):
+        y, u, v = rgb_to_yuv420(frames[i].astype(np.float32) / 255.0, matrix="bt709", bits=8, full_range=False)
+        frame = av.VideoFrame(W, H, "yuv420p")
+        for plane, data in zip(frame.planes, (y, u, v)):
+            dst = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
+            np.copyto(dst[: data.shape[0], : data.shape[1]], data, casting="unsafe")
+        frame.pts, frame.time_base = i, Fraction(1, fps)
+        for pkt in vs.encode(frame):
+            out.mux(pkt)
+    for pkt in vs.encode(None):
+        out.mux(pkt)
+
+
 def x265_roundtrip(frames: np.ndarray, qp: int, intra_only: bool = False, preset: str = "medium",
                    fps: int = 24, bitstream_path: str | os.PathLike | None = None) -> tuple[np.ndarray, int]:
     """Compress 8-bit SDR frames with libx265 at a fixed QP and decode them back: the LQ SDR.
@@ -204,17 +223,7 @@ def x265_roundtrip(frames: np.ndarray, qp: int, intra_only: bool = False, preset
         cc = vs.codec_context
         cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
         vs.options = {"preset": preset, "x265-params": ":".join(params)}
-        for i in range(T):
-            y, u, v = rgb_to_yuv420(frames[i].astype(np.float32) / 255.0, matrix="bt709", bits=8, full_range=False)
-            frame = av.VideoFrame(W, H, "yuv420p")
-            for plane, data in zip(frame.planes, (y, u, v)):
-                dst = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
-                np.copyto(dst[: data.shape[0], : data.shape[1]], data, casting="unsafe")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for pkt in vs.encode(frame):
-                out.mux(pkt)
-        for pkt in vs.encode(None):
-            out.mux(pkt)
+        encode_rgb8(out, vs, frames, fps)
     finally:
         out.close()
     data = buf.getvalue()

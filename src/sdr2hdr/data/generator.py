@@ -30,13 +30,12 @@ import json
 import math
 import os
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.color import luminance, pq_inverse_eotf, rgb_to_yuv420
-from sdr2hdr.data.degrade import log_average, master, sdr_encode, tone_map
+from sdr2hdr.color import luminance, pq_inverse_eotf
+from sdr2hdr.data.degrade import encode_rgb8, log_average, master, sdr_encode, tone_map
 
 __all__ = ["FAMILIES", "STANDARD_FAMILIES", "draw_grade", "grade", "draw_sdr", "make_sdr", "draw_codec",
            "codec_roundtrip", "generate_sample", "build_pool", "load_pool"]
@@ -200,17 +199,7 @@ def codec_roundtrip(frames: np.ndarray, spec: dict, fps: int = 24) -> np.ndarray
         vs = out.add_stream(codec, rate=fps)
         vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
         vs.options = opts
-        for i in range(T):
-            y, u, v = rgb_to_yuv420(frames[i].astype(np.float32) / 255.0, matrix="bt709", bits=8, full_range=False)
-            frame = av.VideoFrame(W, H, "yuv420p")
-            for plane, data in zip(frame.planes, (y, u, v)):
-                dst = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(-1, plane.line_size)
-                np.copyto(dst[: data.shape[0], : data.shape[1]], data, casting="unsafe")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for pkt in vs.encode(frame):
-                out.mux(pkt)
-        for pkt in vs.encode(None):
-            out.mux(pkt)
+        encode_rgb8(out, vs, frames, fps)
     finally:
         out.close()
     decoded = []

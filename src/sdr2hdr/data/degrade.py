@@ -8,6 +8,7 @@ Functions
 - tone_map(nits, name, params, rng) -> linear BT.2020 SDR display light, relative (1.0 = 100 cd/m2)
 - sdr_encode(sdr_linear_2020) -> HQ SDR: BT.2407 hard clip to BT.709, BT.1886 inverse, 8-bit R'G'B'
 - hdr_master, sdr_frame: the two steps scripts/make_sample.py uses (log-average key, BT.2446 A)
+- encode_rgb8(out, stream, frames, fps): 8-bit R'G'B' frames onto an open PyAV stream as BT.709 4:2:0 (every round trip)
 - x265_roundtrip(frames, qp, ...) -> (decoded 8-bit frames, bitstream bytes): libx265 through PyAV at a fixed QP
 
 Signals follow signals.md: HDR is BT.2020 PQ (absolute, 1.0 = 10000 cd/m2), SDR is BT.709 BT.1886 8-bit R'G'B'.

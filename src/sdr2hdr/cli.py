@@ -89,7 +89,13 @@ def cmd_convert(args) -> int:
                 from sdr2hdr.models import list_models
 
                 if f"{args.model}_local" in list_models():  # a default without tiers is its own best
+                    from sdr2hdr.models.weights import shipped_weights
+
                     args.model = f"{args.model}_local"
+                    if shipped_weights(args.model) is None:
+                        raise InputError(f"--quality best needs weights for {args.model}, and none are shipped (its "
+                                         f"local branch has not yet beaten the global model); train them and pass "
+                                         f"--model {args.model} --weights FILE")
             elif args.quality == "balanced":
                 lut = False
             if not args.quiet:

@@ -96,3 +96,16 @@ def test_quality_best_with_a_default_model_without_tiers_uses_that_model(tmp_pat
                  "--device", "cpu"]) == 0
     assert "using the shipped model agcm (best" in capsys.readouterr().out
     assert (tmp_path / "out.png").is_file()
+
+
+def test_quality_best_without_shipped_local_weights_says_how_to_get_them(tmp_path, capsys):
+    from sdr2hdr.models.weights import shipped_weights
+
+    write_png8(tmp_path / "in.png", np.full((16, 16, 3), 0.5))
+    status = main(["convert", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--quality", "best"])
+    if shipped_weights("adaptive_itm_local") is not None:  # once trained weights ship, the tier just runs
+        assert status == 0
+        return
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and "--weights" in err and "adaptive_itm_local" in err
+    assert not (tmp_path / "out.png").exists()

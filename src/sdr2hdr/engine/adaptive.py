@@ -14,7 +14,8 @@ colours (at most once every `min_gap` frames), so a steady shot keeps one table 
 Classes
 - PriorTracker: smoothing, cut detection, drift test (shared by both paths below)
 - AdaptiveTable: the code-table path for 8-bit 4:2:0 frames
-- AdaptiveStream: the float path (other pixel formats, stills, `--exact`, and the local branch), a StreamMapper
+- AdaptiveStream: the float path (other pixel formats, stills, `--exact`, and the local branch), a StreamMapper;
+  it maps each frame with the mapping the table path would have baked, so the two paths agree
 """
 
 from __future__ import annotations
@@ -185,8 +186,10 @@ class AdaptiveStream(StreamMapper):
         from sdr2hdr.models.adaptive_itm import views
 
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]
-        params, _ = self.tracker.update(*views(x))
-        return params.to(self.device)
+        self.tracker.update(*views(x))
+        # the mapping the code-table path would use on this frame: the one last baked (first frame, cuts, drift),
+        # so both paths give the same pictures and a steady shot keeps one mapping
+        return self.tracker.baked.to(self.device)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """One still: its own estimate, no history."""

@@ -206,5 +206,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def entry() -> int:
+    """The `sdr2hdr` command: main(), and after an interrupt an immediate exit with status 130.
+
+    A conversion interrupted while a worker thread is inside a torch kernel could otherwise end, after main has
+    cleaned up and returned 130, killed by SIGINT during interpreter shutdown (exit status -2 instead of 130). The
+    cleanup is done by then (temporary files removed, checkpoints already on disk), so nothing is lost by leaving
+    at once.
+    """
+    status = main()
+    if status == 128 + signal.SIGINT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

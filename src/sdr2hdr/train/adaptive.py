@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["train_adaptive"]
 
@@ -86,7 +87,7 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     step, wall, resumed_loss = 0, 0.0, None
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own file, written below
+        state = load_checkpoint(ckpt)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -130,10 +131,9 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
                 print(f"\r{out.name}: step {step}/{steps} loss {run_loss:.5f} {rate:.1f} steps/s "
                       f"{(steps - step) / max(rate, 1e-9):.0f} s left", end="", file=sys.stderr, flush=True)
         if step % 500 == 0 or step == steps:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
-                        "wall": time.perf_counter() - t0, "loss": run_loss}, ckpt.with_suffix(".tmp"))
-            ckpt.with_suffix(".tmp").replace(ckpt)
+            save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
+                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
+                                   "wall": time.perf_counter() - t0, "loss": run_loss})
     if progress:
         print(file=sys.stderr)
     logf.close()

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["train_informed"]
 
@@ -59,7 +60,7 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
     step, t0 = 0, time.perf_counter()
     ckpt = out / "checkpoint.pt"
     if resume and ckpt.exists():
-        st = torch.load(ckpt, map_location="cpu", weights_only=False)  # our own file
+        st = load_checkpoint(ckpt)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         sched.load_state_dict(st["sched"])
@@ -96,11 +97,9 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
                 print(f"\rinformed_{curve}: step {step}/{steps} L1 {run:.5f} {rate:.2f} steps/s "
                       f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
         if step % 250 == 0 or step == steps:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0,
-                        "loss": run},
-                       ckpt.with_suffix(".tmp"))
-            ckpt.with_suffix(".tmp").replace(ckpt)
+            save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
+                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0,
+                                   "loss": run})
     logf.close()
     wall = time.perf_counter() - t0
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))

@@ -132,7 +132,8 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
                       f"{(steps - step) / max(rate, 1e-9):.0f} s left", end="", file=sys.stderr, flush=True)
         if step % 500 == 0 or step == steps:
             save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
+                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state,
+                                   "torch_rng": torch.get_rng_state(), "step": step,
                                    "wall": time.perf_counter() - t0, "loss": run_loss})
     if progress:
         print(file=sys.stderr)

@@ -98,14 +98,15 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
                       f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
         if step % 250 == 0 or step == steps:
             save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "step": step, "wall": time.perf_counter() - t0,
-                                   "loss": run})
+                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "step": step,
+                                   "wall": time.perf_counter() - t0, "loss": run})
     logf.close()
     wall = time.perf_counter() - t0
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
     card = {"model": f"informed_{curve}", "params": count_params(model), "steps": steps, "batch": batch,
             "patch": patch, "lr": lr, "wall_seconds": round(wall, 1), "data": {"set": Path(data_dir).name,
-            "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)}, "final_l1_pq": None if run is None else round(run, 6)}
+            "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)},
+            "final_l1_pq": None if run is None else round(run, 6)}
     (out / "card.json").write_text(json.dumps(card, indent=2))
     log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run if run is None else round(run, 5)} on {n} frames")
     return out

@@ -38,3 +38,37 @@ def test_pixels_far_below_the_peak_are_untouched():
     before = y.copy()
     limit_luma_420(y, u, v, PEAK)
     assert np.array_equal(y, before)
+
+
+def _dense_limit(y, u, v, peak):
+    """The limit computed at every pixel from the decoder's interpolated chroma (``chroma_420_up``)."""
+    from sdr2hdr.color import chroma_420_up, ycbcr_matrix
+    from sdr2hdr.color.ycbcr import _code_scales
+
+    ys, yo, cs, co = _code_scales(10, False)
+    inv = np.linalg.inv(ycbcr_matrix("bt2020"))
+    f32 = np.float32
+    cb = (u.astype(f32) - f32(co)) * f32(1 / cs)
+    cr = (v.astype(f32) - f32(co)) * f32(1 / cs)
+    diff = np.maximum(np.maximum(f32(inv[0, 2]) * cr, f32(inv[1, 1]) * cb + f32(inv[1, 2]) * cr),
+                      f32(inv[2, 1]) * cb)
+    limit = np.asarray(chroma_420_up(diff, *y.shape)) * f32(-ys) + f32(ys * peak + yo)
+    return np.minimum(y, np.clip(np.floor(limit), 0, 1023).astype(y.dtype))
+
+
+def test_the_limit_computed_at_candidate_pixels_equals_the_dense_limit():
+    # few bright pixels (the sparse path) and many (the dense one), even and odd sizes
+    rng = np.random.default_rng(3)
+    edges = _saturated_edges(8)
+    for shape in ((48, 64), (33, 17), (7, 9)):
+        for blocks in (1, 4, 40):
+            rgb = (rng.random((*shape, 3)) * 0.55).astype(np.float32)
+            for _ in range(blocks):  # patches of peak primaries beside peak white, on a dim picture
+                i, j = rng.integers(0, shape[0] - 3), rng.integers(0, shape[1] - 3)
+                patch = rgb[i:i + 8, j:j + 8]
+                patch[...] = edges[: patch.shape[0], : patch.shape[1]]
+            y, u, v = rgb_to_yuv420(rgb, matrix="bt2020", bits=10)
+            want = _dense_limit(y.copy(), u, v, PEAK)
+            assert (want < y).any()
+            got = limit_luma_420(y.copy(), u, v, PEAK)
+            assert np.array_equal(got, want), (shape, blocks)

@@ -283,11 +283,39 @@ def limit_luma_420(Y, U, V, pq_peak: float, matrix: str = "bt2020", bits: int = 
     diff = f32(inv[0, 2]) * cr
     np.maximum(diff, f32(inv[1, 1]) * cb + f32(inv[1, 2]) * cr, out=diff)
     np.maximum(diff, f32(inv[2, 1]) * cb, out=diff)
-    limit = _up2(diff, H, W, 0, 1)
     # code = ys * (peak - diff) + yo, floored so that rounding can never land above the peak
-    np.multiply(limit, f32(-ys), out=limit)
-    limit += f32(ys * pq_peak + yo)
+    scale, offset = f32(-ys), f32(ys * pq_peak + yo)
+    # The interpolated difference is a convex mix of chroma samples, so no pixel's limit is below the one the
+    # frame's largest difference gives: only luma above that (less a code, for float rounding) can be lowered.
+    # Most frames have few such pixels, and the limit is then computed at those alone.
+    floor_all = np.floor(f32(diff.max()) * scale + offset) - 1
+    rows, cols = np.nonzero(Y > floor_all)
+    if rows.size * 8 > Y.size:
+        limit = _up2(diff, H, W, 0, 1)
+        np.multiply(limit, scale, out=limit)
+        limit += offset
+        np.floor(limit, out=limit)
+        np.clip(limit, 0, 2**bits - 1, out=limit)
+        np.minimum(Y, limit.astype(Y.dtype), out=Y)
+        return Y
+    limit = _up2_at(diff, rows, cols) * scale + offset
     np.floor(limit, out=limit)
     np.clip(limit, 0, 2**bits - 1, out=limit)
-    np.minimum(Y, limit.astype(Y.dtype), out=Y)
+    Y[rows, cols] = np.minimum(Y[rows, cols], limit.astype(Y.dtype))
     return Y
+
+
+def _up2_at(c, rows, cols):
+    """``_up2(c, H, W, 0, 1)[rows, cols]`` of a 2-D float32 plane, computed at those pixels only (same arithmetic)."""
+    h, w = c.shape
+    j = cols // 2
+    right = np.minimum(j + 1, w - 1)
+    odd_col = (cols % 2).astype(bool)
+
+    def horizontal(i):
+        v = c[i, j]
+        return np.where(odd_col, (v + c[i, right]) * 0.5, v)
+
+    i = rows // 2
+    other = np.where(rows % 2 == 0, np.maximum(i - 1, 0), np.minimum(i + 1, h - 1))
+    return 0.75 * horizontal(i) + 0.25 * horizontal(other)

@@ -28,6 +28,7 @@ from sdr2hdr.color import limit_luma_420, pq_eotf, pq_inverse_eotf, rgb_to_yuv42
 from sdr2hdr.engine.adaptive import AdaptiveStream, AdaptiveTable
 from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
 from sdr2hdr.engine.lut import CodeLUT, supports
+from sdr2hdr.engine.threads import single_threaded
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
 from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames, frame_plane
@@ -220,7 +221,11 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
             report.max_cll, report.max_fall = writer.close()
             report.seconds["encode"] += time.perf_counter() - t
 
-        write_atomic(dst, write)
+        if fast is not None:
+            with single_threaded():
+                write_atomic(dst, write)
+        else:
+            write_atomic(dst, write)
         report.seconds["total"] = time.perf_counter() - t0
         if isinstance(fast, AdaptiveTable):
             tr = fast.tracker

@@ -11,9 +11,7 @@ from pathlib import Path
 from sdr2hdr.argtypes import positive
 from sdr2hdr.errors import InputError
 
-METHODS = ("bt2408", "bt2446a", "bt2446c")
-QUALITY = ("fast", "balanced", "best")
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+from sdr2hdr.api import METHODS, PRECISIONS, PRESETS, QUALITY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +30,12 @@ def _add_convert(sub) -> None:
                                    "to a 16-bit PQ PNG or a linear EXR.")
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
+    add_convert_options(p)
+    p.set_defaults(func=cmd_convert)
+
+
+def add_convert_options(p: argparse.ArgumentParser) -> None:
+    """The conversion options, shared by `convert` and `batch` (api.convert checks their values)."""
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", choices=METHODS, default=None,
                      help="classical inverse mapping (the default when no shipped model beats them)")
@@ -45,7 +49,7 @@ def _add_convert(sub) -> None:
                         "best (plus the local branch for coding artifacts; slow on a CPU)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="model arithmetic (bf16 is about 3x faster on recent CPUs)")
     p.add_argument("--tile", type=positive(int), default=512,
                    help="run the model on overlapping tiles of this size (default 512)")
@@ -61,70 +65,31 @@ def _add_convert(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
-    p.set_defaults(func=cmd_convert)
+
+
+def convert_options(args) -> dict:
+    """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
+    return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
+            "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
+            "peak_nits": args.peak_nits, "crf": args.crf, "qp": args.qp, "preset": args.preset,
+            "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet, "max_frames": args.max_frames}
 
 
 def cmd_convert(args) -> int:
-    from sdr2hdr.engine.convert import classical_mapper, convert_image, convert_video, is_image_path
-    from sdr2hdr.io.video import MasteringDisplay
+    from sdr2hdr.api import convert
+    from sdr2hdr.engine.convert import is_image_path
 
-    if args.qp is not None and not 0 <= args.qp <= 51:
-        raise InputError(f"--qp must be in 0..51, got {args.qp}")
-    if args.crf is not None and not 0 <= args.crf <= 51:
-        raise InputError(f"--crf must be in 0..51, got {args.crf}")
-    if args.weights is not None and args.model is None:
-        raise InputError("--weights needs --model")
-    lut = False if args.exact else None
-    if args.source_tmo is not None:
-        from sdr2hdr.engine.informed import informed_mapper
-
-        mapper = informed_mapper(args.source_tmo, peak_nits=args.peak_nits)
-        lut = False  # the restoration sees neighbourhoods: no per-code table
-    elif args.model is None and args.method is None:
-        from sdr2hdr.models.weights import default_model
-
-        args.model = default_model()
-        if args.model is not None:
-            if args.quality == "best":
-                from sdr2hdr.models import list_models
-
-                if f"{args.model}_local" in list_models():  # a default without tiers is its own best
-                    from sdr2hdr.models.weights import shipped_weights
-
-                    args.model = f"{args.model}_local"
-                    if shipped_weights(args.model) is None:
-                        raise InputError(f"--quality best needs weights for {args.model}, and none are shipped (its "
-                                         f"local branch has not yet beaten the global model); train them and pass "
-                                         f"--model {args.model} --weights FILE")
-            elif args.quality == "balanced":
-                lut = False
-            if not args.quiet:
-                print(f"using the shipped model {args.model} ({args.quality}; best on the held-out-curve benchmark)"
-                      f"; --method bt2446c is the classical mapping")
-    elif args.quality != "fast":
-        raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
-    if args.source_tmo is None and args.model is not None:
-        from sdr2hdr.engine.convert import model_mapper
-
-        mapper = model_mapper(args.model, args.weights, device=args.device, precision=args.precision,
-                              tile=args.tile, peak_nits=args.peak_nits)
-    elif args.source_tmo is None:
-        mapper = classical_mapper(args.method or "bt2446c", args.peak_nits)
+    report = convert(args.input, args.output, **convert_options(args))
     if is_image_path(args.input):
-        report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
-        print(f"wrote {report.output} ({report.width}x{report.height}, {mapper.description}, "
+        print(f"wrote {report.output} ({report.width}x{report.height}, {report.mapping}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
         return 0
-    report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
-                           preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
-                           progress=not args.quiet, max_frames=args.max_frames,
-                           lut=lut)
     s = report.seconds
     for note in report.notes:
         if note.startswith("global inverse"):
             print(f"note: {note}")
     print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
-          f"({mapper.description}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
+          f"({report.mapping}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
           f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "
           f"encode {s['encode']:.1f} s)")
     return 0

@@ -2,6 +2,7 @@
 
 Functions
 - convert(input, output, **options) -> ConvertReport: what `sdr2hdr convert` does, same options and checks
+- check_options(**options): the same refusals as convert, before any file is read
 - make_mapper(...) -> the frame mapper the options select (classical, default model tier, --model, informed)
 - create_model(name, pretrained=True) -> torch module with its shipped weights loaded
 - list_models(pretrained=None) -> registered names, optionally only those with (or without) shipped weights
@@ -135,6 +136,16 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
                                max_frames=max_frames, lut=choice.lut, notify=notify)
     report.mapping = mapper.description
     return report
+
+
+def check_options(*, method: str | None = None, model: str | None = None, source_tmo: str | None = None,
+                  quality: str = "fast", weights: PathLike | None = None, device: str = "auto",
+                  precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0, crf: float | None = None,
+                  qp: int | None = None, preset: str = "fast", exact: bool = False, **_ignored) -> None:
+    """Raise InputError for options convert() would refuse (including an unknown model or missing weights),
+    before any file is touched: a folder conversion checks once instead of failing every file."""
+    _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset, None)
+    make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact, True)
 
 
 def create_model(name: str, pretrained: bool = True):

@@ -95,6 +95,45 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _add_batch(sub) -> None:
+    p = sub.add_parser("batch", help="convert every SDR video and image under a folder, mirroring the tree",
+                       description="Convert every video (to --video-ext) and SDR image (to a 16-bit PQ PNG) under "
+                                   "IN_DIR into the same tree under OUT_DIR. Files whose output exists are skipped "
+                                   "(run it again to resume); a bad file is reported and the others go on. Writes "
+                                   "OUT_DIR/sdr2hdr-batch.json (or .csv). Exit status 1 when any file failed, 2 for "
+                                   "bad usage.")
+    p.add_argument("in_dir", type=Path)
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--jobs", type=positive(int), default=1,
+                   help="files converted at once (worker processes; with --ray local, the cluster's CPUs)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="spread the files over Ray workers: 'local' starts a cluster here, else the address of a "
+                        "running one (ray start --head); needs the 'scale' extra")
+    p.add_argument("--video-ext", default=".mkv", help="container of converted videos (default .mkv)")
+    p.add_argument("--summary", choices=("json", "csv"), default="json", help="summary file format")
+    add_convert_options(p)
+    p.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args) -> int:
+    from sdr2hdr.api import check_options
+    from sdr2hdr.batch import run_batch
+
+    options = convert_options(args)
+    check_options(**options)
+    result = run_batch(args.in_dir, args.out_dir, options, jobs=args.jobs, ray=args.ray,
+                       video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)
+    failed = [r for r in result.rows if r["status"] == "failed"]
+    print(f"{result.count('converted')} converted, {result.count('skipped')} skipped (already done), "
+          f"{len(failed)} failed; summary: {result.summary}")
+    if failed:
+        print(f"failed ({len(failed)}):", file=sys.stderr)
+        for row in failed:
+            print(f"  {row['input']}: {row['reason']}", file=sys.stderr)
+    # 1, not 2: the command was right and the other files are done; 2 stays for usage the user must fix
+    return 1 if failed else 0
+
+
 def _add_info(sub) -> None:
     p = sub.add_parser("info", help="streams, colour tags and HDR10 metadata of a video or image")
     p.add_argument("file", type=Path)
@@ -138,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sdr2hdr {__import__('sdr2hdr').__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_convert(sub)
+    _add_batch(sub)
     _add_info(sub)
     _add_models(sub)
     from sdr2hdr.bench.commands import register as register_bench

@@ -172,6 +172,39 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a registered model to ONNX (dynamic height and width)",
+                       description="Export a model (shipped weights, or --weights) to ONNX, opset 17, with dynamic "
+                                   "batch, height and width, then run it in onnxruntime at another size and print "
+                                   "the max difference from PyTorch. Models with a global prior take its "
+                                   "fixed-size view as a second input. Exit 2 with the reason when a model cannot "
+                                   "export.")
+    p.add_argument("name")
+    p.add_argument("output", type=Path)
+    p.add_argument("--weights", type=Path, default=None, help="weights to export (default: the shipped ones)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from sdr2hdr.models import list_models
+    from sdr2hdr.models.export import TOLERANCE, check_export, export_onnx
+
+    if args.name not in list_models():
+        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
+    if args.output.suffix.lower() != ".onnx":
+        raise InputError(f"the output should end in .onnx, not {args.output.suffix or 'no extension'}")
+    if not args.output.parent.is_dir():
+        raise InputError(f"output directory does not exist: {args.output.parent}")
+    if args.output.exists() and not args.overwrite:
+        raise InputError(f"output exists: {args.output} (use --overwrite to replace it)")
+    plan, diff, size = check_export(args.name, args.output, args.weights)
+    print(f"wrote {args.output}: {args.name}, ONNX opset {plan.opset}, inputs {', '.join(plan.inputs)} "
+          f"(height and width dynamic); max |onnxruntime - PyTorch| = {diff:.2g} at {size[0]}x{size[1]} "
+          f"(tolerance {TOLERANCE:g})")
+    return 0 if diff <= TOLERANCE else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sdr2hdr", description="SDR to HDR10 conversion: classical mappings and neural networks.")
     parser.add_argument("--version", action="version", version=f"sdr2hdr {__import__('sdr2hdr').__version__}")
@@ -180,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch(sub)
     _add_info(sub)
     _add_models(sub)
+    _add_export(sub)
     from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
     from sdr2hdr.train.commands import register as register_train

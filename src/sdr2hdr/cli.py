@@ -172,6 +172,33 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version",
+                       description="Write a self-contained HTML page with a wipe slider between the SDR picture and "
+                                   "the HDR one tone-mapped for SDR screens, and the HDR picture itself (16-bit PNG "
+                                   "with cICP) for HDR-capable browsers. Images or video frames (--frame).")
+    p.add_argument("sdr", type=Path, help="the SDR image or video")
+    p.add_argument("hdr", type=Path, help="its HDR version: 16-bit PQ PNG, EXR or HDR10 video")
+    p.add_argument("--html", type=Path, required=True, metavar="OUT", help="the page to write")
+    p.add_argument("--frame", type=int, default=0, help="video frame to show, from 0 (default 0)")
+    p.add_argument("--tonemap", choices=("bt2390", "bt2446a"), default="bt2390",
+                   help="HDR -> SDR for the wipe: BT.2390 EETF on maxRGB (default) or BT.2446 method A")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing page")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    from sdr2hdr.engine.preview import compare_page
+
+    if args.frame < 0:
+        raise InputError(f"--frame must be 0 or more, got {args.frame}")
+    if args.html.exists() and not args.overwrite:
+        raise InputError(f"output exists: {args.html} (use --overwrite to replace it)")
+    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap)
+    print(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB, pictures embedded)")
+    return 0
+
+
 def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a registered model to ONNX (dynamic height and width)",
                        description="Export a model (shipped weights, or --weights) to ONNX, opset 17, with dynamic "
@@ -214,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_models(sub)
     _add_export(sub)
+    _add_compare(sub)
     from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
     from sdr2hdr.train.commands import register as register_train

@@ -51,8 +51,8 @@ def main() -> None:
     text = table()
     if args.readme:
         readme = args.readme.read_text()
-        new, n = re.subn(r"(<!-- onnx-table -->\n).*?(\n<!-- /onnx-table -->)", lambda m: m[1] + text + m[2],
-                         readme, flags=re.S)
+        new, n = re.subn(r"(<!-- onnx-table -->\n).*?(<!-- /onnx-table -->)",
+                         lambda m: m[1] + text + "\n" + m[2], readme, flags=re.S)
         if n != 1:
             raise SystemExit(f"{args.readme} has no <!-- onnx-table --> ... <!-- /onnx-table --> block")
         args.readme.write_text(new)

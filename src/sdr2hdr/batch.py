@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -90,6 +91,15 @@ def _row(job: Job, status: str, reason: str = "", report=None, seconds: float | 
             "max_cll": report.max_cll if report is not None else None}
 
 
+def _note(name: str, message: str) -> None:
+    """A conversion's note, named by its file and written above any progress bars."""
+    if message.startswith("using the shipped model"):
+        return  # the same for every file
+    from tqdm import tqdm
+
+    tqdm.write(f"{name}: {message.removeprefix('note: ')}")
+
+
 def convert_one(job: Job | dict, options: dict, threads: int | None = None) -> dict:
     """Convert one file with api.convert; a bad file gives a "failed" row with its one-line reason, no output."""
     from sdr2hdr.api import convert
@@ -102,7 +112,7 @@ def convert_one(job: Job | dict, options: dict, threads: int | None = None) -> d
     dst = Path(job.dst)
     t0 = time.perf_counter()
     try:
-        report = convert(job.src, dst, **options)
+        report = convert(job.src, dst, notify=partial(_note, job.rel_src), **options)
         return _row(job, "converted", report=report, seconds=time.perf_counter() - t0)
     except InputError as exc:
         reason = str(exc)

@@ -56,7 +56,8 @@ def _as_pq(img: Image, path: Path) -> np.ndarray:
     if img.kind == "pq":
         return img.pixels
     if img.kind == "linear":  # linear BT.709 cd/m2 (EXR, .hdr) -> PQ BT.2020
-        return np.asarray(pq_inverse_eotf(np.clip(apply_matrix(BT709_TO_BT2020, img.pixels), 0, 10000)), dtype=np.float32)
+        nits = np.clip(apply_matrix(BT709_TO_BT2020, img.pixels), 0, 10000)
+        return np.asarray(pq_inverse_eotf(nits), dtype=np.float32)
     raise InputError(f"the HDR side is SDR: {path} (give a 16-bit PQ PNG, an EXR or an HDR10 video)")
 
 

@@ -42,7 +42,7 @@ def test_export_runs_at_other_sizes_and_matches_pytorch(tmp_path, name):
         assert np.abs(got - ref).max() <= TOLERANCE
 
 
-@pytest.mark.parametrize("name, why", [("didnet_tiny", "two thumbnails"), ("kpnet", "row and column profiles"),
+@pytest.mark.parametrize("name, why", [("didnet_tiny", "kernel"), ("kpnet", "row and column profiles"),
                                        ("informed_bt2446c", "numpy")])
 def test_models_that_cannot_export_say_why(tmp_path, name, why):
     res = run_cli("export", name, tmp_path / "m.onnx")

@@ -79,9 +79,9 @@ def export_plan(name: str, model: nn.Module | None = None) -> ExportPlan:
         return ExportPlan(name, reason=_CANNOT["informed"])
     model = model if model is not None else create(name)
     if getattr(model, "frames", 1) > 1:
-        return ExportPlan(name, reason="its prior reads two thumbnails of the 5-frame clip (short sides 32 and 64) "
-                                       "whose sizes a dynamic-size graph cannot compute, and no graph taking "
-                                       "them as inputs is built yet")
+        return ExportPlan(name, reason="its kernel-modulated convolutions (DMC) build each clip's kernels from the "
+                                       "prior, and the TorchScript exporter refuses a convolution whose kernel is "
+                                       "computed (tried with both thumbnails as graph inputs)")
     if hasattr(model, "prior_for_tile") and type(model).prior_for_tile is not HDRModel.prior_for_tile:
         return ExportPlan(name, reason="its prior is row and column profiles of the thumbnail, split at lengths "
                                        "computed in Python from the frame size, which the exporter fixes")

@@ -202,6 +202,21 @@ def _on_ray(todo: list[Job], options: dict, jobs: int, address: str | None):
         ray.shutdown()
 
 
+def _checked_plan(in_dir: Path, out_dir: Path, video_ext: str) -> list[Job]:
+    """plan(), after refusing folders and names that cannot work (cheap: no file is opened)."""
+    if not in_dir.is_dir():
+        raise InputError(f"not a folder: {in_dir}")
+    if not video_ext.startswith(".") or video_ext.lower() not in (".mkv", ".mp4", ".mov", ".m4v", ".ts"):
+        raise InputError(f"--video-ext must be one of .mkv, .mp4, .mov, .m4v, .ts, not {video_ext!r}")
+    if not out_dir.parent.is_dir():
+        raise InputError(f"the output folder's parent does not exist: {out_dir.parent}")
+    jobs = plan(in_dir, out_dir, video_ext)
+    if not jobs:
+        raise InputError(f"no videos or images under {in_dir} (looked for {', '.join(VIDEO_EXTENSIONS)}, "
+                         f"{', '.join(IMAGE_EXTENSIONS)})")
+    return jobs
+
+
 def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, options: dict, *, jobs: int = 1,
               ray: str | None = None, video_ext: str = ".mkv", summary: str = "json", quiet: bool = False,
               say: Callable[[str], None] = print) -> BatchResult:
@@ -211,16 +226,10 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, options: di
     unless options["overwrite"]; a file that fails gets a row with its reason and the batch goes on.
     """
     in_dir, out_dir = Path(in_dir), Path(out_dir)
-    if not in_dir.is_dir():
-        raise InputError(f"not a folder: {in_dir}")
-    if not video_ext.startswith(".") or video_ext.lower() not in (".mkv", ".mp4", ".mov", ".m4v", ".ts"):
-        raise InputError(f"--video-ext must be one of .mkv, .mp4, .mov, .m4v, .ts, not {video_ext!r}")
-    if not out_dir.parent.is_dir():
-        raise InputError(f"the output folder's parent does not exist: {out_dir.parent}")
-    all_jobs = plan(in_dir, out_dir, video_ext)
-    if not all_jobs:
-        raise InputError(f"no videos or images under {in_dir} (looked for {', '.join(VIDEO_EXTENSIONS)}, "
-                         f"{', '.join(IMAGE_EXTENSIONS)})")
+    all_jobs = _checked_plan(in_dir, out_dir, video_ext)
+    from sdr2hdr.api import check_options
+
+    check_options(**options)  # once, before any file: a bad option would otherwise fail every file
     out_dir.mkdir(exist_ok=True)
     from tqdm import tqdm
 

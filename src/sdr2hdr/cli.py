@@ -116,12 +116,9 @@ def _add_batch(sub) -> None:
 
 
 def cmd_batch(args) -> int:
-    from sdr2hdr.api import check_options
     from sdr2hdr.batch import run_batch
 
-    options = convert_options(args)
-    check_options(**options)
-    result = run_batch(args.in_dir, args.out_dir, options, jobs=args.jobs, ray=args.ray,
+    result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
                        video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)
     failed = [r for r in result.rows if r["status"] == "failed"]
     print(f"{result.count('converted')} converted, {result.count('skipped')} skipped (already done), "

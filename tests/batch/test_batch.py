@@ -96,8 +96,9 @@ def test_bad_usage_exits_2(tmp_path):
     assert res.returncode == 2 and "no videos or images under" in res.stderr
     res = run_cli("batch", tmp_path / "nope", tmp_path / "out")
     assert res.returncode == 2 and "not a folder" in res.stderr
-    res = run_cli("batch", tmp_path, tmp_path / "out", "--model", "no_such_model")
-    assert res.returncode == 2 and "unknown model" in res.stderr
+    (tmp_path / "in" / "a.mp4").write_bytes(b"")
+    res = run_cli("batch", tmp_path / "in", tmp_path / "out", "--model", "no_such_model")
+    assert res.returncode == 2 and "unknown model" in res.stderr  # refused once, before any file
     assert not (tmp_path / "out").exists()
 
 

@@ -10,7 +10,7 @@ Functions
 Models with a global prior read it from a fixed-size view of the whole frame (a thumbnail of short side S, or
 adaptive_itm's 64x64 area thumbnail and 128x128 pixel grid). Resizing to a size computed from the input's size is
 not expressible in a graph with dynamic height and width (the exporter records the trace's fixed numbers), so
-such a model's graph takes the view as a second input beside the frame: `view_inputs` computes it in numpy-free
+such a model's graph takes the view as a second input beside the frame: `view_inputs` computes it with
 PyTorch, and a runtime without PyTorch makes it with any antialiased bicubic resize (the tolerance then grows
 with that resize's difference).
 """

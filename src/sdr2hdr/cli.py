@@ -11,9 +11,7 @@ from pathlib import Path
 from sdr2hdr.argtypes import positive
 from sdr2hdr.errors import InputError
 
-METHODS = ("bt2408", "bt2446a", "bt2446c")
-QUALITY = ("fast", "balanced", "best")
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+from sdr2hdr.api import METHODS, PRECISIONS, PRESETS, QUALITY
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +30,12 @@ def _add_convert(sub) -> None:
                                    "to a 16-bit PQ PNG or a linear EXR.")
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
+    add_convert_options(p)
+    p.set_defaults(func=cmd_convert)
+
+
+def add_convert_options(p: argparse.ArgumentParser) -> None:
+    """The conversion options, shared by `convert` and `batch` (api.convert checks their values)."""
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", choices=METHODS, default=None,
                      help="classical inverse mapping (the default when no shipped model beats them)")
@@ -45,7 +49,7 @@ def _add_convert(sub) -> None:
                         "best (plus the local branch for coding artifacts; slow on a CPU)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
-    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32",
                    help="model arithmetic (bf16 is about 3x faster on recent CPUs)")
     p.add_argument("--tile", type=positive(int), default=512,
                    help="run the model on overlapping tiles of this size (default 512)")
@@ -61,73 +65,70 @@ def _add_convert(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
-    p.set_defaults(func=cmd_convert)
+
+
+def convert_options(args) -> dict:
+    """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
+    return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
+            "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
+            "peak_nits": args.peak_nits, "crf": args.crf, "qp": args.qp, "preset": args.preset,
+            "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet, "max_frames": args.max_frames}
 
 
 def cmd_convert(args) -> int:
-    from sdr2hdr.engine.convert import classical_mapper, convert_image, convert_video, is_image_path
-    from sdr2hdr.io.video import MasteringDisplay
+    from sdr2hdr.api import convert
+    from sdr2hdr.engine.convert import is_image_path
 
-    if args.qp is not None and not 0 <= args.qp <= 51:
-        raise InputError(f"--qp must be in 0..51, got {args.qp}")
-    if args.crf is not None and not 0 <= args.crf <= 51:
-        raise InputError(f"--crf must be in 0..51, got {args.crf}")
-    if args.weights is not None and args.model is None:
-        raise InputError("--weights needs --model")
-    lut = False if args.exact else None
-    if args.source_tmo is not None:
-        from sdr2hdr.engine.informed import informed_mapper
-
-        mapper = informed_mapper(args.source_tmo, peak_nits=args.peak_nits)
-        lut = False  # the restoration sees neighbourhoods: no per-code table
-    elif args.model is None and args.method is None:
-        from sdr2hdr.models.weights import default_model
-
-        args.model = default_model()
-        if args.model is not None:
-            if args.quality == "best":
-                from sdr2hdr.models import list_models
-
-                if f"{args.model}_local" in list_models():  # a default without tiers is its own best
-                    from sdr2hdr.models.weights import shipped_weights
-
-                    args.model = f"{args.model}_local"
-                    if shipped_weights(args.model) is None:
-                        raise InputError(f"--quality best needs weights for {args.model}, and none are shipped (its "
-                                         f"local branch has not yet beaten the global model); train them and pass "
-                                         f"--model {args.model} --weights FILE")
-            elif args.quality == "balanced":
-                lut = False
-            if not args.quiet:
-                print(f"using the shipped model {args.model} ({args.quality}; best on the held-out-curve benchmark)"
-                      f"; --method bt2446c is the classical mapping")
-    elif args.quality != "fast":
-        raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
-    if args.source_tmo is None and args.model is not None:
-        from sdr2hdr.engine.convert import model_mapper
-
-        mapper = model_mapper(args.model, args.weights, device=args.device, precision=args.precision,
-                              tile=args.tile, peak_nits=args.peak_nits)
-    elif args.source_tmo is None:
-        mapper = classical_mapper(args.method or "bt2446c", args.peak_nits)
+    report = convert(args.input, args.output, **convert_options(args))
     if is_image_path(args.input):
-        report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
-        print(f"wrote {report.output} ({report.width}x{report.height}, {mapper.description}, "
+        print(f"wrote {report.output} ({report.width}x{report.height}, {report.mapping}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
         return 0
-    report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
-                           preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
-                           progress=not args.quiet, max_frames=args.max_frames,
-                           lut=lut)
     s = report.seconds
     for note in report.notes:
         if note.startswith("global inverse"):
             print(f"note: {note}")
     print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
-          f"({mapper.description}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
+          f"({report.mapping}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
           f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "
           f"encode {s['encode']:.1f} s)")
     return 0
+
+
+def _add_batch(sub) -> None:
+    p = sub.add_parser("batch", help="convert every SDR video and image under a folder, mirroring the tree",
+                       description="Convert every video (to --video-ext) and SDR image (to a 16-bit PQ PNG) under "
+                                   "IN_DIR into the same tree under OUT_DIR. Files whose output exists are skipped "
+                                   "(run it again to resume); a bad file is reported and the others go on. Writes "
+                                   "OUT_DIR/sdr2hdr-batch.json (or .csv). Exit status 1 when any file failed, 2 for "
+                                   "bad usage.")
+    p.add_argument("in_dir", type=Path)
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--jobs", type=positive(int), default=1,
+                   help="files converted at once (worker processes; with --ray local, the cluster's CPUs)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="spread the files over Ray workers: 'local' starts a cluster here, else the address of a "
+                        "running one (ray start --head); needs the 'scale' extra")
+    p.add_argument("--video-ext", default=".mkv", help="container of converted videos (default .mkv)")
+    p.add_argument("--summary", choices=("json", "csv"), default="json", help="summary file format")
+    add_convert_options(p)
+    p.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args) -> int:
+    from sdr2hdr.batch import run_batch
+
+    result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
+                       video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)
+    failed = [r for r in result.rows if r["status"] == "failed"]
+    print(f"{result.count('converted')} converted, {result.count('skipped')} skipped (already done), "
+          f"{len(failed)} failed; summary: {result.summary}")
+    if failed:
+        print(f"failed ({len(failed)}):", file=sys.stderr)
+        for row in failed:
+            print(f"  {row['input']}: {row['reason']}", file=sys.stderr)
+    # 1, not 2: the command was right and the other files are done; 2 stays for usage the user must fix
+    return 1 if failed else 0
 
 
 def _add_info(sub) -> None:
@@ -168,13 +169,76 @@ def cmd_models(args) -> int:
     return 0
 
 
+def _add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version",
+                       description="Write a self-contained HTML page with a wipe slider between the SDR picture and "
+                                   "the HDR one tone-mapped for SDR screens, and the HDR picture itself (16-bit PNG "
+                                   "with cICP) for HDR-capable browsers. Images or video frames (--frame).")
+    p.add_argument("sdr", type=Path, help="the SDR image or video")
+    p.add_argument("hdr", type=Path, help="its HDR version: 16-bit PQ PNG, EXR or HDR10 video")
+    p.add_argument("--html", type=Path, required=True, metavar="OUT", help="the page to write")
+    p.add_argument("--frame", type=int, default=0, help="video frame to show, from 0 (default 0)")
+    p.add_argument("--tonemap", choices=("bt2390", "bt2446a"), default="bt2390",
+                   help="HDR -> SDR for the wipe: BT.2390 EETF on maxRGB (default) or BT.2446 method A")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing page")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args) -> int:
+    from sdr2hdr.engine.preview import compare_page
+
+    if args.frame < 0:
+        raise InputError(f"--frame must be 0 or more, got {args.frame}")
+    if args.html.exists() and not args.overwrite:
+        raise InputError(f"output exists: {args.html} (use --overwrite to replace it)")
+    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap)
+    print(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB, pictures embedded)")
+    return 0
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="export a registered model to ONNX (dynamic height and width)",
+                       description="Export a model (shipped weights, or --weights) to ONNX, opset 17, with dynamic "
+                                   "batch, height and width, then run it in onnxruntime at another size and print "
+                                   "the max difference from PyTorch. Models with a global prior take its "
+                                   "fixed-size view as a second input. Exit 2 with the reason when a model cannot "
+                                   "export.")
+    p.add_argument("name")
+    p.add_argument("output", type=Path)
+    p.add_argument("--weights", type=Path, default=None, help="weights to export (default: the shipped ones)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args) -> int:
+    from sdr2hdr.models import list_models
+    from sdr2hdr.models.export import TOLERANCE, check_export, export_onnx
+
+    if args.name not in list_models():
+        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
+    if args.output.suffix.lower() != ".onnx":
+        raise InputError(f"the output should end in .onnx, not {args.output.suffix or 'no extension'}")
+    if not args.output.parent.is_dir():
+        raise InputError(f"output directory does not exist: {args.output.parent}")
+    if args.output.exists() and not args.overwrite:
+        raise InputError(f"output exists: {args.output} (use --overwrite to replace it)")
+    plan, diff, size = check_export(args.name, args.output, args.weights)
+    print(f"wrote {args.output}: {args.name}, ONNX opset {plan.opset}, inputs {', '.join(plan.inputs)} "
+          f"(height and width dynamic); max |onnxruntime - PyTorch| = {diff:.2g} at {size[0]}x{size[1]} "
+          f"(tolerance {TOLERANCE:g})")
+    return 0 if diff <= TOLERANCE else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="sdr2hdr", description="SDR to HDR10 conversion: classical mappings and neural networks.")
     parser.add_argument("--version", action="version", version=f"sdr2hdr {__import__('sdr2hdr').__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_convert(sub)
+    _add_batch(sub)
     _add_info(sub)
     _add_models(sub)
+    _add_export(sub)
+    _add_compare(sub)
     from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
     from sdr2hdr.train.commands import register as register_train

@@ -34,9 +34,12 @@ def _describe_image(path: Path) -> str:
     img = read_image(path)
     h, w = img.pixels.shape[:2]
     rows = [("file", str(path)), ("size", f"{w}x{h}")]
+    if img.cicp is not None:
+        c = img.cicp
+        rows.append(("cICP", f"{c.describe()} ({c.primaries}/{c.transfer}/{c.matrix}/{c.full_range})"))
     if img.kind == "pq":
         nits = np.asarray(pq_eotf(img.pixels.max(axis=-1)))
-        rows += [("signal", "HDR: 16-bit PQ R'G'B' (BT.2020)"),
+        rows += [("signal", f"HDR: {img.bit_depth}-bit PQ R'G'B' (BT.2020)"),
                  ("MaxCLL / MaxFALL", f"{nits.max():.0f} / {nits.mean():.0f} cd/m2 (maxRGB)")]
     elif img.kind == "linear":
         rows += [("signal", "HDR: linear RGB (scene or display referred)"),

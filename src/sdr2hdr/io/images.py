@@ -5,7 +5,8 @@ Functions
 - write_exr(path, rgb_linear)
 - read_radiance(path) -> linear BT.709 RGB
 - read_png(path) -> (array in [0,1], bit depth)
-- write_png16(path, rgb01), write_png8(path, rgb01)
+- write_png16(path, rgb01, cicp=PQ_BT2020), write_png8(path, rgb01)
+- png_chunks(data) -> [(type, payload)], read_cicp(path) -> Cicp or None, add_cicp(png_bytes, cicp) -> bytes
 - read_image(path) -> Image: what kind of signal the file holds, decided from its format
 - write_atomic(path, writer): every writer goes through a temporary name and a rename
 
@@ -16,7 +17,9 @@ value*65535, EXR holds scene- or display-linear RGB.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -34,12 +37,38 @@ _BT2020_XY = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290))
 
 
 @dataclass(frozen=True)
+class Cicp:
+    """A PNG cICP chunk (PNG 3rd edition; code points of ITU-T H.273): what the samples mean."""
+
+    primaries: int
+    transfer: int
+    matrix: int = 0  # PNG allows only RGB (0)
+    full_range: int = 1
+
+    @property
+    def is_pq(self) -> bool:
+        return self.transfer == 16  # SMPTE ST 2084
+
+    def describe(self) -> str:
+        prim = {1: "BT.709", 9: "BT.2020", 12: "P3-D65"}.get(self.primaries, f"primaries {self.primaries}")
+        trc = {1: "BT.709", 13: "sRGB", 16: "PQ", 18: "HLG"}.get(self.transfer, f"transfer {self.transfer}")
+        return f"{prim}, {trc}, {'full' if self.full_range else 'narrow'} range"
+
+
+#: what every 16-bit PQ PNG this project writes is tagged with: BT.2020 primaries, PQ, RGB, full range
+PQ_BT2020 = Cicp(primaries=9, transfer=16, matrix=0, full_range=1)
+# H.273 transfer characteristics of SDR signals: BT.709, BT.601, BT.2020 10/12-bit, sRGB
+_SDR_TRANSFERS = {1, 6, 13, 14, 15}
+
+
+@dataclass(frozen=True)
 class Image:
     """An image as read from disk: pixels plus what they mean."""
 
     pixels: np.ndarray  # float32 HWC
     kind: str  # "sdr" (R'G'B' BT.709 [0,1]), "pq" (PQ R'G'B' BT.2020 [0,1]), "linear" (linear BT.709 RGB)
     bit_depth: int | None = None
+    cicp: Cicp | None = None  # a PNG's cICP chunk, when it has one
 
 
 def _rgb_to_xyz_matrix(xy: tuple) -> np.ndarray:
@@ -149,7 +178,60 @@ def read_png(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     raise InputError(f"unsupported PNG sample type {px.dtype} in {path}")
 
 
-def _write_png(path, rgb01: np.ndarray, bits: int) -> Path:
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The (type, payload) chunks of PNG bytes, in order; InputError on a bad signature or CRC."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise InputError("not a PNG (bad signature)")
+    chunks, pos = [], len(_PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        payload = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        if zlib.crc32(kind + payload) != crc:
+            raise InputError(f"PNG chunk {kind.decode('latin-1')} has a bad CRC")
+        chunks.append((kind, payload))
+        pos += 12 + length
+        if kind == b"IEND":
+            break
+    return chunks
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def add_cicp(data: bytes, cicp: Cicp) -> bytes:
+    """PNG bytes with a cICP chunk right after IHDR (the spec wants it before PLTE and IDAT); replaces any other."""
+    chunks = [(k, p) for k, p in png_chunks(data) if k != b"cICP"]
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise InputError("PNG does not start with IHDR")
+    payload = bytes([cicp.primaries, cicp.transfer, cicp.matrix, cicp.full_range])
+    chunks.insert(1, (b"cICP", payload))
+    return _PNG_SIGNATURE + b"".join(_chunk(k, p) for k, p in chunks)
+
+
+def read_cicp(path: str | os.PathLike) -> Cicp | None:
+    """The cICP chunk of a PNG file (read only up to the first IDAT), or None."""
+    with open(path, "rb") as f:
+        if f.read(8) != _PNG_SIGNATURE:
+            return None
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind in (b"IDAT", b"IEND"):
+                return None  # cICP must come before the image data
+            payload = f.read(length)
+            f.read(4)
+            if kind == b"cICP" and length == 4:
+                return Cicp(*payload)
+
+
+def _write_png(path, rgb01: np.ndarray, bits: int, cicp: Cicp | None = None) -> Path:
     import cv2
 
     scale = (1 << bits) - 1
@@ -158,15 +240,22 @@ def _write_png(path, rgb01: np.ndarray, bits: int) -> Path:
     px = np.ascontiguousarray(px[..., ::-1])
 
     def _write(tmp: str) -> None:
-        if not cv2.imwrite(tmp, px):
+        ok, encoded = cv2.imencode(".png", px)
+        if not ok:
             raise InputError(f"cannot write PNG {path}")
+        data = encoded.tobytes()
+        Path(tmp).write_bytes(add_cicp(data, cicp) if cicp is not None else data)
 
     return write_atomic(path, _write)
 
 
-def write_png16(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
-    """Write HWC values in [0,1] as a 16-bit RGB PNG (value*65535, rounded), e.g. PQ R'G'B' HDR frames."""
-    return _write_png(path, rgb01, 16)
+def write_png16(path: str | os.PathLike, rgb01: np.ndarray, cicp: Cicp | None = PQ_BT2020) -> Path:
+    """Write HWC values in [0,1] as a 16-bit RGB PNG (value*65535, rounded), e.g. PQ R'G'B' HDR frames.
+
+    The file carries a cICP chunk (default: BT.2020, PQ, full range) so viewers know the samples are PQ;
+    cicp=None writes none (for 16-bit PNGs that hold something else).
+    """
+    return _write_png(path, rgb01, 16, cicp)
 
 
 def write_png8(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
@@ -174,8 +263,17 @@ def write_png8(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
     return _write_png(path, rgb01, 8)
 
 
+def _png_kind(bits: int, cicp: Cicp | None) -> str:
+    """A PNG's signal: its cICP chunk decides when it has one; else 16 bits mean PQ (our convention), 8 SDR."""
+    if cicp is not None and cicp.is_pq:
+        return "pq"
+    if cicp is not None and cicp.transfer in _SDR_TRANSFERS:
+        return "sdr"
+    return "pq" if bits == 16 else "sdr"
+
+
 def read_image(path: str | os.PathLike) -> Image:
-    """Read any supported still: EXR/.hdr as linear, 16-bit PNG as PQ HDR, 8-bit PNG as SDR."""
+    """Read any supported still: EXR/.hdr as linear, PNG by its cICP chunk (else 16-bit as PQ, 8-bit as SDR)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
@@ -186,7 +284,8 @@ def read_image(path: str | os.PathLike) -> Image:
         return Image(read_radiance(path), "linear")
     if ext == ".png":
         px, bits = read_png(path)
-        return Image(px, "pq" if bits == 16 else "sdr", bits)
+        cicp = read_cicp(path)
+        return Image(px, _png_kind(bits, cicp), bits, cicp)
     if ext in SDR_IMAGE_EXTENSIONS:
         import cv2
 

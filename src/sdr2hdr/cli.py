@@ -61,6 +61,18 @@ def _add_convert(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
+    seg = p.add_argument_group("long films: segments, resume, Ray")
+    seg.add_argument("--resume", action="store_true",
+                     help="convert in segments kept in a hidden folder beside the output; after an interruption "
+                          "the same command continues from the last finished segment")
+    seg.add_argument("--segment-seconds", type=positive(float), default=None, metavar="S",
+                     help="segment length in seconds, cut at the input's keyframes (default 10 with --resume or "
+                          "--ray)")
+    seg.add_argument("--ray", default=None, metavar="ADDRESS",
+                     help="convert the segments as Ray tasks: 'local' starts a cluster on this machine, "
+                          "HOST:PORT joins one (input and output on a filesystem every node sees)")
+    seg.add_argument("--ray-workers", type=positive(int), default=None, metavar="N",
+                     help="CPUs of the local cluster (--ray local; default: all)")
     p.set_defaults(func=cmd_convert)
 
 
@@ -110,15 +122,24 @@ def cmd_convert(args) -> int:
                               tile=args.tile, peak_nits=args.peak_nits)
     elif args.source_tmo is None:
         mapper = classical_mapper(args.method or "bt2446c", args.peak_nits)
+    segmented = args.resume or args.segment_seconds or args.ray
+    if segmented and (is_image_path(args.input) or args.max_frames):
+        raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
+                         "or with --max-frames")
+    if args.ray_workers and args.ray != "local":
+        raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
     if is_image_path(args.input):
         report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
         print(f"wrote {report.output} ({report.width}x{report.height}, {mapper.description}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
         return 0
-    report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
-                           preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
-                           progress=not args.quiet, max_frames=args.max_frames,
-                           lut=lut)
+    if args.resume or args.segment_seconds or args.ray:
+        report = _convert_segmented(args, mapper, lut)
+    else:
+        report = convert_video(args.input, args.output, mapper, overwrite=args.overwrite, crf=args.crf, qp=args.qp,
+                               preset=args.preset, mastering=MasteringDisplay(max_nits=args.peak_nits),
+                               progress=not args.quiet, max_frames=args.max_frames,
+                               lut=lut)
     s = report.seconds
     for note in report.notes:
         if note.startswith("global inverse"):
@@ -128,6 +149,18 @@ def cmd_convert(args) -> int:
           f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "
           f"encode {s['encode']:.1f} s)")
     return 0
+
+
+def _convert_segmented(args, mapper, lut):
+    from sdr2hdr.engine.segments import Settings, convert_segmented
+    from sdr2hdr.io.video import MasteringDisplay
+
+    settings = Settings(crf=args.crf, qp=args.qp, preset=args.preset, lut=lut,
+                        mastering=MasteringDisplay(max_nits=args.peak_nits))
+    return convert_segmented(args.input, args.output, mapper, seconds=args.segment_seconds or 10.0,
+                             resume=args.resume, overwrite=args.overwrite, settings=settings,
+                             progress=not args.quiet, ray=args.ray, ray_workers=args.ray_workers,
+                             notify=lambda line: print(line, file=sys.stderr) if not args.quiet else None)
 
 
 def _add_info(sub) -> None:

@@ -143,6 +143,7 @@ class AdaptiveTable:
         self.table: CodeLUT | None = None
         self.build_seconds = 0.0
         self._features: dict = {}
+        self._table_params: torch.Tensor | None = None  # what the table was last built for
 
     def _fn(self, params: torch.Tensor):
         mapping = self.model.pq_mapping(params, self._features)
@@ -153,12 +154,23 @@ class AdaptiveTable:
         """Advance the tracker over one frame without mapping it (the state before a later segment)."""
         self.tracker.update(*views_from_planes(Y, U, V, self.matrix, self.full_range))
 
-    def resume(self, state: dict) -> None:
-        """Continue from a tracker state; the table is built at once for the mapping baked before it."""
+    def resume(self, state: dict | None) -> None:
+        """Continue from a tracker state (None: a fresh start); the table is made at once for the mapping baked
+        before it, unless it already holds exactly that mapping (the previous segment in the same process)."""
+        if state is None:
+            self.tracker.reset()
+            return
         self.tracker.load_state(state)
-        if self.tracker.baked is not None:
-            self.table = CodeLUT(self._fn(self.tracker.baked), matrix=self.matrix, full_range=self.full_range,
-                                 keep_rgb=True, chroma_step=2)
+        baked = self.tracker.baked
+        if baked is None or (self.table is not None and self._table_params is not None
+                             and torch.equal(self._table_params, baked)):
+            return
+        if self.table is None:
+            self.table = CodeLUT(self._fn(baked), matrix=self.matrix, full_range=self.full_range, keep_rgb=True,
+                                 chroma_step=2)
+        else:
+            self.table.rebuild(self._fn(baked))
+        self._table_params = baked.clone()
 
     def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray):
         import time
@@ -172,6 +184,7 @@ class AdaptiveTable:
                                       chroma_step=2)
             else:
                 self.table.rebuild(self._fn(params))
+            self._table_params = params.clone()
             self.build_seconds += time.perf_counter() - t
         return self.table(Y, U, V)
 

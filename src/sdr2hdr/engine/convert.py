@@ -241,25 +241,32 @@ def fast_path(mapper: StreamMapper, info, total: int | None, lut: bool | None,
 def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapper, span: tuple, *,
                  film_frames: int | None, lut: bool | None = None, crf: float | None = None, qp: int | None = None,
                  preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = "",
-                 state: dict | None = None, bar=None) -> tuple[ConvertReport, dict | None]:
+                 state: dict | None = None, bar=None, cache: dict | None = None) -> tuple[ConvertReport, dict | None]:
     """One segment of a film (frames with start <= pts < end) to its own HEVC file, for engine.segments.
 
     The piece has no other streams and keeps the sentinel MaxCLL/MaxFALL (the joined film is patched with the
     maximum over pieces). The table decision uses the whole film's length, and an adaptive model's tracker starts
     from ``state`` (the previous segment's end), so each frame maps as in a one-piece run. Returns the report and
-    the tracker's state after the last frame (None for stateless mappers).
+    the tracker's state after the last frame (None for stateless mappers). ``cache``: a dict kept between the
+    pieces of one process, so a code table is built once and not again for each piece.
     """
     info = reader.info
     w, h = info.width - info.width % 2, info.height - info.height % 2
     report = ConvertReport(Path(dst), width=w * mapper.scale, height=h * mapper.scale)
-    fast = fast_path(mapper, info, film_frames, lut, report)
+    # the cache keeps the mapper itself, so its id cannot be reused by another mapper while the entry lives
+    key = (id(mapper), str(reader.path), lut, film_frames)
+    if cache is not None and cache.get("key") == key:
+        fast = cache["fast"]
+    else:
+        fast = fast_path(mapper, info, film_frames, lut, report)
+        if cache is not None:
+            cache.clear()
+            cache.update(key=key, mapper=mapper, fast=fast)
     tracker = fast.tracker if isinstance(fast, AdaptiveTable) else getattr(mapper, "tracker", None)
-    if tracker is not None and state is None:
-        tracker.reset()  # a mapper used for an earlier piece keeps its tracker
-    elif isinstance(fast, AdaptiveTable):
+    if isinstance(fast, AdaptiveTable):
         fast.resume(state)
     elif tracker is not None:
-        tracker.load_state(state)
+        tracker.reset() if state is None else tracker.load_state(state)  # the mapper may come from a piece before
     writer = HDR10Writer(dst, report.width, report.height, info.time_base, info.rate, crf=crf, qp=qp, preset=preset,
                          mastering=mastering, x265_params=x265_params,
                          language=reader.stream.metadata.get("language"))

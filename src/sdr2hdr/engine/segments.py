@@ -174,6 +174,9 @@ class Settings:
     x265_params: str = ""
 
 
+_TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.convert.convert_span)
+
+
 def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_frames: int, settings: Settings,
                   state: dict | None, bar=None) -> dict:
     """Convert one segment to `piece-NNNNN.nut` (atomically) and write its record; returns the record."""
@@ -185,7 +188,8 @@ def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_
             report, end_state = convert_span(reader, tmp, mapper, (seg["start"], seg["end"]),
                                              film_frames=film_frames, lut=settings.lut, crf=settings.crf,
                                              qp=settings.qp, preset=settings.preset, mastering=settings.mastering,
-                                             x265_params=settings.x265_params, state=state, bar=bar)
+                                             x265_params=settings.x265_params, state=state, bar=bar,
+                                             cache=_TABLES)
         if report.frames != seg["frames"]:
             raise InputError(f"segment {seg['index']} of {src} decoded {report.frames} frames where the packets "
                              f"promised {seg['frames']}; convert it without --resume, --segment-seconds or --ray")
@@ -407,6 +411,10 @@ def convert_segmented(src, dst, mapper: StreamMapper, *, seconds: float = 10.0, 
                       ray: str | None = None, ray_workers: int | None = None, notify=print) -> ConvertReport:
     """Convert a video in keyframe-aligned segments (resumable; on Ray workers with ``ray``), then join them."""
     settings = settings or Settings()
+    done = _joined_before(Path(src), Path(dst)) if resume else None
+    if done is not None:
+        notify(f"already complete: {dst} was joined by the interrupted run; its work folder is now removed")
+        return done
     src, dst = check_paths(src, dst, overwrite)
     if dst.suffix.lower() not in VIDEO_OUT_EXTENSIONS:
         raise InputError(f"a video converts to one of {', '.join(sorted(VIDEO_OUT_EXTENSIONS))}, "
@@ -455,7 +463,43 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
         tb = Fraction(plan["time_base"])
         join_pieces(pieces, src, tmp, [None if seg["first"] is None else seg["first"] * tb for seg in segs])
         patch_content_light_level(tmp, report.max_cll, report.max_fall)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        # a kill between the rename below and the folder's removal must not make the next resume refuse the
+        # finished output: the record names the file that the rename keeps (same inode, size and time)
+        _write_json(parts / "joined.json", {**_stat(Path(tmp)), "report": asdict(report) | {"output": str(dst)}})
 
     write_atomic(dst, write)
-    shutil.rmtree(parts)
+    _remove(parts)
     return report
+
+
+def _stat(path: Path) -> dict:
+    st = path.stat()
+    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _remove(parts: Path) -> None:
+    """Rename, then delete: a kill halfway leaves a folder nobody resumes from, removed by the next run."""
+    trash = parts.with_name(parts.name + ".trash")
+    if trash.exists():
+        shutil.rmtree(trash)
+    os.replace(parts, trash)
+    shutil.rmtree(trash)
+
+
+def _joined_before(src: Path, dst: Path) -> ConvertReport | None:
+    """The report of a run killed after its output was in place but before its work folder was removed."""
+    parts = parts_dir(dst)
+    trash = parts.with_name(parts.name + ".trash")
+    if trash.exists():
+        shutil.rmtree(trash)
+    record = parts / "joined.json"
+    if not (dst.exists() and record.exists()):
+        return None
+    joined = json.loads(record.read_text())
+    if {k: joined[k] for k in ("ino", "size", "mtime_ns")} != _stat(dst):
+        return None
+    _remove(parts)
+    fields = joined["report"]
+    return ConvertReport(Path(fields.pop("output")), **{k: v for k, v in fields.items() if k != "notes"})

@@ -122,12 +122,7 @@ def cmd_convert(args) -> int:
                               tile=args.tile, peak_nits=args.peak_nits)
     elif args.source_tmo is None:
         mapper = classical_mapper(args.method or "bt2446c", args.peak_nits)
-    segmented = args.resume or args.segment_seconds or args.ray
-    if segmented and (is_image_path(args.input) or args.max_frames):
-        raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
-                         "or with --max-frames")
-    if args.ray_workers and args.ray != "local":
-        raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
+    _check_segmented(args, is_image_path(args.input))
     if is_image_path(args.input):
         report = convert_image(args.input, args.output, mapper, overwrite=args.overwrite)
         print(f"wrote {report.output} ({report.width}x{report.height}, {mapper.description}, "
@@ -151,7 +146,16 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _check_segmented(args, image: bool) -> None:
+    if (args.resume or args.segment_seconds or args.ray) and (image or args.max_frames):
+        raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
+                         "or with --max-frames")
+    if args.ray_workers and args.ray != "local":
+        raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
+
+
 def _convert_segmented(args, mapper, lut):
+    """convert --resume / --segment-seconds / --ray: engine.segments."""
     from sdr2hdr.engine.segments import Settings, convert_segmented
     from sdr2hdr.io.video import MasteringDisplay
 

@@ -201,7 +201,7 @@ def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_
         raise
     record = {"index": seg["index"], "frames": report.frames, "max_cll": report.max_cll, "max_fall": report.max_fall,
               "width": report.width, "height": report.height, "state": end_state,
-              "seconds": time.perf_counter() - t0}
+              "seconds": time.perf_counter() - t0, "stages": report.seconds}
     _write_json(parts / f"{name}.json", record)
     return record
 
@@ -457,6 +457,8 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
     # a frame's light level does not depend on the piece it is in: the film's maxima are the pieces' maxima
     report.max_cll = max(r["max_cll"] for r in recs)
     report.max_fall = max(r["max_fall"] for r in recs)
+    for stage in ("decode", "convert", "encode"):  # CPU seconds over the pieces (on Ray, on many machines)
+        report.seconds[stage] = sum(r["stages"][stage] for r in recs)
     pieces = [parts / f"piece-{seg['index']:05d}{PIECE_EXT}" for seg in segs]
 
     def write(tmp: str) -> None:

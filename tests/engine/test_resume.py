@@ -182,3 +182,17 @@ def test_segments_map_like_one_run(film, tmp_path, monkeypatch):
     assert len(fa) == len(fb) == 24
     assert [p for p, _ in fa] == [p for p, _ in fb]
     assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(fa, fb))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--method", "bt2446c", "--ray-workers", "2"), "needs --ray local"),
+    (("--method", "bt2446c", "--max-frames", "5"), "for whole videos"),
+    (("--model", "didnet_tiny"), "looks at 5 frames at a time"),
+])
+def test_segment_refusals_are_one_line(film, tmp_path, extra, message):
+    out = tmp_path / "o.mkv"
+    res = run_cli("convert", film, out, "--quiet", "--resume", *extra)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], res.stderr
+    assert list(tmp_path.iterdir()) == []

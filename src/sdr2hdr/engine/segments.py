@@ -21,6 +21,7 @@ Functions
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import json
@@ -70,10 +71,14 @@ def plan_segments(src: str | os.PathLike, seconds: float) -> Plan:
     A keyframe starts a segment only when every packet before it in decode order shows earlier, so no frame of
     one segment needs decoding from another's packets. Without timestamps the film is one segment.
     """
-    with av.open(str(src)) as container:
-        stream = container.streams.video[0]
-        tb = stream.time_base
-        packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
+    try:
+        with av.open(str(src)) as container:
+            stream = container.streams.video[0]
+            tb = stream.time_base
+            packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
+    except av.error.FFmpegError as exc:
+        raise InputError(f"corrupt or truncated stream in {src} ({exc}); convert it without --resume, "
+                         f"--segment-seconds or --ray to see where") from None
     if not packets:
         raise InputError(f"the video stream has no frames: {src}")
     if any(pts is None for pts, _ in packets):
@@ -87,12 +92,11 @@ def plan_segments(src: str | os.PathLike, seconds: float) -> Plan:
             starts.append(pts)
             last = pts
         seen_max = pts if seen_max is None else max(seen_max, pts)
+    order = sorted(pts for pts, _ in packets)
+    cuts = [0, *(bisect.bisect_left(order, pts) for pts in starts), len(order)]
     bounds = [None, *starts, None]
-    segments = []
-    for i in range(len(bounds) - 1):
-        a, b = bounds[i], bounds[i + 1]
-        inside = [pts for pts, _ in packets if (a is None or pts >= a) and (b is None or pts < b)]
-        segments.append(Segment(i, a, b, len(inside), min(inside)))
+    segments = [Segment(i, bounds[i], bounds[i + 1], cuts[i + 1] - cuts[i], order[cuts[i]])
+                for i in range(len(bounds) - 1)]
     return Plan(segments, f"{tb.numerator}/{tb.denominator}", len(packets))
 
 

@@ -233,7 +233,7 @@ class VideoReader:
         try:
             for packet in self._container.demux(self.stream):
                 for frame in packet.decode():
-                    if frame.pts is None:
+                    if frame.pts is None and (start is not None or end is not None):
                         raise InputError(f"a frame without a timestamp in {self.path}; segments need timestamps")
                     if first and start is not None and frame.pts > start:
                         # the seek landed past the segment's start (an index that is off): read from the top

@@ -45,23 +45,26 @@ def pieces(parts: Path) -> int:
     return len(list(parts.glob("piece-*.json"))) if parts.exists() else 0
 
 
-def killed_run(src: Path, out: Path, extra: list[str], kills: int, seed: int) -> tuple[int, float]:
-    """Kill (SIGKILL) at a random moment after each newly finished piece, `kills` times, then resume to the end."""
+def killed_run(src: Path, out: Path, extra: list[str], kills: int, seed: int, longest: float) -> tuple[int, float]:
+    """SIGKILL `kills` times, then resume to the end. The first kill waits for a finished piece; each later one
+    comes at a random moment up to `longest` seconds after its process started (during start-up, a table build,
+    mid-piece or the join), so a kill need not follow a new piece and all of them happen on a film of few pieces."""
     rng = random.Random(seed)
     parts = out.parent / f".{out.name}.parts"
     done, t0 = 0, time.perf_counter()
     while done < kills:
-        before = pieces(parts)
         proc = subprocess.Popen(command(src, out, [*extra, "--resume"]), stderr=subprocess.DEVNULL)
-        while proc.poll() is None and pieces(parts) <= before:
+        started = time.perf_counter()
+        delay = rng.uniform(1.0, longest)
+        while proc.poll() is None and (pieces(parts) == 0 or time.perf_counter() - started < delay):
             time.sleep(0.1)
-        time.sleep(rng.uniform(0.0, 3.0))
         if proc.poll() is not None:
             break
         proc.kill()
         proc.wait()
         done += 1
-        print(f"  kill {done}: {pieces(parts)} piece(s) finished, output present: {out.exists()}", flush=True)
+        print(f"  kill {done} after {time.perf_counter() - started:.1f} s: {pieces(parts)} piece(s) finished, "
+              f"output present: {out.exists()}", flush=True)
     subprocess.run(command(src, out, [*extra, "--resume"]), check=True)
     return done, time.perf_counter() - t0
 
@@ -89,6 +92,8 @@ def main() -> int:
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1080)
     ap.add_argument("--method", default=None, help="a classical method instead of the default model")
+    ap.add_argument("--reference", type=Path, help="an uninterrupted run of --input made before, instead of a new one")
+    ap.add_argument("--longest", type=float, default=120.0, help="latest kill, seconds after a process starts")
     args = ap.parse_args()
     extra = ["--segment-seconds", args.segment_seconds] + (["--method", args.method] if args.method else [])
     with tempfile.TemporaryDirectory() as tmp:
@@ -97,15 +102,18 @@ def main() -> int:
         plan = plan_segments(src, float(args.segment_seconds))
         print(f"{plan.frames} frames in {len(plan.segments)} pieces of "
               f"{', '.join(str(s.frames) for s in plan.segments)} frames", flush=True)
-        t0 = time.perf_counter()
-        subprocess.run(command(src, tmp / "reference.mkv", extra), check=True)
-        t_ref = time.perf_counter() - t0
-        print(f"uninterrupted: {t_ref:.1f} s", flush=True)
-        kills, t_kill = killed_run(src, tmp / "resumed.mkv", extra, args.kills, args.seed)
-        a, b = decoded(tmp / "reference.mkv"), decoded(tmp / "resumed.mkv")
+        reference, t_ref = args.reference, float("nan")
+        if reference is None:
+            t0 = time.perf_counter()
+            reference = tmp / "reference.mkv"
+            subprocess.run(command(src, reference, extra), check=True)
+            t_ref = time.perf_counter() - t0
+            print(f"uninterrupted: {t_ref:.1f} s", flush=True)
+        kills, t_kill = killed_run(src, tmp / "resumed.mkv", extra, args.kills, args.seed, args.longest)
+        a, b = decoded(reference), decoded(tmp / "resumed.mkv")
         equal = sum(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
         same_pts = [p for p, _ in a] == [p for p, _ in b]
-        same_packets = packet_times(tmp / "reference.mkv") == packet_times(tmp / "resumed.mkv")
+        same_packets = packet_times(reference) == packet_times(tmp / "resumed.mkv")
         with av.open(str(src)) as c:
             size = f"{c.streams.video[0].width}x{c.streams.video[0].height}"
         print(f"input {size}, {len(a)} frames; killed {kills} times, resumed each time: {t_kill:.1f} s in all "

@@ -67,7 +67,9 @@ def _pieces(parts: Path) -> int:
 
 
 def _kill_and_resume(src: Path, out: Path, args: tuple, seed: int, between=None) -> int:
-    """Five SIGKILLs, each at a random moment after the run finished a piece; then a resume to the end."""
+    """Five SIGKILLs, each once the run has finished a piece, at a random moment within the next piece (scaled
+    by the time the last piece took, so on any machine speed the kill lands before the film is done); then a
+    resume to the end."""
     rng = random.Random(seed)
     parts = out.parent / f".{out.name}.parts"
     kills = 0
@@ -75,8 +77,10 @@ def _kill_and_resume(src: Path, out: Path, args: tuple, seed: int, between=None)
         before = _pieces(parts)
         proc = _convert(src, out, *args, "--resume")
         while proc.poll() is None and _pieces(parts) <= before:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(0.01)
+        last = max(parts.glob("piece-*.json"), key=lambda p: p.stat().st_mtime_ns, default=None)
+        took = json.loads(last.read_text())["seconds"] if last is not None else 0.2
+        time.sleep(rng.uniform(0.0, 0.9) * took)
         if proc.poll() is not None:
             break
         proc.kill()

@@ -1,7 +1,7 @@
 """The resume check at 1080p: a conversion killed with SIGKILL at random points 5 times, resumed each time, must
 give a file whose decoded frames and timestamps equal an uninterrupted run's.
 
-Makes a 1080p H.264 clip (the bundled sample scaled up, a keyframe every second, B-frames, a 440 Hz AAC track)
+Makes a 1080p H.264 clip (the bundled sample scaled up, a keyframe every half second, B-frames, a 440 Hz AAC track)
 unless --input is given, converts it once without interruption and once killed and resumed (`--resume`, the
 default model unless --method), and prints the piece count, the kills, the wall times and the comparison.
 Not a test (minutes of CPU): tests/engine/test_resume.py runs the same at 320x180.
@@ -30,8 +30,8 @@ def make_clip(path: Path, seconds: float, fps: int = 24) -> Path:
     sample = Path(str(resources.files("sdr2hdr") / "assets" / "sample_sdr.mp4"))
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(sample), "-f", "lavfi", "-i",
                     "sine=frequency=440:sample_rate=48000", "-t", str(seconds), "-r", str(fps),
-                    "-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-crf", "16", "-g", str(fps),
-                    "-keyint_min", str(fps), "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
+                    "-vf", "scale=1920:1080:flags=bicubic", "-c:v", "libx264", "-crf", "16", "-g", str(fps // 2),
+                    "-keyint_min", str(fps // 2), "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
                     "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-c:a", "aac",
                     "-map", "0:v", "-map", "1:a", str(path)], check=True)
     return path
@@ -45,27 +45,34 @@ def pieces(parts: Path) -> int:
     return len(list(parts.glob("piece-*.json"))) if parts.exists() else 0
 
 
-def killed_run(src: Path, out: Path, extra: list[str], kills: int, seed: int, longest: float) -> tuple[int, float]:
-    """SIGKILL `kills` times, then resume to the end. The first kill waits for a finished piece; each later one
-    comes at a random moment up to `longest` seconds after its process started (during start-up, a table build,
-    mid-piece or the join), so a kill need not follow a new piece and all of them happen on a film of few pieces."""
+def last_piece_seconds(parts: Path) -> float:
+    records = sorted(parts.glob("piece-*.json"), key=lambda p: p.stat().st_mtime_ns)
+    return json.loads(records[-1].read_text())["seconds"] if records else 1.0
+
+
+def killed_run(src: Path, out: Path, extra: list[str], kills: int, seed: int) -> tuple[int, float]:
+    """SIGKILL `kills` times, each once the run has finished a new piece, at a random moment within the next one
+    (a random fraction of the last piece's time); then resume to the end."""
     rng = random.Random(seed)
     parts = out.parent / f".{out.name}.parts"
     done, t0 = 0, time.perf_counter()
     while done < kills:
+        before = pieces(parts)
         proc = subprocess.Popen(command(src, out, [*extra, "--resume"]), stderr=subprocess.DEVNULL)
         started = time.perf_counter()
-        delay = rng.uniform(1.0, longest)
-        while proc.poll() is None and (pieces(parts) == 0 or time.perf_counter() - started < delay):
-            time.sleep(0.1)
-        if proc.poll() is not None:
+        while proc.poll() is None and pieces(parts) <= before:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.9) * last_piece_seconds(parts))
+        if proc.poll() is not None or out.exists():
             break
         proc.kill()
         proc.wait()
         done += 1
         print(f"  kill {done} after {time.perf_counter() - started:.1f} s: {pieces(parts)} piece(s) finished, "
               f"output present: {out.exists()}", flush=True)
-    subprocess.run(command(src, out, [*extra, "--resume"]), check=True)
+    proc.wait()
+    if not out.exists():
+        subprocess.run(command(src, out, [*extra, "--resume"]), check=True)
     return done, time.perf_counter() - t0
 
 
@@ -88,12 +95,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--input", type=Path, help="a video to use instead of the generated 1080p clip")
     ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--segment-seconds", default="1")
+    ap.add_argument("--segment-seconds", default="0.5")
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1080)
     ap.add_argument("--method", default=None, help="a classical method instead of the default model")
     ap.add_argument("--reference", type=Path, help="an uninterrupted run of --input made before, instead of a new one")
-    ap.add_argument("--longest", type=float, default=120.0, help="latest kill, seconds after a process starts")
     args = ap.parse_args()
     extra = ["--segment-seconds", args.segment_seconds] + (["--method", args.method] if args.method else [])
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +115,7 @@ def main() -> int:
             subprocess.run(command(src, reference, extra), check=True)
             t_ref = time.perf_counter() - t0
             print(f"uninterrupted: {t_ref:.1f} s", flush=True)
-        kills, t_kill = killed_run(src, tmp / "resumed.mkv", extra, args.kills, args.seed, args.longest)
+        kills, t_kill = killed_run(src, tmp / "resumed.mkv", extra, args.kills, args.seed)
         a, b = decoded(reference), decoded(tmp / "resumed.mkv")
         equal = sum(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
         same_pts = [p for p, _ in a] == [p for p, _ in b]

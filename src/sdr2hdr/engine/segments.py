@@ -155,8 +155,11 @@ def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, 
         records = {}
         for seg in manifest["plan"]["segments"]:
             rec, piece = parts / f"piece-{seg['index']:05d}.json", parts / f"piece-{seg['index']:05d}{PIECE_EXT}"
-            if rec.exists() and piece.exists():
-                records[seg["index"]] = json.loads(rec.read_text())
+            try:
+                if piece.exists():
+                    records[seg["index"]] = json.loads(rec.read_text())
+            except (OSError, ValueError):
+                pass  # no record, or an unreadable one: the piece is made again
         notify(f"resuming: {len(records)} of {len(manifest['plan']['segments'])} pieces already done")
         return records
     if parts.exists():

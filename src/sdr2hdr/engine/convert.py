@@ -277,7 +277,9 @@ def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapp
     except BaseException:
         writer.abort()
         raise
+    t = time.perf_counter()
     report.max_cll, report.max_fall = writer.close(patch=False)
+    report.seconds["encode"] += time.perf_counter() - t  # x265 holds a short piece's frames until the flush
     return report, (tracker.state() if tracker is not None else None)
 
 

@@ -113,23 +113,40 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
             device: str = "auto", precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0,
             crf: float | None = None, qp: int | None = None, preset: str = "fast", exact: bool = False,
             overwrite: bool = False, quiet: bool = False, max_frames: int | None = None,
-            notify: Callable[[str], None] = print):
+            resume: bool = False, segment_seconds: float | None = None, ray: str | None = None,
+            ray_workers: int | None = None, notify: Callable[[str], None] = print):
     """Convert an SDR video to HDR10 (or an SDR image to a 16-bit PQ PNG / linear EXR); returns the report.
 
     The options are those of `sdr2hdr convert` (underscores for dashes). Bad input or options raise
     sdr2hdr.InputError with a one-line message; the output appears only when complete. ``quiet`` hides the
-    progress bar and notes; ``notify`` receives the notes (default: print).
+    progress bar and notes; ``notify`` receives the notes (default: print). ``resume``, ``segment_seconds``,
+    ``ray`` and ``ray_workers`` convert a video in keyframe segments (engine.segments): resumable after any
+    interruption, and spread over a Ray cluster with ``ray`` ('local' or an address).
     """
     from sdr2hdr.engine.convert import convert_image, convert_video, is_image_path
     from sdr2hdr.io.video import MasteringDisplay
 
     _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset,
                    max_frames)
+    segmented = bool(resume or segment_seconds or ray)
+    if segmented and (is_image_path(Path(input)) or max_frames):
+        raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
+                         "or with --max-frames")
+    if ray_workers and ray != "local":
+        raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
     choice = make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact,
                          quiet, notify)
     mapper = choice.mapper
     if is_image_path(Path(input)):
         report = convert_image(input, output, mapper, overwrite=overwrite)
+    elif segmented:
+        from sdr2hdr.engine.segments import Settings, convert_segmented
+
+        settings = Settings(crf=crf, qp=qp, preset=preset, lut=choice.lut,
+                            mastering=MasteringDisplay(max_nits=peak_nits))
+        report = convert_segmented(input, output, mapper, seconds=segment_seconds or 10.0, resume=resume,
+                                   overwrite=overwrite, settings=settings, progress=not quiet, ray=ray,
+                                   ray_workers=ray_workers, notify=(lambda line: None) if quiet else notify)
     else:
         report = convert_video(input, output, mapper, overwrite=overwrite, crf=crf, qp=qp, preset=preset,
                                mastering=MasteringDisplay(max_nits=peak_nits), progress=not quiet,

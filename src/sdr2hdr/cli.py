@@ -31,6 +31,7 @@ def _add_convert(sub) -> None:
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
     add_convert_options(p)
+    add_segment_options(p)
     p.set_defaults(func=cmd_convert)
 
 
@@ -75,11 +76,33 @@ def convert_options(args) -> dict:
             "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet, "max_frames": args.max_frames}
 
 
+def segment_options(args) -> dict:
+    """convert's long-film options (not batch's: its --ray spreads whole files instead)."""
+    return {"resume": args.resume, "segment_seconds": args.segment_seconds, "ray": args.ray,
+            "ray_workers": args.ray_workers}
+
+
+def add_segment_options(p: argparse.ArgumentParser) -> None:
+    """--resume, --segment-seconds, --ray, --ray-workers: the film cut into keyframe segments (engine.segments)."""
+    seg = p.add_argument_group("long films: segments, resume, Ray")
+    seg.add_argument("--resume", action="store_true",
+                     help="convert in segments kept in a hidden folder beside the output; after an interruption "
+                          "the same command continues from the last finished segment")
+    seg.add_argument("--segment-seconds", type=positive(float), default=None, metavar="S",
+                     help="segment length in seconds, cut at the input's keyframes (default 10 with --resume or "
+                          "--ray)")
+    seg.add_argument("--ray", default=None, metavar="ADDRESS",
+                     help="convert the segments as Ray tasks: 'local' starts a cluster on this machine, "
+                          "HOST:PORT joins one (input and output on a filesystem every node sees)")
+    seg.add_argument("--ray-workers", type=positive(int), default=None, metavar="N",
+                     help="CPUs of the local cluster (--ray local; default: all)")
+
+
 def cmd_convert(args) -> int:
     from sdr2hdr.api import convert
     from sdr2hdr.engine.convert import is_image_path
 
-    report = convert(args.input, args.output, **convert_options(args))
+    report = convert(args.input, args.output, **convert_options(args), **segment_options(args))
     if is_image_path(args.input):
         print(f"wrote {report.output} ({report.width}x{report.height}, {report.mapping}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")

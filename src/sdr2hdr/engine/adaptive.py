@@ -58,6 +58,27 @@ class PriorTracker:
     def _pq(self, params: torch.Tensor) -> torch.Tensor:
         return self.model.global_pq(self.probe, params)
 
+    def reset(self) -> None:
+        """Forget the history, as at the first frame of a film."""
+        self.smooth = self.baked = self.hist = None
+        self.since_build = 0
+
+    def state(self) -> dict:
+        """Everything that carries from one frame to the next, as plain lists (JSON keeps float32 values exactly)."""
+        def plain(t):
+            return None if t is None else {"shape": list(t.shape), "values": t.flatten().tolist()}
+
+        return {"smooth": plain(self.smooth), "baked": plain(self.baked), "hist": plain(self.hist),
+                "since_build": self.since_build}
+
+    def load_state(self, state: dict) -> None:
+        """Continue from a state() taken elsewhere: a segment of a film starts where the previous one ended."""
+        def tensor(d):
+            return None if d is None else torch.tensor(d["values"], dtype=torch.float32).reshape(d["shape"])
+
+        self.smooth, self.baked, self.hist = tensor(state["smooth"]), tensor(state["baked"]), tensor(state["hist"])
+        self.since_build = int(state["since_build"])
+
     @torch.inference_mode()
     def update(self, thumb: torch.Tensor, grid: torch.Tensor) -> tuple[torch.Tensor, bool]:
         """(smoothed params, rebuild?) after one frame's views."""
@@ -122,11 +143,34 @@ class AdaptiveTable:
         self.table: CodeLUT | None = None
         self.build_seconds = 0.0
         self._features: dict = {}
+        self._table_params: torch.Tensor | None = None  # what the table was last built for
 
     def _fn(self, params: torch.Tensor):
         mapping = self.model.pq_mapping(params, self._features)
         peak = self.pq_peak
         return lambda rgb: np.minimum(mapping(rgb), peak)
+
+    def observe(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> None:
+        """Advance the tracker over one frame without mapping it (the state before a later segment)."""
+        self.tracker.update(*views_from_planes(Y, U, V, self.matrix, self.full_range))
+
+    def resume(self, state: dict | None) -> None:
+        """Continue from a tracker state (None: a fresh start); the table is made at once for the mapping baked
+        before it, unless it already holds exactly that mapping (the previous segment in the same process)."""
+        if state is None:
+            self.tracker.reset()
+            return
+        self.tracker.load_state(state)
+        baked = self.tracker.baked
+        if baked is None or (self.table is not None and self._table_params is not None
+                             and torch.equal(self._table_params, baked)):
+            return
+        if self.table is None:
+            self.table = CodeLUT(self._fn(baked), matrix=self.matrix, full_range=self.full_range, keep_rgb=True,
+                                 chroma_step=2)
+        else:
+            self.table.rebuild(self._fn(baked))
+        self._table_params = baked.clone()
 
     def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray):
         import time
@@ -140,6 +184,7 @@ class AdaptiveTable:
                                       chroma_step=2)
             else:
                 self.table.rebuild(self._fn(params))
+            self._table_params = params.clone()
             self.build_seconds += time.perf_counter() - t
         return self.table(Y, U, V)
 

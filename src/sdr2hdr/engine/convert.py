@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
+from contextlib import nullcontext
 from collections import deque
 import sys
 import threading
@@ -168,7 +169,7 @@ _DONE = object()
 def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, crf: float | None = None,
                   qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(),
                   progress: bool = True, max_frames: int | None = None, notify=print,
-                  lut: bool | None = None) -> ConvertReport:
+                  lut: bool | None = None, x265_params: str = "") -> ConvertReport:
     """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete.
 
     ``lut``: run a classical mapping on 8-bit 4:2:0 sources through a code-value table (engine.lut; True), per
@@ -195,22 +196,11 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
             total = min(total or max_frames, max_frames)
 
         t0 = time.perf_counter()  # the table's build counts in the total
-        fast = None
-        if lut is not False and isinstance(mapper, AdaptiveStream) and mapper.model.local is None \
-                and supports(info.pix_fmt):
-            # the global inverse of each shot baked into the code table: the table is the default path here
-            fast = AdaptiveTable(mapper.model, matrix=info.matrix, full_range=info.full_range,
-                                 pq_peak=mapper.pq_peak)
-        elif lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
-            # building costs about as much as mapping 16M pixels per pixel; worth it from a few seconds of HD on
-            if lut or total is None or total * w * h >= _LUT_BREAK_EVEN_PIXELS:
-                t = time.perf_counter()
-                fast = CodeLUT(mapper.fn, matrix=info.matrix, full_range=info.full_range)
-                report.seconds["convert"] += time.perf_counter() - t
+        fast = fast_path(mapper, info, total, lut, report)
 
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
-                                 qp=qp, preset=preset, mastering=mastering,
+                                 qp=qp, preset=preset, mastering=mastering, x265_params=x265_params,
                                  language=reader.stream.metadata.get("language"))
             try:
                 pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
@@ -222,10 +212,7 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
             report.max_cll, report.max_fall = writer.close()
             report.seconds["encode"] += time.perf_counter() - t
 
-        if fast is not None:
-            with single_threaded():
-                write_atomic(dst, write)
-        else:
+        with single_threaded() if fast is not None else nullcontext():
             write_atomic(dst, write)
         report.seconds["total"] = time.perf_counter() - t0
         if isinstance(fast, AdaptiveTable):
@@ -237,12 +224,77 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
     return report
 
 
+def fast_path(mapper: StreamMapper, info, total: int | None, lut: bool | None,
+              report: ConvertReport) -> CodeLUT | AdaptiveTable | None:
+    """The mapper baked into a code table when the source and the clip's length allow it (see convert_video)."""
+    w, h = info.width - info.width % 2, info.height - info.height % 2
+    if lut is not False and isinstance(mapper, AdaptiveStream) and mapper.model.local is None \
+            and supports(info.pix_fmt):
+        # the global inverse of each shot baked into the code table: the table is the default path here
+        return AdaptiveTable(mapper.model, matrix=info.matrix, full_range=info.full_range, pq_peak=mapper.pq_peak)
+    if lut is not False and isinstance(mapper, ClassicalStream) and supports(info.pix_fmt):
+        # building costs about as much as mapping 16M pixels per pixel; worth it from a few seconds of HD on
+        if lut or total is None or total * w * h >= _LUT_BREAK_EVEN_PIXELS:
+            t = time.perf_counter()
+            fast = CodeLUT(mapper.fn, matrix=info.matrix, full_range=info.full_range)
+            report.seconds["convert"] += time.perf_counter() - t
+            return fast
+    return None
+
+
+def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapper, span: tuple, *,
+                 film_frames: int | None, lut: bool | None = None, crf: float | None = None, qp: int | None = None,
+                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = "",
+                 state: dict | None = None, bar=None, cache: dict | None = None) -> tuple[ConvertReport, dict | None]:
+    """One segment of a film (frames with start <= pts < end) to its own HEVC file, for engine.segments.
+
+    The piece has no other streams and keeps the sentinel MaxCLL/MaxFALL (the joined film is patched with the
+    maximum over pieces). The table decision uses the whole film's length, and an adaptive model's tracker starts
+    from ``state`` (the previous segment's end), so each frame maps as in a one-piece run. Returns the report and
+    the tracker's state after the last frame (None for stateless mappers). ``cache``: a dict kept between the
+    pieces of one process, so a code table is built once and not again for each piece.
+    """
+    info = reader.info
+    w, h = info.width - info.width % 2, info.height - info.height % 2
+    report = ConvertReport(Path(dst), width=w * mapper.scale, height=h * mapper.scale)
+    # the cache keeps the mapper itself, so its id cannot be reused by another mapper while the entry lives
+    key = (id(mapper), str(reader.path), lut, film_frames)
+    if cache is not None and cache.get("key") == key:
+        fast = cache["fast"]
+    else:
+        fast = fast_path(mapper, info, film_frames, lut, report)
+        if cache is not None:
+            cache.clear()
+            cache.update(key=key, mapper=mapper, fast=fast)
+    tracker = fast.tracker if isinstance(fast, AdaptiveTable) else getattr(mapper, "tracker", None)
+    if isinstance(fast, AdaptiveTable):
+        fast.resume(state)
+    elif tracker is not None:
+        tracker.reset() if state is None else tracker.load_state(state)  # the mapper may come from a piece before
+    writer = HDR10Writer(dst, report.width, report.height, info.time_base, info.rate, crf=crf, qp=qp, preset=preset,
+                         mastering=mastering, x265_params=x265_params,
+                         language=reader.stream.metadata.get("language"))
+    try:
+        pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
+        with single_threaded() if fast is not None else nullcontext():
+            _pipeline(reader, writer, mapper, report, None, False, None, w, h, fast, pq_peak,
+                      items=reader.span(*span), bar=bar)
+    except BaseException:
+        writer.abort()
+        raise
+    t = time.perf_counter()
+    report.max_cll, report.max_fall = writer.close(patch=False)
+    report.seconds["encode"] += time.perf_counter() - t  # x265 holds a short piece's frames until the flush
+    return report, (tracker.state() if tracker is not None else None)
+
+
 def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,
               total: int | None, progress: bool, max_frames: int | None, w: int, h: int,
-              fast: CodeLUT | None = None, pq_peak: float | None = None) -> None:
+              fast: CodeLUT | None = None, pq_peak: float | None = None, items=None, bar=None) -> None:
     """Decode and map in a worker thread while the main thread encodes: x265 and numpy both release the GIL.
 
     ``fast``: the mapper baked into a code table, used on the frames it covers (8-bit 4:2:0) instead of the mapper.
+    ``items``: what to read instead of the whole of ``reader.items()``; ``bar``: a progress bar owned by the caller.
     """
     work: queue.Queue = queue.Queue(maxsize=8)
     stop = threading.Event()
@@ -267,7 +319,7 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
         try:
             count = 0
             t = time.perf_counter()
-            for kind, item in reader.items():
+            for kind, item in (reader.items() if items is None else items):
                 if stop.is_set():
                     return
                 if kind == "packet":
@@ -304,7 +356,8 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
             work.put((_DONE, None))
 
     worker = threading.Thread(target=produce, name="sdr2hdr-decode", daemon=True)
-    bar = _Progress(total, progress, "converting")
+    own_bar = bar is None
+    bar = _Progress(total, progress, "converting") if own_bar else bar
     worker.start()
     try:
         while True:
@@ -327,6 +380,7 @@ def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, re
                 work.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
-        bar.close()
+        if own_bar:
+            bar.close()
     if failure:
         raise failure[0]

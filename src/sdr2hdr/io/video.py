@@ -224,6 +224,37 @@ class VideoReader:
                              f"({_reason(exc)})") from None
         self._check_complete()
 
+    def span(self, start: int | None, end: int | None) -> Iterator[tuple[str, object]]:
+        """Yield ("frame", frame) for the video frames with start <= pts < end (None: open), decoding from the
+        keyframe at or before start; no packets of other streams. For the segments of engine.segments."""
+        if start is not None:
+            self._container.seek(start, stream=self.stream, backward=True, any_frame=False)
+        first = True
+        try:
+            for packet in self._container.demux(self.stream):
+                for frame in packet.decode():
+                    if frame.pts is None and (start is not None or end is not None):
+                        raise InputError(f"a frame without a timestamp in {self.path}; segments need timestamps")
+                    if first and start is not None and frame.pts > start:
+                        # the seek landed past the segment's start (an index that is off): read from the top
+                        self._container.seek(self._container.start_time or 0, backward=True, any_frame=False)
+                        yield from self._from_top(start, end)
+                        return
+                    first = False
+                    if end is not None and frame.pts >= end:
+                        return
+                    if start is None or frame.pts >= start:
+                        yield "frame", frame
+        except av.error.FFmpegError as exc:
+            raise InputError(f"corrupt or truncated stream in {self.path} ({_reason(exc)})") from None
+
+    def _from_top(self, start: int, end: int | None) -> Iterator[tuple[str, object]]:
+        for frame in self._container.decode(self.stream):
+            if end is not None and frame.pts is not None and frame.pts >= end:
+                return
+            if frame.pts is not None and frame.pts >= start:
+                yield "frame", frame
+
     def _check_complete(self) -> None:
         info = self.info
         if self.frames_decoded == 0:
@@ -416,15 +447,18 @@ class HDR10Writer:
             packet.stream = out
             self._out.mux(packet)
 
-    def close(self) -> tuple[int, int]:
-        """Flush the encoder, close the file and write the measured MaxCLL / MaxFALL into it."""
+    def close(self, patch: bool = True) -> tuple[int, int]:
+        """Flush the encoder, close the file and write the measured MaxCLL / MaxFALL into it.
+
+        ``patch=False`` leaves the sentinel in place, for a piece of a film patched after joining."""
         for packet in self.stream.encode(None):
             self._measure(packet)
             self._out.mux(packet)
         self._measure(None)
         self._out.close()
         cll = (round(self.level.max_cll), round(self.level.max_fall))
-        patch_content_light_level(self.path, *cll)
+        if patch:
+            patch_content_light_level(self.path, *cll)
         return cll
 
     def abort(self) -> None:

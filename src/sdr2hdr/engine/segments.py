@@ -1,0 +1,514 @@
+"""Long films in segments: cut at the input's keyframes, each converted to its own piece, joined by stream copy.
+
+`sdr2hdr convert IN OUT --resume` (or `--segment-seconds S`) plans the input into segments that start at keyframes
+of the input, about S seconds each, converts each to a piece (HEVC only, starting with an IDR picture, under
+`.OUT.parts/`), and joins the pieces with the input's audio and subtitle packets by stream copy into OUT. A piece
+is finished atomically (temporary name, then rename, then its record `piece-NNNNN.json`), so after any
+interruption, SIGKILL and power loss included, the same command continues from the last finished piece.
+`--ray local|ADDRESS` converts the pieces as Ray tasks on a cluster's workers and joins them on the driver.
+
+Why the pieces join into the frames of one run: each frame is decoded from the input exactly as in a one-piece
+run (a segment decodes from its own keyframe); classical mappings and single-frame models are stateless; the
+default model's tracker (engine.adaptive.PriorTracker) starts each segment from the state the previous segment
+ended with (sequential runs: stored in the previous piece's record; Ray: a driver pass of the tracker alone over
+the film, which is what a one-piece run would compute). MaxCLL/MaxFALL are the maxima over the pieces, written
+into the joined file's content-light-level SEIs (pieces keep the writer's sentinel for that).
+
+Functions
+- plan_segments(src, seconds) -> Plan: keyframe-aligned segments from a packet scan (no decoding)
+- convert_segmented(src, dst, mapper, ...) -> ConvertReport: plan, convert missing pieces (here or on Ray), join
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import heapq
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from sdr2hdr.engine.convert import (VIDEO_OUT_EXTENSIONS, ConvertReport, _Progress, check_paths, convert_span,
+                                    fast_path)
+from sdr2hdr.engine.infer import StreamMapper
+from sdr2hdr.errors import InputError
+from sdr2hdr.io.images import write_atomic
+from sdr2hdr.io.video import MasteringDisplay, VideoReader, patch_content_light_level, probe
+
+__all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
+
+MANIFEST_VERSION = 1
+PIECE_EXT = ".nut"  # NUT keeps the input's time base and every timestamp exactly (Matroska rounds to 1 ms)
+
+
+@dataclass
+class Segment:
+    """Frames with start <= pts < end (None: the film's start or end), in the video stream's time base."""
+
+    index: int
+    start: int | None
+    end: int | None
+    frames: int
+    first: int | None = None  # the first frame's pts
+
+
+@dataclass
+class Plan:
+    segments: list[Segment]
+    time_base: str  # "num/den"
+    frames: int
+
+
+def plan_segments(src: str | os.PathLike, seconds: float) -> Plan:
+    """Segments of about `seconds` starting at keyframes of the input, from its packets alone (nothing decoded).
+
+    A keyframe starts a segment only when every packet before it in decode order shows earlier, so no frame of
+    one segment needs decoding from another's packets. Without timestamps the film is one segment.
+    """
+    try:
+        with av.open(str(src)) as container:
+            stream = container.streams.video[0]
+            tb = stream.time_base
+            packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.size]
+    except av.error.FFmpegError as exc:
+        raise InputError(f"corrupt or truncated stream in {src} ({exc}); convert it without --resume, "
+                         f"--segment-seconds or --ray to see where") from None
+    if not packets:
+        raise InputError(f"the video stream has no frames: {src}")
+    if any(pts is None for pts, _ in packets):
+        return Plan([Segment(0, None, None, len(packets))], f"{tb.numerator}/{tb.denominator}", len(packets))
+    step = seconds / float(tb)
+    starts: list[int] = []
+    last = min(pts for pts, _ in packets)
+    seen_max = None
+    for pts, key in packets:
+        if key and seen_max is not None and seen_max < pts and pts - last >= step:
+            starts.append(pts)
+            last = pts
+        seen_max = pts if seen_max is None else max(seen_max, pts)
+    order = sorted(pts for pts, _ in packets)
+    cuts = [0, *(bisect.bisect_left(order, pts) for pts in starts), len(order)]
+    bounds = [None, *starts, None]
+    segments = [Segment(i, bounds[i], bounds[i + 1], cuts[i + 1] - cuts[i], order[cuts[i]])
+                for i in range(len(bounds) - 1)]
+    return Plan(segments, f"{tb.numerator}/{tb.denominator}", len(packets))
+
+
+def parts_dir(dst: str | os.PathLike) -> Path:
+    """The hidden work folder beside the output: `.NAME.parts`."""
+    dst = Path(dst)
+    return dst.parent / f".{dst.name}.parts"
+
+
+def _identity(src: Path) -> dict:
+    """What says the input is the same file: size, modification time and a hash of its first MiB."""
+    st = src.stat()
+    with src.open("rb") as f:
+        head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+    return {"path": str(src.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256_first_mib": head}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Atomically, and durably: a power cut leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, dict]:
+    """The finished pieces' records when resuming the same job; a fresh folder otherwise."""
+    path = parts / "manifest.json"
+    if resume and path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = None
+        if old is None or old.get("version") != MANIFEST_VERSION:
+            raise InputError(f"cannot resume: {parts} is not a work folder of this version; run without --resume "
+                             f"to start over")
+        if old["input"] != manifest["input"]:
+            raise InputError(f"cannot resume: the input changed since the interrupted run (size, time or "
+                             f"content); run without --resume to start over")
+        if old["options"] != manifest["options"]:
+            diff = sorted(k for k in set(old["options"]) | set(manifest["options"])
+                          if old["options"].get(k) != manifest["options"].get(k))
+            raise InputError(f"cannot resume: the options differ from the interrupted run's ({', '.join(diff)}); "
+                             f"repeat them, or run without --resume to start over")
+        records = {}
+        for seg in manifest["plan"]["segments"]:
+            rec, piece = parts / f"piece-{seg['index']:05d}.json", parts / f"piece-{seg['index']:05d}{PIECE_EXT}"
+            try:
+                if piece.exists():
+                    records[seg["index"]] = json.loads(rec.read_text())
+            except (OSError, ValueError):
+                pass  # no record, or an unreadable one: the piece is made again
+        notify(f"resuming: {len(records)} of {len(manifest['plan']['segments'])} pieces already done")
+        return records
+    if parts.exists():
+        shutil.rmtree(parts)
+    parts.mkdir()
+    _write_json(path, manifest)
+    return {}
+
+
+@dataclass
+class Settings:
+    """What every piece is converted with (sent to Ray workers as is)."""
+
+    crf: float | None = None
+    qp: int | None = None
+    preset: str = "fast"
+    mastering: MasteringDisplay = field(default_factory=MasteringDisplay)
+    lut: bool | None = None
+    x265_params: str = ""
+
+
+_TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.convert.convert_span)
+
+
+def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_frames: int, settings: Settings,
+                  state: dict | None, bar=None) -> dict:
+    """Convert one segment to `piece-NNNNN.nut` (atomically) and write its record; returns the record."""
+    name = f"piece-{seg['index']:05d}"
+    tmp, final = parts / f"tmp-{name}{PIECE_EXT}", parts / f"{name}{PIECE_EXT}"
+    t0 = time.perf_counter()
+    try:
+        with VideoReader(src) as reader:
+            report, end_state = convert_span(reader, tmp, mapper, (seg["start"], seg["end"]),
+                                             film_frames=film_frames, lut=settings.lut, crf=settings.crf,
+                                             qp=settings.qp, preset=settings.preset, mastering=settings.mastering,
+                                             x265_params=settings.x265_params, state=state, bar=bar,
+                                             cache=_TABLES)
+        if report.frames != seg["frames"]:
+            raise InputError(f"segment {seg['index']} of {src} decoded {report.frames} frames where the packets "
+                             f"promised {seg['frames']}; convert it without --resume, --segment-seconds or --ray")
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # the piece is redone on resume; a half-written one is of no use
+        raise
+    record = {"index": seg["index"], "frames": report.frames, "max_cll": report.max_cll, "max_fall": report.max_fall,
+              "width": report.width, "height": report.height, "state": end_state,
+              "seconds": time.perf_counter() - t0, "stages": report.seconds}
+    _write_json(parts / f"{name}.json", record)
+    return record
+
+
+def _tracker_states(src: Path, mapper: StreamMapper, segs: list[dict], film_frames: int, lut: bool | None):
+    """(index, tracker state at the segment's first frame) in order: a pass of the adaptive tracker alone over the
+    film (decode and the tracker's small views, no mapping or encoding), so Ray workers can start mid-film with
+    the state a one-piece run would have there. Stateless mappers: None for every segment, nothing decoded."""
+    from sdr2hdr.engine.adaptive import AdaptiveTable
+    from sdr2hdr.engine.lut import supports
+    from sdr2hdr.io.video import frame_plane
+
+    with VideoReader(src) as reader:
+        info = reader.info
+        w, h = info.width - info.width % 2, info.height - info.height % 2
+        fast = fast_path(mapper, info, film_frames, lut, ConvertReport(src))
+        tracker = fast.tracker if isinstance(fast, AdaptiveTable) else getattr(mapper, "tracker", None)
+        if tracker is None:
+            yield from ((seg["index"], None) for seg in segs)
+            return
+        for owner in (fast, mapper):  # the conversion starts both trackers fresh
+            if hasattr(owner, "tracker"):
+                owner.tracker.reset()
+        yield segs[0]["index"], None
+        k = 1
+        for _, frame in reader.span(None, None):
+            while k < len(segs) and frame.pts >= segs[k]["start"]:
+                yield segs[k]["index"], tracker.state()
+                k += 1
+            # the same views of the same frames as the conversion's path (engine.convert._pipeline)
+            if isinstance(fast, AdaptiveTable) and supports(frame.format.name):
+                y, u, v = (frame_plane(frame, i, 8) for i in range(3))
+                fast.observe(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2])
+            else:
+                mapper._params(reader.rgb(frame)[:h, :w])
+        for seg in segs[k:]:
+            yield seg["index"], tracker.state()
+
+
+def _run_local(src, parts, segs, records, mapper, film_frames, settings, bar) -> None:
+    """Pieces in order on this machine; each tracker starts from the previous piece's recorded end state."""
+    for seg in segs:
+        i = seg["index"]
+        if i not in records:
+            state = records[i - 1]["state"] if i > 0 else None
+            records[i] = convert_piece(src, parts, seg, mapper, film_frames, settings, state, bar)
+
+
+def _ray_init(address: str, workers: int | None):
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--ray needs Ray: pip install 'sdr2hdr[scale]'") from None
+    try:
+        if address == "local":
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError(f"cannot start or reach the Ray cluster {address!r}: {str(exc).splitlines()[0]}") from None
+    return ray
+
+
+def _run_ray(address, workers, src, parts, segs, records, mapper, film_frames, settings, bar) -> None:
+    """Pieces as Ray tasks (one CPU each); a piece starts as soon as its tracker state is known."""
+    ray = _ray_init(address, workers)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(convert_piece)
+        mapper_ref = ray.put(mapper)
+        by_index = {seg["index"]: seg for seg in segs}
+        pending = {}
+
+        def collect(timeout):
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=timeout)
+            for ref in done:
+                pending.pop(ref)
+                try:
+                    rec = ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:
+                    raise (exc.cause if isinstance(exc.cause, InputError) else exc) from None
+                records[rec["index"]] = rec
+                bar.add(rec["frames"])
+
+        for index, state in _tracker_states(src, mapper, segs, film_frames, settings.lut):
+            if index not in records:
+                pending[task.remote(src, parts, by_index[index], mapper_ref, film_frames, settings, state)] = index
+            if pending:
+                collect(0)
+        while pending:
+            collect(None)
+    finally:
+        ray.shutdown()
+
+
+class _FilmProgress(_Progress):
+    """One bar over the whole film: frames of pieces finished before a resume count as done from the start."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        super().__init__(total, enabled, "converting")
+        if self.bar is not None and done:
+            self.bar.initial = self.bar.n = done
+            self.bar.refresh()
+
+    def add(self, frames: int) -> None:
+        if self.bar is not None:
+            self.bar.update(frames)
+
+
+def _copy_stream(out, src_stream, ext: str):
+    """An audio/subtitle stream of the input, added unchanged (with its language, title and flags)."""
+    from sdr2hdr.io.video import _reason
+
+    try:
+        dst = out.add_stream_from_template(src_stream)
+    except (ValueError, av.error.FFmpegError) as exc:
+        raise InputError(f"cannot copy {src_stream.type} stream #{src_stream.index} unchanged into a {ext} file: "
+                         f"{_reason(exc)}; write the output with the input's container type instead") from None
+    for key, value in src_stream.metadata.items():
+        if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
+            dst.metadata[key] = value
+    try:
+        dst.disposition = src_stream.disposition
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return dst
+
+
+def _packets(container, streams):
+    """(seconds, packet) of the given streams in file order, skipping the empty end-of-stream packets."""
+    for packet in container.demux(*streams):
+        if packet.size and packet.dts is not None:
+            yield float(packet.dts * packet.time_base), packet
+
+
+def _piece_packets(pieces: list[Path], firsts: list[Fraction | None]):
+    """(seconds, packet) of the pieces' video in order, with the input's timestamps and every packet a decode time.
+
+    The NUT muxer moves a piece whose decode times start below zero (the first one: x265 decodes B-frames ahead)
+    so that they do not; ``firsts`` (each piece's first presentation time in seconds, from the plan) moves it back.
+    NUT stores presentation times only, so a piece's first packets (as many as the encoder's reorder delay) come
+    back without a decode time; they get the one x265 gave them, presentation time less the delay (the span of
+    that many frames at the piece's start), kept above the previous piece's last decode time.
+    """
+    last = None
+    for piece, first in zip(pieces, firsts):
+        with av.open(str(piece)) as container:
+            packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+        if first is not None and packets:
+            tb = packets[0].time_base
+            shift = round((min(p.pts for p in packets) * tb - first) / tb)
+            for p in packets:
+                p.pts -= shift
+                if p.dts is not None:
+                    p.dts -= shift
+        lead = next((i for i, p in enumerate(packets) if p.dts is not None), len(packets))
+        order = sorted(p.pts for p in packets)
+        delay = order[min(lead, len(order) - 1)] - order[0]
+        for i, packet in enumerate(packets):
+            if packet.dts is None:
+                dts = order[i] - delay
+                if last is not None:
+                    dts = max(dts, int(last * packet.time_base.denominator / packet.time_base.numerator) + 1)
+                packet.dts = min(dts, packet.pts)
+            last = packet.dts * packet.time_base
+            yield float(last), packet
+
+
+def join_pieces(pieces: list[Path], src: Path, out_path: str, firsts: list[Fraction | None]) -> None:
+    """Pieces' HEVC packets and the input's audio/subtitle packets, by stream copy, interleaved by time."""
+    from sdr2hdr.io.video import _format_for
+
+    ext = Path(out_path).suffix.lower()
+    options = {"write_crc32": "0"} if ext in (".mkv", ".mka", ".webm") else {}  # the CLL patch would break CRCs
+    if ext in (".mp4", ".mov", ".m4v"):
+        options["movflags"] = "+write_colr"
+    with av.open(str(src)) as inp, av.open(str(pieces[0])) as first, \
+            av.open(out_path, "w", format=_format_for(ext), options=options) as out:
+        vin = first.streams.video[0]
+        vout = out.add_stream_from_template(vin, opaque=True)  # a copy: no encoder may open (it would
+        # replace the pieces' headers with its own)
+        vout.time_base = inp.streams.video[0].time_base  # as a one-piece run writes it
+        if ext in (".mp4", ".mov", ".m4v"):
+            vout.codec_tag = "hvc1"
+        language = inp.streams.video[0].metadata.get("language")
+        if language:
+            vout.metadata["language"] = language
+        copies = [s for s in inp.streams if s.type in ("audio", "subtitle")]
+        targets = {s.index: _copy_stream(out, s, ext) for s in copies}
+        video = ((t, p, vout) for t, p in _piece_packets(pieces, firsts))
+        other = ((t, p, targets[p.stream.index]) for t, p in _packets(inp, copies)) if copies else iter(())
+        for _, packet, target in heapq.merge(video, other, key=lambda item: item[0]):
+            packet.stream = target
+            out.mux(packet)
+
+
+def _options(mapper: StreamMapper, settings: Settings, seconds: float, dst: Path) -> dict:
+    """Everything that changes the output: a resume with other values is refused."""
+    from sdr2hdr import __version__
+
+    return {"mapper": mapper.description, "crf": settings.crf, "qp": settings.qp, "preset": settings.preset,
+            "mastering": settings.mastering.x265(), "lut": settings.lut, "x265_params": settings.x265_params,
+            "segment_seconds": seconds, "output_type": dst.suffix.lower(), "version": __version__}
+
+
+def convert_segmented(src, dst, mapper: StreamMapper, *, seconds: float = 10.0, resume: bool = False,
+                      overwrite: bool = False, settings: Settings | None = None, progress: bool = True,
+                      ray: str | None = None, ray_workers: int | None = None, notify=print) -> ConvertReport:
+    """Convert a video in keyframe-aligned segments (resumable; on Ray workers with ``ray``), then join them."""
+    settings = settings or Settings()
+    done = _joined_before(Path(src), Path(dst)) if resume else None
+    if done is not None:
+        notify(f"already complete: {dst} was joined by the interrupted run; its work folder is now removed")
+        return done
+    src, dst = check_paths(src, dst, overwrite)
+    if dst.suffix.lower() not in VIDEO_OUT_EXTENSIONS:
+        raise InputError(f"a video converts to one of {', '.join(sorted(VIDEO_OUT_EXTENSIONS))}, "
+                         f"not {dst.suffix or 'no extension'}")
+    if mapper.frames > 1:
+        raise InputError(f"{mapper.name} looks at {mapper.frames} frames at a time, so its segments would not join "
+                         f"into the frames of one run; convert it without --resume, --segment-seconds or --ray")
+    t0 = time.perf_counter()
+    probe(src)  # refuses what cannot be converted before any work folder exists
+    plan = plan_segments(src, seconds)
+    manifest = json.loads(json.dumps({"version": MANIFEST_VERSION, "input": _identity(src),
+                                      "options": _options(mapper, settings, seconds, dst), "plan": asdict(plan)}))
+    parts = parts_dir(dst)
+    records = _open_parts(parts, manifest, resume, notify)
+    segs = manifest["plan"]["segments"]
+    bar = _FilmProgress(plan.frames, sum(r["frames"] for r in records.values()), progress)
+    try:
+        if ray:
+            _run_ray(ray, ray_workers, src, parts, segs, records, mapper, plan.frames, settings, bar)
+        else:
+            _run_local(src, parts, segs, records, mapper, plan.frames, settings, bar)
+    except KeyboardInterrupt:
+        notify(f"interrupted: {len(records)} of {len(segs)} pieces are kept in {parts}; the same command with "
+               f"--resume continues from there")
+        raise
+    finally:
+        bar.close()
+    report = _finish(src, dst, parts, manifest["plan"], records)
+    report.seconds["total"] = time.perf_counter() - t0
+    report.notes.append(f"{len(segs)} piece(s)" + (f" on Ray ({ray})" if ray else ""))
+    return report
+
+
+def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> ConvertReport:
+    """Join the pieces into the output (atomically), write MaxCLL/MaxFALL over the film, remove the work folder."""
+    segs = plan["segments"]
+    recs = [records[seg["index"]] for seg in segs]
+    report = ConvertReport(dst, frames=sum(r["frames"] for r in recs), width=recs[0]["width"],
+                           height=recs[0]["height"])
+    # a frame's light level does not depend on the piece it is in: the film's maxima are the pieces' maxima
+    report.max_cll = max(r["max_cll"] for r in recs)
+    report.max_fall = max(r["max_fall"] for r in recs)
+    for stage in ("decode", "convert", "encode"):  # CPU seconds over the pieces (on Ray, on many machines)
+        report.seconds[stage] = sum(r["stages"][stage] for r in recs)
+    pieces = [parts / f"piece-{seg['index']:05d}{PIECE_EXT}" for seg in segs]
+
+    def write(tmp: str) -> None:
+        tb = Fraction(plan["time_base"])
+        join_pieces(pieces, src, tmp, [None if seg["first"] is None else seg["first"] * tb for seg in segs])
+        patch_content_light_level(tmp, report.max_cll, report.max_fall)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        # a kill between the rename below and the folder's removal must not make the next resume refuse the
+        # finished output: the record names the file that the rename keeps (same inode, size and time)
+        _write_json(parts / "joined.json", {**_stat(Path(tmp)), "report": asdict(report) | {"output": str(dst)}})
+
+    write_atomic(dst, write)
+    _remove(parts)
+    return report
+
+
+def _stat(path: Path) -> dict:
+    st = path.stat()
+    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _remove(parts: Path) -> None:
+    """Rename, then delete: a kill halfway leaves a folder nobody resumes from, removed by the next run."""
+    trash = parts.with_name(parts.name + ".trash")
+    if trash.exists():
+        shutil.rmtree(trash)
+    os.replace(parts, trash)
+    shutil.rmtree(trash)
+
+
+def _joined_before(src: Path, dst: Path) -> ConvertReport | None:
+    """The report of a run killed after its output was in place but before its work folder was removed."""
+    parts = parts_dir(dst)
+    trash = parts.with_name(parts.name + ".trash")
+    if trash.exists():
+        shutil.rmtree(trash)
+    record = parts / "joined.json"
+    if not (dst.exists() and record.exists()):
+        return None
+    joined = json.loads(record.read_text())
+    if {k: joined[k] for k in ("ino", "size", "mtime_ns")} != _stat(dst):
+        return None
+    _remove(parts)
+    fields = joined["report"]
+    return ConvertReport(Path(fields.pop("output")), **{k: v for k, v in fields.items() if k != "notes"})

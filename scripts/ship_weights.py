@@ -19,8 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from sdr2hdr.models.weights import weights_dir
-from sdr2hdr.train.trainer import card_summary
+from sdr2hdr.models.weights import card_summary, read_card, ship, shipped_card, weights_dir
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -59,7 +58,7 @@ def main() -> int:
         if ":" in spec:
             run, kind = spec.rsplit(":", 1)
             src = Path(run) / "weights" / f"{kind}.safetensors"
-            train_card = json.loads((Path(run) / "weights" / f"{kind}.json").read_text())
+            train_card = read_card(src)
             name = train_card["name"]
             head = card_summary(train_card)
             training = {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
@@ -68,16 +67,15 @@ def main() -> int:
             training["init_weights"] = init
             if init and Path(init).resolve() == (out_dir / f"{name}.safetensors").resolve():
                 # The run continued from the weights it replaces: keep their record, or it would be lost.
-                prev = json.loads((out_dir / f"{name}.json").read_text())
+                prev = shipped_card(name)
                 prev_head = _training_head(prev)
                 head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
                 training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
         else:
             name, src = spec, None
-            shipped_card = out_dir / f"{name}.json"
-            if not shipped_card.exists():
+            old = shipped_card(name)
+            if old is None:
                 sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
-            old = json.loads(shipped_card.read_text())
             head, training = _training_head(old), old["training"]
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
@@ -96,14 +94,12 @@ def main() -> int:
             "best_classical": {"method": best_classical, "qp": args.qp, **ref},
             "beats_best_classical": s["psnr"] > ref["psnr"],
         }
-        if src is not None:
-            shutil.copyfile(src, out_dir / f"{name}.safetensors")
-        shipped[name] = card
-    contenders = [n for n, c in shipped.items() if c["beats_best_classical"]]
-    default = max(contenders, key=lambda n: shipped[n]["test_scores"][args.qp]["psnr"]) if contenders else None
-    for name, card in shipped.items():
+        shipped[name] = (src, card)
+    contenders = [n for n, (_, c) in shipped.items() if c["beats_best_classical"]]
+    default = max(contenders, key=lambda n: shipped[n][1]["test_scores"][args.qp]["psnr"]) if contenders else None
+    for name, (src, card) in shipped.items():
         card["default"] = name == default
-        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+        ship(src, name, card)
         print(f"shipped {name}: {card['summary']}{' [default]' if card['default'] else ''}")
     if default is None:
         print(f"no shipped model beats {best_classical} at QP {args.qp}: the converter keeps the classical default")

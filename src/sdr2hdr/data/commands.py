@@ -26,6 +26,7 @@ def _size(text: str) -> list[int]:
 
 def register(sub) -> None:
     """Add the `data` command and its sub-commands to the CLI's sub-parsers."""
+    # long on purpose: a flat list of argparse declarations, one sub-command after another
     p = sub.add_parser("data", help="training and test data (see `sdr2hdr data -h`)",
                        description="Real HDR sources -> paired HDR / SDR frames and clips with the papers' "
                                    "degradations (tone mapping, gamut clip, 8 bits, HEVC at fixed QPs, bicubic x2/x4).")

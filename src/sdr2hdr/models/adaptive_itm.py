@@ -28,7 +28,7 @@ from torch import Tensor, nn
 
 from ..color.transfer import PQ_C1, PQ_C2, PQ_C3, PQ_M1, PQ_M2, pq_inverse_eotf
 from .base import HDRModel
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 KNOTS = 16  # knots of each gain curve over SDR code value [0, 1]
 THUMB = 64  # side of the thumbnail the CNN sees
@@ -264,14 +264,14 @@ _CARD = dict(
 )
 
 
-@register_model(ModelCard(name="adaptive_itm", paper_params=86_251,
+@register_model(ModelSummary(name="adaptive_itm", paper_params=86_251,
                           notes="global mapping only: the converter's default (tier fast)", **_CARD))
 def adaptive_itm(**kwargs) -> AdaptiveITM:
     """Adaptive ITM, global mapping only."""
     return AdaptiveITM(local=False, **kwargs)
 
 
-@register_model(ModelCard(name="adaptive_itm_local", paper_params=109_054,
+@register_model(ModelSummary(name="adaptive_itm_local", paper_params=109_054,
                           notes="global mapping + light local branch (tier best)", **_CARD))
 def adaptive_itm_local(**kwargs) -> AdaptiveITM:
     """Adaptive ITM with its local branch."""

@@ -22,7 +22,7 @@ from torch import Tensor
 from .base import HDRModel
 from .blocks.condition import ColorCondition, condition_image
 from .blocks.modulation import GFM
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class AGCM(HDRModel):
@@ -64,7 +64,7 @@ _HDRTV_RECIPE = (
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="agcm",
         paper="Chen, Zhang, Ren, Tian, Qiao, Dong. A New Journey from SDRTV to HDRTV (HDRTVNet stage 1), ICCV 2021",
         task="ITM",

@@ -10,7 +10,7 @@ it reads a thumbnail of fixed short side (`cond_size`, 64; None restores the aut
 
 The authors' definition (base_nf=64, cond_nf=32) counts 36,489 parameters, KPNet's table's "36K". DIDNet's table
 prints 0.006M for CSRNet, which matches no configuration of the authors' code that we could find (their small
-variant, base_nf=16 / cond_nf=8, has 3,369); the card keeps the authors' 36,489.
+variant, base_nf=16 / cond_nf=8, has 3,369); the summary keeps the authors' 36,489.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from .base import HDRModel
 from .blocks.condition import thumbnail
 from .blocks.modulation import GFM
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ConditionNet(nn.Module):
@@ -71,7 +71,7 @@ class CSRNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="csrnet",
         paper="He, Liu, Qiao, Dong. Conditional Sequential Modulation for Efficient Global Image Retouching, ECCV 2020",
         task="ITM",

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from .base import HDRModel
 from .blocks.domain import check_domain, paper_yuv_to_hdr_rgb, sdr_rgb_to_paper_yuv
 from .blocks.guided_filter import GuidedFilter
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 # the authors' Div_Elemwise adds MATLAB eps; a float32-representable tiny value plays the same role
 DETAIL_EPS = 1e-6
@@ -211,7 +211,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="deep_sr_itm_x2",
         paper="Kim, Oh, Kim. Deep SR-ITM, ICCV 2019",
         task="joint SR-ITM",
@@ -231,7 +231,7 @@ def deep_sr_itm_x2(**kwargs) -> DeepSRITM:
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="deep_sr_itm_x4",
         paper="Kim, Oh, Kim. Deep SR-ITM, ICCV 2019",
         task="joint SR-ITM",

@@ -48,7 +48,7 @@ from .blocks.condition import thumbnail
 from .blocks.deform import DeformConv2d, Impl
 from .blocks.modulation import DMC
 from .blocks.wavelet import haar_dwt, haar_idwt
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResBlock(nn.Module):
@@ -261,7 +261,7 @@ _DOMAIN = "R'G'B': x265-coded SDR BT.709 gamma frames in, HDR10 (BT.2020 PQ) 108
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="didnet",
         paper="Xu, He, Xu, Yang, Sun, Wang, Ma, Fan, Wen. Towards Robust SDRTV-to-HDRTV via Dual Inverse "
         "Degradation Network (DIDNet)",
@@ -282,7 +282,7 @@ def didnet(**kwargs) -> DIDNet:
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="didnet_tiny",
         paper="Xu et al. Towards Robust SDRTV-to-HDRTV via Dual Inverse Degradation Network (DIDNet Tiny)",
         task="compressed video ITM",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .base import HDRModel
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class DnCNN(HDRModel):
@@ -32,7 +32,7 @@ class DnCNN(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="dncnn",
         paper="Zhang, Zuo, Chen, Meng, Zhang. Beyond a Gaussian Denoiser: Residual Learning of Deep CNN, TIP 2017",
         task="restoration (compressed ITM baseline)",

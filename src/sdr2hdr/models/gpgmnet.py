@@ -36,7 +36,7 @@ from .base import HDRModel
 from .blocks.condition import ColorCondition, condition_image, thumbnail
 from .blocks.domain import check_domain, paper_yuv_to_hdr_rgb, sdr_rgb_to_paper_yuv
 from .blocks.guided_filter import GuidedFilter
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 PRIOR_DIM = 6  # per branch (section IV-A)
 
@@ -210,7 +210,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="gpgmnet_x2",
         paper="Global Priors Guided Modulation Network for Joint Super-Resolution and Inverse Tone-Mapping",
         task="joint SR-ITM",
@@ -229,7 +229,7 @@ def gpgmnet_x2(**kwargs) -> GPGMNet:
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="gpgmnet_x4",
         paper="Global Priors Guided Modulation Network for Joint Super-Resolution and Inverse Tone-Mapping",
         task="joint SR-ITM",

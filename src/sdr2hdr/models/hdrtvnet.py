@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from .agcm import _HDRTV_RECIPE, AGCM
 from .base import HDRModel, crop, pad_to_multiple
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResidualBlockNoBN(nn.Module):
@@ -74,7 +74,7 @@ class HDRTVNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="hdrtvnet",
         paper="Chen, Zhang, Ren, Tian, Qiao, Dong. A New Journey from SDRTV to HDRTV, ICCV 2021 (AGCM + LE)",
         task="ITM",

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.modulation import SFTLayer
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResBlockSFT(nn.Module):
@@ -114,7 +114,7 @@ class HDRUNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="hdrunet",
         paper="Chen, Liu, Zhang, Qiao, Dong. HDRUNet, CVPR Workshops 2021",
         task="ITM",

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.attention import CoordinateAttention
 from .blocks.condition import thumbnail, thumbnail_size
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 def upconv(ch: int) -> nn.Sequential:
@@ -230,7 +230,7 @@ class KPNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="kpnet",
         paper="Wang, Ye, Zhu, Li, Li, Zhu. Compressed-SDR to HDR Video Reconstruction (KPNet), TPAMI 2023",
         task="compressed ITM",

@@ -1,13 +1,13 @@
-"""Model registry: create a model by name, list names, read each model's card.
+"""Model registry: create a model by name, list names, read each model's summary.
 
 Defines:
-    ModelCard                 frozen dataclass of what the paper says about a registered model.
-    register_model(card)      decorator for the builder function of a registered name.
+    ModelSummary              frozen dataclass of what the paper says about a registered model.
+    register_model(summary)   decorator for the builder function of a registered name.
     create(name, **kwargs)    build a model (kwargs go to its builder, e.g. domain="yuv", modulation=False).
     list_models(pattern)      registered names, optionally filtered by a shell pattern ("deep_sr_itm_*").
-    get_card(name)            the ModelCard of a name.
+    get_summary(name)         the ModelSummary of a name.
     count_params(model)       number of distinct parameters.
-    cards_table()             every card as a plain-text table, our parameter count beside the paper's.
+    summaries_table()         every summary as a plain-text table, our parameter count beside the paper's.
     cost_table()              DIDNet table 5 recomputed from the GFM and DMC layers' own shapes.
 
 Contract of every registered model (an HDRModel, base.py):
@@ -41,7 +41,7 @@ ROUNDED_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelSummary:
     """What the paper says about a registered model; our own figures are computed, never stored here."""
 
     name: str
@@ -64,17 +64,17 @@ class ModelCard:
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
-_CARDS: dict[str, ModelCard] = {}
+_SUMMARIES: dict[str, ModelSummary] = {}
 
 
-def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Register the decorated builder under card.name."""
+def register_model(summary: ModelSummary) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register the decorated builder under summary.name."""
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if card.name in _BUILDERS:
-            raise ValueError(f"model {card.name!r} registered twice")
-        _BUILDERS[card.name] = fn
-        _CARDS[card.name] = card
+        if summary.name in _BUILDERS:
+            raise ValueError(f"model {summary.name!r} registered twice")
+        _BUILDERS[summary.name] = fn
+        _SUMMARIES[summary.name] = summary
         return fn
 
     return wrap
@@ -104,10 +104,10 @@ def create(name: str, **kwargs) -> nn.Module:
     return _BUILDERS[name](**kwargs)
 
 
-def get_card(name: str) -> ModelCard:
-    """The card of a registered model."""
+def get_summary(name: str) -> ModelSummary:
+    """The summary of a registered model."""
     _lookup(name)
-    return _CARDS[name]
+    return _SUMMARIES[name]
 
 
 def count_params(model: nn.Module) -> int:
@@ -130,32 +130,32 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def cards_table(verbose: bool = False) -> str:
-    """Every registered card with our parameter count (from building the model) beside the paper's."""
+def summaries_table(verbose: bool = False) -> str:
+    """Every registered summary with our parameter count (from building the model) beside the paper's."""
     rows = []
     details = []
     for name in list_models():
-        card = _CARDS[name]
+        summary = _SUMMARIES[name]
         ours = count_params(create(name))
-        diff = (ours - card.paper_params) / card.paper_params
-        paper = _fmt_count(card.paper_params) + ("" if card.params_exact else " ~")
+        diff = (ours - summary.paper_params) / summary.paper_params
+        paper = _fmt_count(summary.paper_params) + ("" if summary.params_exact else " ~")
         rows.append(
             [
                 name,
-                card.task,
-                f"x{card.scale}",
-                str(card.frames),
+                summary.task,
+                f"x{summary.scale}",
+                str(summary.frames),
                 _fmt_count(ours),
                 paper,
                 f"{diff * 100:+.2f}%",
-                "yes" if abs(diff) <= card.params_tolerance else "NO",
-                card.paper_runtime,
+                "yes" if abs(diff) <= summary.params_tolerance else "NO",
+                summary.paper_runtime,
             ]
         )
         if verbose:
             details.append(
-                f"{name}\n  paper:   {card.paper}\n  domain:  {card.input_domain}\n"
-                f"  recipe:  {card.paper_recipe}\n  notes:   {card.notes}"
+                f"{name}\n  paper:   {summary.paper}\n  domain:  {summary.input_domain}\n"
+                f"  recipe:  {summary.paper_recipe}\n  notes:   {summary.notes}"
             )
     header = ["model", "task", "scale", "T", "params (ours)", "params (paper)", "diff", "in tol", "paper runtime"]
     text = _table(header, rows, right={4, 5, 6})

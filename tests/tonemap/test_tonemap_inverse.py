@@ -1,4 +1,4 @@
-"""Inverse mappings (SDR -> HDR baselines): every BT.2408 / BT.2446 figure in signals.md, shapes, torch parity."""
+"""Inverse mappings (SDR -> HDR baselines): every BT.2408 / BT.2446 known value, shapes, torch parity."""
 
 import doctest
 

@@ -11,7 +11,7 @@ Functions
 - encode_rgb8(out, stream, frames, fps): 8-bit R'G'B' frames onto an open PyAV stream as BT.709 4:2:0 (every round trip)
 - x265_roundtrip(frames, qp, ...) -> (decoded 8-bit frames, bitstream bytes): libx265 through PyAV at a fixed QP
 
-Signals follow signals.md: HDR is BT.2020 PQ (absolute, 1.0 = 10000 cd/m2), SDR is BT.709 BT.1886 8-bit R'G'B'.
+Signals follow docs/conventions.md: HDR is BT.2020 PQ (absolute, 1.0 = 10000 cd/m2), SDR is BT.709 BT.1886 8-bit R'G'B'.
 The camera model is KPNet's eq. (1): I_S = t/g phi + I_0 + n, saturating at I_max.
 """
 

@@ -78,7 +78,8 @@ def _heldout_scene(seed: int) -> np.ndarray:
 
 def test_a_slice_of_the_defaults_held_out_claim_reruns():
     """The card says the learned model beats its best fixed classical mapping on curves it never trained on:
-    rerun that comparison on two pictures through both held-out curves (uncompressed, a slice of the protocol)."""
+    rerun that comparison on two pictures through both held-out curves (uncompressed, a slice of the protocol),
+    and check the shipped weights do better than the same model untrained."""
     from sdr2hdr.color import pq_inverse_eotf
     from sdr2hdr.data.heldout import HELDOUT_CURVES, _sdr
     from sdr2hdr.engine.convert import classical_mapper
@@ -87,18 +88,28 @@ def test_a_slice_of_the_defaults_held_out_claim_reruns():
     card = shipped_card("adaptive_itm")
     claim = card["heldout_curves"]
     assert claim["beats_best_fixed"]
-    model = load_model("adaptive_itm")[0].eval()
+    from sdr2hdr.models import create
+
+    models = {"learned": load_model("adaptive_itm")[0].eval()}
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        models["untrained"] = create("adaptive_itm").eval()
     fixed = classical_mapper(claim["best_fixed_classical"])
-    psnr = {"learned": [], "fixed": []}
+    psnr: dict[str, list[float]] = {"learned": [], "untrained": [], "fixed": []}
     for seed in (0, 1):
         nits = _heldout_scene(seed)
         target = np.asarray(pq_inverse_eotf(nits), dtype=np.float32)
         for curve in HELDOUT_CURVES:
             sdr = _sdr(nits, curve, np.random.default_rng(seed))[0].astype(np.float32) / 255.0
+            outs = {"fixed": fixed(sdr)}
             with torch.no_grad():
                 x = torch.from_numpy(sdr).permute(2, 0, 1)[None]
-                learned = model(x).clamp(0, 1)[0].permute(1, 2, 0).numpy()
-            for name, out in (("learned", learned), ("fixed", fixed(sdr))):
+                for name, model in models.items():
+                    outs[name] = model(x).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+            for name, out in outs.items():
                 psnr[name].append(10 * np.log10(1.0 / np.mean((out - target) ** 2)))
-    # measured: learned 29.2 dB, bt2446a 21.8 dB on this slice; the card's full protocol: 26.5 against 25.7
-    assert np.mean(psnr["learned"]) > np.mean(psnr["fixed"]) + 1.0, psnr
+    mean = {k: float(np.mean(v)) for k, v in psnr.items()}
+    # measured on this slice: learned 29.9 dB, untrained 26.0, bt2446a 21.8 (the card's full protocol: 26.5
+    # against 25.7). The model's structure alone beats the fixed curve here, so the weights must also beat it.
+    assert mean["learned"] > mean["fixed"] + 1.0, mean
+    assert mean["learned"] > mean["untrained"] + 2.0, mean

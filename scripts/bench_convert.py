@@ -39,7 +39,8 @@ def show(label: str, report) -> None:
     s = report.seconds
     print(f"{label}: {report.fps:.2f} frames/s end to end ({report.frames} frames in {s['total']:.1f} s); "
           f"stages decode {1000 * s['decode'] / report.frames:.1f}, convert {1000 * s['convert'] / report.frames:.1f}"
-          f", encode {1000 * s['encode'] / report.frames:.1f} ms/frame (sum {sum(s[k] for k in ('decode', 'convert', 'encode')):.1f} s"
+          f", encode {1000 * s['encode'] / report.frames:.1f} ms/frame "
+          f"(sum {sum(s[k] for k in ('decode', 'convert', 'encode')):.1f} s"
           f" vs {s['total']:.1f} s wall: the stages overlap){''.join('; ' + n for n in report.notes)}")
 
 

@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                 r.e2e_fps = end_to_end(run, model, w, h, batch, args.e2e_frames, device, precision)
             if args.compile:
                 r.notes.append(f"compiled, {time.perf_counter() - t0:.0f} s with compilation")
-        except Exception as exc:  # one model's failure must not lose the others' figures
+        except Exception as exc:  # noqa: BLE001 - one model's failure must not lose the others' figures
             r.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
         finally:
             run = model = None

@@ -5,7 +5,8 @@
 
 The card (src/sdr2hdr/weights/<name>.json) joins the run's own card (steps, wall time, data recipe, what was left
 out) with the held-out-curve figures of `sdr2hdr benchmark --heldout` at --qp (mean over the held-out curves,
-against the best fixed classical mapping), and the weights' sha256 (models.weights.ship). adaptive_itm becomes the converter's default
+against the best fixed classical mapping), and the weights' sha256 (models.weights.ship). adaptive_itm becomes
+the converter's default
 (and any other card loses the mark) when its held-out mean beats the best fixed classical mapping. Nothing in a
 card is typed by hand.
 """

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -69,7 +67,8 @@ def main() -> int:
                 # The run continued from the weights it replaces: keep their record, or it would be lost.
                 prev = shipped_card(name)
                 prev_head = _training_head(prev)
-                head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
+                head = head.replace(f"initialised from {init}",
+                                    f"continued from the weights shipped before, {prev_head}")
                 training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
         else:
             name, src = spec, None

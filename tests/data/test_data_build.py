@@ -97,7 +97,7 @@ def test_manifest_records_the_degradation_and_checksums(tiny_set):
 def test_two_sources_never_share_a_split(tiny_set):
     manifest = json.loads((tiny_set / "manifest.json").read_text())
     split_of = {}
-    for cid, entry in manifest["clips"].items():
+    for entry in manifest["clips"].values():
         split_of.setdefault(entry["source"], set()).add(entry["split"])
     assert all(len(s) == 1 for s in split_of.values())
     assert split_of["photo.exr"] != split_of["grey.exr"]

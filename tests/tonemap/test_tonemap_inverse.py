@@ -18,8 +18,8 @@ from sdr2hdr.tonemap import (
     bt2446c_inverse,
     bt2446c_inverse_luminance,
     crosstalk_matrix,
+    inverse,
 )
-from sdr2hdr.tonemap import inverse
 
 RNG = np.random.default_rng(5)
 

@@ -101,7 +101,8 @@ def test_resume_continues_without_redoing_steps(run, pool, tmp_path, capsys):
     assert "resumed at step 20" in said
     assert _log_steps(copy) == [20, 30]  # the log goes on from step 20: nothing done twice
     card = json.loads((copy / "weights.json").read_text())
-    assert card["steps"] == 30 and card["wall_seconds"] >= json.loads((run / "weights.json").read_text())["wall_seconds"]
+    before = json.loads((run / "weights.json").read_text())
+    assert card["steps"] == 30 and card["wall_seconds"] >= before["wall_seconds"]
     assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 30
     # resuming a finished run does no step, keeps the weights, and still writes its card
     before = (copy / "weights.safetensors").read_bytes()

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sdr2hdr.errors import InputError
 from sdr2hdr.argtypes import positive_int
+from sdr2hdr.errors import InputError
 
 CLASSICAL = ("bt2408", "bt2446a", "bt2446c")
 EXTRA_METRICS = ("mpsnr", "vifp", "haarpsi", "vsi")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import csv
 import sys
-from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +85,8 @@ class HeldoutResult:
             best_per = [max(CLASSICAL, key=lambda m: self._mean(m, c, qp, "psnr")) for c in cs]
             row["best_classical"] = best_per[0] if curve != "mean" else "per curve"
             row["best_classical_psnr"] = float(np.mean([self._mean(b, c, qp, "psnr") for b, c in zip(best_per, cs)]))
-            row["best_classical_de"] = float(np.mean([self._mean(b, c, qp, "delta_e_itp") for b, c in zip(best_per, cs)]))
+            row["best_classical_de"] = float(np.mean([self._mean(b, c, qp, "delta_e_itp")
+                                                      for b, c in zip(best_per, cs)]))
             row["fixed"] = fixed
             row["gap_to_best"] = row[f"{LEARNED}_psnr"] - row["best_classical_psnr"]
             row["gap_to_fixed"] = row[f"{LEARNED}_psnr"] - row[f"{fixed}_psnr"]
@@ -109,7 +110,8 @@ class HeldoutResult:
             name = r["curve"] + (" (unseen)" if r["curve"] in self.unseen else " (left out)" if r["curve"] != "mean"
                                  else " of held-out curves")
             cells = [name] + [f"{r[f'{m}_psnr']:.2f} / {r[f'{m}_de']:.1f}" for m in ms]
-            cells += [f"{CLASSICAL_LABELS.get(r['best_classical'], r['best_classical'])} {r['best_classical_psnr']:.2f}",
+            best = CLASSICAL_LABELS.get(r["best_classical"], r["best_classical"])
+            cells += [f"{best} {r['best_classical_psnr']:.2f}",
                       f"{r['gap_to_best']:+.2f}", f"{r['gap_to_fixed']:+.2f}", f"{r['de_ratio_fixed']:.2f}",
                       f"{r[f'{LEARNED}_lum_ratio']:.2f}",
                       f"{r[f'{LEARNED}_flicker']:.2f} / {r[r['fixed'] + '_flicker']:.2f}"]

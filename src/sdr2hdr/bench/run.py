@@ -76,7 +76,7 @@ def _report_plan(clips: list[TestClip], qps: list[int], count: int, report_qp: i
     for clip in clips:
         if clip.id not in chosen:
             chosen.append(clip.id)
-    return {cid: None for cid in chosen[:count]}, qp
+    return dict.fromkeys(chosen[:count]), qp
 
 
 def _check_qps(clips: list[TestClip], qps: list[int] | None) -> list[int]:

@@ -38,8 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.data import camera
-from sdr2hdr.data.degrade import (X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map,
-                                  x265_roundtrip)
+from sdr2hdr.data.degrade import X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map, x265_roundtrip
 from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.data.resize import imresize
 from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups, sha256_file

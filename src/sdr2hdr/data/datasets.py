@@ -7,18 +7,18 @@ Classes
 - PairDataset: one frame -> {"sdr", "sdr_hq", "hdr", ...}; SDR (3, h, w), HDR (3, h*scale, w*scale)
 - ClipDataset: a window of T frames around a centre -> SDR (T, 3, h, w), HDR of the centre (3, H, W) or all frames
 
-Tensors follow the model contract (docs/conventions.md): SDR is BT.709 BT.1886 R'G'B' in [0, 1], HDR is BT.2020 PQ R'G'B'
-in [0, 1], float32, channels first. Random crops are aligned across scales (an LR pixel covers scale x scale HR
-pixels, the grid imresize produces). Flips and rotations are training's business (train.data.PatchPairs), not the
-data set's. Randomness comes from torch's generator, which a DataLoader seeds per worker.
+Tensors follow the model contract (docs/conventions.md): SDR is BT.709 BT.1886 R'G'B' in [0, 1], HDR is BT.2020
+PQ R'G'B' in [0, 1], float32, channels first. Random crops are aligned across scales (an LR pixel covers scale x
+scale HR pixels, the grid imresize produces). Flips and rotations are training's business (train.data.PatchPairs),
+not the data set's. Randomness comes from torch's generator, which a DataLoader seeds per worker.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch

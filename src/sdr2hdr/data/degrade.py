@@ -24,13 +24,21 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from sdr2hdr.color import (BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709, luminance,
-                           pq_eotf, pq_inverse_eotf, rgb_to_yuv420)
+from sdr2hdr.color import (
+    BT709_TO_BT2020,
+    apply_matrix,
+    bt1886_inverse_eotf,
+    gamut_clip_2020_to_709,
+    luminance,
+    pq_eotf,
+    pq_inverse_eotf,
+    rgb_to_yuv420,
+)
 from sdr2hdr.io.video import frame_to_rgb
 from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward, bt2446c_forward, camera_model, eetf_to_sdr, hable, reinhard
 
-__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo", "tone_map",
-           "sdr_encode", "hdr_master", "sdr_frame", "encode_rgb8", "x265_roundtrip"]
+__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo",
+           "tone_map", "sdr_encode", "hdr_master", "sdr_frame", "encode_rgb8", "x265_roundtrip"]
 
 REFERENCE_WHITE = 203.0  # cd/m2, BT.2408 HDR reference (diffuse) white
 # A scene's log-average is taken as 18 % grey under that white (the photographic key), which puts diffuse white

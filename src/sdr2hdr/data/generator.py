@@ -1,4 +1,4 @@
-"""Randomised training pairs: many ways of grading the HDR and of making the SDR from it, so a model learns to invert curves it has not seen.
+"""Randomised training pairs: many gradings of the HDR and ways of making the SDR, so a model inverts unseen curves.
 
 The fixed builder (data.build) films clips and degrades each with one of six curves; a model trained on it learns
 their average. This generator draws, per sample, everything that decides how an SDR picture relates to its HDR

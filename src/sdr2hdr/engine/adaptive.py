@@ -1,4 +1,4 @@
-"""Running adaptive_itm on video: one global estimate per frame, smoothed over time, reset at cuts, baked into the code table.
+"""adaptive_itm on video: one global estimate per frame, smoothed over time, reset at cuts, baked into the code table.
 
 adaptive_itm's global inverse is a function of one pixel (models.adaptive_itm), so for 8-bit 4:2:0 sources the
 converter evaluates it once over all 2^24 Y'CbCr codes (engine.lut.CodeLUT) and then converts each frame with
@@ -147,7 +147,8 @@ class AdaptiveTable:
 class AdaptiveStream(StreamMapper):
     """adaptive_itm per pixel in float over R'G'B' frames, with the same smoothing (stills: one estimate)."""
 
-    def __init__(self, name: str, model, pq_peak: float, device: str = "cpu", description: str = "", chunk: int = 1 << 20,
+    def __init__(self, name: str, model, pq_peak: float, device: str = "cpu", description: str = "",
+                 chunk: int = 1 << 20,
                  tile: int = 512, **tracker):
         self.name, self.model, self.pq_peak = name, model.eval().to(device), pq_peak
         self.device = torch.device(device)

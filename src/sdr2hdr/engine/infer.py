@@ -24,8 +24,8 @@ import abc
 import contextlib
 import inspect
 from collections import deque
-from collections.abc import Sequence
-from typing import Callable, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch

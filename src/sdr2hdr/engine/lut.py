@@ -15,7 +15,7 @@ that change per shot (adaptive_itm) and must be rebuilt in well under a second.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -74,7 +74,8 @@ def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures=MPSNR_EXPOSURES, bits
 
     One deliberate difference from HDR Toolbox ``mPSNR.m``: that code divides the summed MSE by
     ``length(eMax)``, which is 1, so it reports the sum over exposures; here it is the mean, as
-    docs/conventions.md states and as "averaged" in the Deep SR-ITM paper reads. (The sum would lower every value by 10 log10(kept count).)
+    docs/conventions.md states and as "averaged" in the Deep SR-ITM paper reads. (The sum would lower every value
+    by 10 log10(kept count).)
 
     Domain: PQ R'G'B' in [0, 1] (the PQ EOTF clips outside). Range: dB, shape (N,); +inf when all kept exposures
     quantise identically; NaN when no exposure passes the (0.1, 0.9) test (e.g. a black reference), where the

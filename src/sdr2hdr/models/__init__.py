@@ -4,7 +4,16 @@ Public surface: create(name, **kwargs), list_models(pattern), get_summary(name),
 summaries_table(), cost_table(). The input/output contract every model follows is documented in registry.py.
 """
 
-from .registry import ModelSummary, summaries_table, cost_table, count_params, create, get_summary, list_models, register_model
+from .registry import (
+    ModelSummary,
+    cost_table,
+    count_params,
+    create,
+    get_summary,
+    list_models,
+    register_model,
+    summaries_table,
+)
 
 # importing the model modules registers them
 from . import adaptive_itm, agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, informed, kpnet  # noqa: E402,F401 isort:skip

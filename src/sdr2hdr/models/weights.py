@@ -14,10 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-
-from collections.abc import Mapping, Sequence
 
 from torch import Tensor, nn
 

@@ -243,11 +243,11 @@ def camera_model(hdr_cd, exposure: float = 1.0, gain: float = 1.0, clip_level: f
     Domain: linear BT.2020 cd/m2 (>= 0). Range: linear BT.2020 relative [0, clip_level^(2.4/gamma)].
     """
     phi = B.clip(B.as_float(hdr_cd), 0.0, None) / HDR_REFERENCE_WHITE
-    I = (exposure / gain) * phi + offset
+    signal = (exposure / gain) * phi + offset  # the paper's I
     if noise_sigma > 0:
-        I = I + noise_sigma * _gaussian_like(I, generator)
-    I = B.clip(I, 0.0, clip_level)
-    return I if gamma == SDR_GAMMA else B.spow(I, SDR_GAMMA / gamma)
+        signal = signal + noise_sigma * _gaussian_like(signal, generator)
+    signal = B.clip(signal, 0.0, clip_level)
+    return signal if gamma == SDR_GAMMA else B.spow(signal, SDR_GAMMA / gamma)
 
 
 def _gaussian_like(x, generator):

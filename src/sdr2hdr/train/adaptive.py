@@ -12,7 +12,6 @@ gradient in expectation. The local branch, when trained, sees whole crops.
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import sys
@@ -81,7 +80,8 @@ def _start_model(model_name: str, init: str | Path | None, seed: int) -> torch.n
     return model
 
 
-def _resume(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator, log) -> tuple[int, float, float | None]:
+def _resume(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator,
+            log: Callable[[str], None]) -> tuple[int, float, float | None]:
     """Restore a run from its checkpoint: (step, wall seconds so far, running loss)."""
     state = load_checkpoint(ckpt)
     model.load_state_dict(state["model"])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
-from sdr2hdr.errors import InputError
 from sdr2hdr.argtypes import positive_int
+from sdr2hdr.errors import InputError
 
 
 def register(sub) -> None:

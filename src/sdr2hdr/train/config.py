@@ -454,7 +454,7 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[str
     raw = dict(raw)
     presets = raw.pop("presets", None) or {}
     if not isinstance(presets, dict):
-        raise InputError(f"config key 'presets' must be a mapping of preset names to partial configs")
+        raise InputError("config key 'presets' must be a mapping of preset names to partial configs")
     base = _build(Config, raw, "", partial=False)
     validate(base)
     for name, over in presets.items():

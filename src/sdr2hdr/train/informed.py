@@ -4,14 +4,12 @@ The builder's clips follow one grading convention (diffuse white near 203 cd/m2,
 make their SDR with the standard curves at their standard settings, which is what a broadcast round trip through
 BT.2446 A or C is; the restoration learns what x265 at QPs 27-47, 8 bits and the BT.709 clip did after the curve.
 
-- train_informed(data_dir, curve, out, steps, ...) -> the run folder (weights.safetensors, weights.json (its card), log.csv,
-  checkpoint.pt; `resume=True` continues)
+- train_informed(data_dir, curve, out, steps, ...) -> the run folder (weights.safetensors and its card weights.json,
+  log.csv, checkpoint.pt; `resume=True` continues)
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence

@@ -24,10 +24,10 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -38,8 +38,16 @@ from sdr2hdr.errors import InputError
 from sdr2hdr.models.weights import card_summary, check_fit, save_weights, write_card
 
 from . import distributed as D
-from .checkpoint import (average_state_dicts, checkpoint_path, list_checkpoints, load_checkpoint, prune_checkpoints,
-                         rng_state, save_checkpoint, set_rng_state)
+from .checkpoint import (
+    average_state_dicts,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    prune_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import Config, StageConfig, config_to_dict
 from .data import CentreCrop, PatchPairs, ResumableBatchSampler, build_datasets, make_loader, make_val_loader
 from .losses import TrainingLoss
@@ -554,7 +562,7 @@ class Trainer:
             "world_size": info.world,
             "device": str(info.device),
             "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config_to_dict(cfg),
         }
         card.update(extra or {})

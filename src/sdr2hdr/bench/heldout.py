@@ -204,9 +204,9 @@ def _clip_rows(clip: TestClip, qp: int, runs: dict[str, Callable], target: list[
     return rows
 
 
-def run_heldout(data_dir, model: str = "adaptive_itm", default_weights: str | Path | None = None,
-                loco_dir: str | Path | None = None, qps=(27, 37, 42), max_frames: int | None = None,
-                metrics=("psnr", "delta_e_itp"), peak_nits: float = 1000.0, extra: dict | None = None,
+def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weights: str | Path | None = None,
+                loco_dir: str | Path | None = None, qps: Sequence[int] = (27, 37, 42), max_frames: int | None = None,
+                metrics: Sequence[str] = ("psnr", "delta_e_itp"), peak_nits: float = 1000.0, extra: dict | None = None,
                 progress: bool = True) -> HeldoutResult:
     """Score the held-out model and the classical mappings on every clip of a held-out set (data.heldout).
 
@@ -261,8 +261,9 @@ def _stream(mapper, frames: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def run_informed(data_dir, weights: dict, qps=(27, 37, 42), max_frames: int | None = None,
-                 metrics=("psnr", "delta_e_itp"), peak_nits: float = 1000.0, progress: bool = True) -> str:
+def run_informed(data_dir: str | Path, weights: dict, qps: Sequence[int] = (27, 37, 42), max_frames: int | None = None,
+                 metrics: Sequence[str] = ("psnr", "delta_e_itp"), peak_nits: float = 1000.0,
+                 progress: bool = True) -> str:
     """Informed mode against the exact inverse on the clips made with each curve: a markdown table per curve.
 
     weights: curve -> safetensors of informed_<curve> (None: the exact inverse alone is scored).

@@ -15,6 +15,11 @@ repeated beyond its ends; SR models are given the LQ frames at their own scale. 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
 import re
 import time
 from collections.abc import Callable
@@ -104,7 +109,7 @@ def _state_dict(path: Path) -> dict:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
-def average_checkpoints(model, ckpt_dir: str | Path, k: int) -> list[Path]:
+def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[Path]:
     """Load into model the mean of the last k checkpoints in ckpt_dir (integer buffers taken from the last)."""
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():

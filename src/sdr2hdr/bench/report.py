@@ -49,7 +49,7 @@ def _mean(values) -> float:
 class Summary:
     """Means of every metric per (method, degradation, qp), with "all" and "mean" as the wildcards."""
 
-    def __init__(self, result: BenchResult):
+    def __init__(self, result: BenchResult) -> None:
         self.result = result
         self.degradations = sorted({r["degradation"] for r in result.rows})
         groups: dict = {}
@@ -60,10 +60,10 @@ class Summary:
         self.groups = groups
         self.methods = [m for m in result.methods if any(k[0] == m.name for k in groups)]
 
-    def get(self, method: str, metric: str, degradation=ALL, qp=MEAN) -> float:
+    def get(self, method: str, metric: str, degradation: str = ALL, qp: int | str = MEAN) -> float:
         return _mean(r.get(metric) for r in self.groups.get((method, degradation, qp), []))
 
-    def frames(self, method: str, degradation=ALL, qp=MEAN) -> int:
+    def frames(self, method: str, degradation: str = ALL, qp: int | str = MEAN) -> int:
         return len(self.groups.get((method, degradation, qp), []))
 
     def rows(self) -> list[dict]:
@@ -132,7 +132,7 @@ def _label(result: BenchResult, name: str) -> str:
     return next(m.label for m in result.methods if m.name == name)
 
 
-def table1(s: Summary, degradation=ALL) -> Table:
+def table1(s: Summary, degradation: str = ALL) -> Table:
     """DIDNet table 1: Methods, Params, Runtime, PSNR at each QP, Mean-PSNR, Mean-SSIM, Delta E ITP."""
     r = s.result
     means = [k for k in TABLE1_MEANS if k in r.metrics]
@@ -156,7 +156,7 @@ def table1(s: Summary, degradation=ALL) -> Table:
     return Table("", header, rows, better)
 
 
-def per_qp_table(s: Summary, metric: str, degradation=ALL) -> Table:
+def per_qp_table(s: Summary, metric: str, degradation: str = ALL) -> Table:
     r, info = s.result, METRIC_INFO[metric]
     header = ["Method"] + [f"QP{qp}" for qp in r.qps] + ["Mean"]
     rows = [[m.label] + [(s.get(m.name, metric, degradation, qp), info.digits) for qp in (*r.qps, MEAN)]
@@ -164,7 +164,7 @@ def per_qp_table(s: Summary, metric: str, degradation=ALL) -> Table:
     return Table(info.label, header, rows, [None] + [info.higher_better] * (len(r.qps) + 1))
 
 
-def table2(s: Summary, degradation=ALL) -> Table | None:
+def table2(s: Summary, degradation: str = ALL) -> Table | None:
     """DIDNet table 2's layout: MS-SSIM, VIFp, HaarPSI, VSI (and mPSNR, JOD) means, when any extra was computed."""
     keys = [k for k in TABLE2 if k in s.result.metrics]
     if not any(k in s.result.metrics for k in TABLE2[1:]):

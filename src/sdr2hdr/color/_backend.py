@@ -11,7 +11,7 @@ docs/conventions.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeAlias, Union
+from typing import TypeAlias, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +21,9 @@ try:  # torch is a hard dependency of the package, but this module stays importa
 except ImportError:  # pragma: no cover
     torch = None
 
-if TYPE_CHECKING:
-    import torch as _torch
-
 #: what the colour functions take: anything numpy reads as an array (arrays, scalars, nested lists) or a torch
 #: tensor; they return a numpy array or a tensor of the same kind
-Array: TypeAlias = Union[npt.ArrayLike, "_torch.Tensor"]
+Array: TypeAlias = Union[npt.ArrayLike, torch.Tensor] if torch is not None else npt.ArrayLike  # noqa: UP007
 
 
 def is_torch(x: Array) -> bool:

@@ -34,7 +34,7 @@ UNCOMPRESSED = -1  # the "qp" an item reports when its input is the HQ SDR (qps 
 class BuiltSet:
     """A built set on disk: manifest.json and the clip manifests of one split."""
 
-    def __init__(self, root: str | os.PathLike, split: str | None = None):
+    def __init__(self, root: str | os.PathLike, split: str | None = None) -> None:
         self.root = Path(root)
         path = self.root / "manifest.json"
         if not path.is_file():
@@ -79,7 +79,7 @@ class ArrayCache:
     written under a temporary name and renamed, so concurrent users never see a half-written array.
     """
 
-    def __init__(self, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
         self.root = Path(root)
         self.dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
         self._open: dict[str, np.ndarray] = {}
@@ -204,9 +204,10 @@ class PairDataset(_Base):
     "hdr" (3, h*scale, w*scale) the PQ target, "qp" (int, -1 = uncompressed), "scale", "clip", "frame".
     """
 
-    def __init__(self, root, split: str = "train", qps: Sequence[int | None] | None = (37,), scale: int = 1,
-                 patch: int | None = None, repeat: int = 1, cache_dir=None,
-                 progress: bool = True):
+    def __init__(self, root: str | os.PathLike, split: str = "train", qps: Sequence[int | None] | None = (37,),
+                 scale: int = 1,
+                 patch: int | None = None, repeat: int = 1, cache_dir: str | os.PathLike | None = None,
+                 progress: bool = True) -> None:
         super().__init__(root, split, qps, scale, patch, repeat, cache_dir, progress)
         self.index = [(c, t) for c in range(len(self.set.clips)) for t in range(self.set.clips[c]["frames"])]
 
@@ -233,9 +234,11 @@ class ClipDataset(_Base):
     "frame" (the centre index).
     """
 
-    def __init__(self, root, split: str = "train", frames: int = 5, qps: Sequence[int | None] | None = (37,),
+    def __init__(self, root: str | os.PathLike, split: str = "train", frames: int = 5,
+                 qps: Sequence[int | None] | None = (37,),
                  scale: int = 1, patch: int | None = None, edge: str = "valid",
-                 target: str = "centre", repeat: int = 1, cache_dir=None, progress: bool = True):
+                 target: str = "centre", repeat: int = 1, cache_dir: str | os.PathLike | None = None,
+                 progress: bool = True) -> None:
         super().__init__(root, split, qps, scale, patch, repeat, cache_dir, progress)
         if frames < 1 or frames % 2 == 0:
             raise InputError(f"frames must be odd and >= 1, got {frames}")

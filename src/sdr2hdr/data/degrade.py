@@ -174,7 +174,7 @@ def sdr_frame(hdr_nits_2020: np.ndarray) -> np.ndarray:
     return sdr_encode(bt2446a_forward(hdr_nits_2020))
 
 
-def encode_rgb8(out, vs, frames: np.ndarray, fps: int) -> None:
+def encode_rgb8(out: av.container.OutputContainer, vs: av.VideoStream, frames: np.ndarray, fps: int) -> None:
     """Encode 8-bit R'G'B' frames (T, H, W, 3) on stream vs of container out as BT.709 limited 4:2:0, then flush.
 
     Our own matrix makes the Y'CbCr, so that no library picks one; shared by every codec round trip.

@@ -96,7 +96,7 @@ class ModelRunner:
 
     def __init__(self, model: nn.Module, device: str | torch.device = "auto", precision: str = "fp32",
                  tile: int | None = None, overlap: int | None = None, channels_last: bool = True,
-                 max_value: float = 1.0):
+                 max_value: float = 1.0) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         self.device = pick_device(device) if isinstance(device, str) else device
@@ -190,7 +190,7 @@ class StreamMapper(abc.ABC):
 class ClassicalStream(StreamMapper):
     """A per-pixel mapping (numpy HWC in, numpy HWC out): no delay."""
 
-    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray], description: str = ""):
+    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray], description: str = "") -> None:
         self.name, self.fn, self.description = name, fn, description
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -223,7 +223,7 @@ def window(frames: Sequence[T], index: int, t: int) -> list[T]:
 class ModelStream(StreamMapper):
     """A registered model over a stream: single frames directly, multi-frame models over a centred window."""
 
-    def __init__(self, name: str, runner: ModelRunner, description: str = ""):
+    def __init__(self, name: str, runner: ModelRunner, description: str = "") -> None:
         self.name, self.runner = name, runner
         self.frames, self.scale = runner.frames, runner.scale
         self.description = description or name

@@ -15,6 +15,7 @@ and return one value per image.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -63,7 +64,7 @@ def _expose(linear: torch.Tensor, e: int, levels: int, gamma: float) -> torch.Te
 
 
 @batched
-def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures=MPSNR_EXPOSURES, bits: int = MPSNR_BITS,
+def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures: Sequence[float] = MPSNR_EXPOSURES, bits: int = MPSNR_BITS,
           gamma: float = MPSNR_GAMMA, norm_cd: float = MPSNR_NORM_CD) -> torch.Tensor:
     """Multi-exposure PSNR in dB per image (Deep SR-ITM's mPSNR).
 

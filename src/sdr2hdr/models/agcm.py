@@ -16,6 +16,8 @@ authors' x4 downscale.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -78,6 +80,6 @@ _HDRTV_RECIPE = (
         notes="DIDNet table 1 lists 0.035M; the authors' module counts 35,251",
     )
 )
-def agcm(**kwargs) -> AGCM:
+def agcm(**kwargs: Any) -> AGCM:
     """AGCM."""
     return AGCM(**kwargs)

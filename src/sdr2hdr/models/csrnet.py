@@ -15,6 +15,8 @@ variant, base_nf=16 / cond_nf=8, has 3,369); the summary keeps the authors' 36,4
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -85,6 +87,6 @@ class CSRNet(HDRModel):
         notes="authors' base_nf=64, cond_nf=32: 36,489 (KPNet table: 36K; DIDNet table prints 0.006M)",
     )
 )
-def csrnet(**kwargs) -> CSRNet:
+def csrnet(**kwargs: Any) -> CSRNet:
     """CSRNet."""
     return CSRNet(**kwargs)

@@ -12,6 +12,8 @@ Structure and parameter counts follow the authors' MatConvNet definition (net_fu
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -225,7 +227,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
         notes="count from the authors' net_full.m (paper: 2.50M); modulation=False gives the stage-1 network",
     )
 )
-def deep_sr_itm_x2(**kwargs) -> DeepSRITM:
+def deep_sr_itm_x2(**kwargs: Any) -> DeepSRITM:
     """Deep SR-ITM, x2."""
     return DeepSRITM(scale=2, **kwargs)
 
@@ -245,6 +247,6 @@ def deep_sr_itm_x2(**kwargs) -> DeepSRITM:
         notes="count from the authors' net_full_x4.m (paper: 2.64M); modulation=False gives the stage-1 network",
     )
 )
-def deep_sr_itm_x4(**kwargs) -> DeepSRITM:
+def deep_sr_itm_x4(**kwargs: Any) -> DeepSRITM:
     """Deep SR-ITM, x4."""
     return DeepSRITM(scale=4, **kwargs)

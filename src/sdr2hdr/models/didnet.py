@@ -38,6 +38,8 @@ given: with the shipped weights, a 288x512 picture in 128-pixel tiles differed f
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -276,7 +278,7 @@ _DOMAIN = "R'G'B': x265-coded SDR BT.709 gamma frames in, HDR10 (BT.2020 PQ) 108
         "T=5 chosen",
     )
 )
-def didnet(**kwargs) -> DIDNet:
+def didnet(**kwargs: Any) -> DIDNet:
     """DIDNet."""
     return DIDNet(**kwargs)
 
@@ -295,7 +297,7 @@ def didnet(**kwargs) -> DIDNet:
         notes="no public code; the paper does not say how Tiny is reduced: 48 channels here, fitted to 0.386M",
     )
 )
-def didnet_tiny(**kwargs) -> DIDNet:
+def didnet_tiny(**kwargs: Any) -> DIDNet:
     """DIDNet (Tiny): 48 feature channels."""
     kwargs.setdefault("ch", 48)
     return DIDNet(**kwargs)

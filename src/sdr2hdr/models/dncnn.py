@@ -9,6 +9,8 @@ table's "559K".
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from .base import HDRModel
@@ -45,6 +47,6 @@ class DnCNN(HDRModel):
         notes="KPNet table 1: 559K; KAIR layout (bias on all convs, BN on the 15 middle layers)",
     )
 )
-def dncnn(**kwargs) -> DnCNN:
+def dncnn(**kwargs: Any) -> DnCNN:
     """DnCNN, colour, 17 layers."""
     return DnCNN(**kwargs)

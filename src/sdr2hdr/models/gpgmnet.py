@@ -28,6 +28,8 @@ one tile of a frame, the same picture gives another prior. Here both read the sa
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -223,7 +225,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
         notes="no public code; SPCB kernels 3/5/7 x 4 ch and SSCB widths 32-64-80 chosen to fit 0.77M",
     )
 )
-def gpgmnet_x2(**kwargs) -> GPGMNet:
+def gpgmnet_x2(**kwargs: Any) -> GPGMNet:
     """GPGMNet, x2."""
     return GPGMNet(scale=2, **kwargs)
 
@@ -242,6 +244,6 @@ def gpgmnet_x2(**kwargs) -> GPGMNet:
         notes="no public code; same choices as gpgmnet_x2 plus a second conv 64->256 + pixel shuffle",
     )
 )
-def gpgmnet_x4(**kwargs) -> GPGMNet:
+def gpgmnet_x4(**kwargs: Any) -> GPGMNet:
     """GPGMNet, x4."""
     return GPGMNet(scale=4, **kwargs)

@@ -8,6 +8,8 @@ Defines:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -87,6 +89,6 @@ class HDRTVNet(HDRModel):
         notes="DIDNet table 1: 1.405M for AGCM + LE; the highlight-generation GAN stage is not included",
     )
 )
-def hdrtvnet(**kwargs) -> HDRTVNet:
+def hdrtvnet(**kwargs: Any) -> HDRTVNet:
     """HDRTVNet (AGCM + LE)."""
     return HDRTVNet(**kwargs)

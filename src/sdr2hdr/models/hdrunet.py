@@ -11,6 +11,8 @@ Defines:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -128,6 +130,6 @@ class HDRUNet(HDRModel):
         notes="authors' HDRUNet_arch counts 1,651,494",
     )
 )
-def hdrunet(**kwargs) -> HDRUNet:
+def hdrunet(**kwargs: Any) -> HDRUNet:
     """HDRUNet."""
     return HDRUNet(**kwargs)

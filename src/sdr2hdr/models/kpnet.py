@@ -24,6 +24,8 @@ full-size pass).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -247,6 +249,6 @@ class KPNet(HDRModel):
         notes="authors' module counts 1,552,475 (paper 1.55M); 1,367,835 used in forward, 184,640 kept unused",
     )
 )
-def kpnet(**kwargs) -> KPNet:
+def kpnet(**kwargs: Any) -> KPNet:
     """KPNet."""
     return KPNet(**kwargs)

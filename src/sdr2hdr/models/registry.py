@@ -32,6 +32,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -98,7 +99,7 @@ def _lookup(name: str) -> None:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
 
 
-def create(name: str, **kwargs) -> nn.Module:
+def create(name: str, **kwargs: Any) -> nn.Module:
     """Build the registered model `name`; keyword arguments go to its builder."""
     _lookup(name)
     return _BUILDERS[name](**kwargs)

@@ -56,7 +56,8 @@ def grade_weights(recs: list[dict], spread: float | None) -> np.ndarray | None:
     return w / w.sum()
 
 
-def cosine_adam(params: Iterable[torch.nn.Parameter], lr: float, steps: int):
+def cosine_adam(params: Iterable[torch.nn.Parameter], lr: float,
+                steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """Adam with a cosine decay of the learning rate to zero over `steps` (train_adaptive, train_informed)."""
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))

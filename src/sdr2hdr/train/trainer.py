@@ -24,7 +24,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from sdr2hdr.errors import InputError
@@ -87,7 +88,7 @@ def weights_fingerprint(model: nn.Module) -> str:
 
 
 @torch.no_grad()
-def validate_psnr(model: nn.Module, loader, device: torch.device) -> float:
+def validate_psnr(model: nn.Module, loader: Iterable[dict[str, Tensor]], device: torch.device) -> float:
     """Mean over items of PSNR (dB, peak 1) between the clamped PQ output and the target.
 
     Only for choosing the best weights; sdr2hdr.metrics is the reference for reported figures.
@@ -211,7 +212,8 @@ class Trainer:
     Dataset whose items follow sdr2hdr.train.data's contract works, the loop does not care where they come from.
     """
 
-    def __init__(self, cfg: Config, out: str | Path, *, train_set=None, val_set=None, data_root: str | None = None,
+    def __init__(self, cfg: Config, out: str | Path, *, train_set: Dataset | None = None,
+                 val_set: Dataset | None = None, data_root: str | None = None,
                  resume: bool = False, max_steps: int | None = None, ddp: bool = False, progress: bool = True,
                  config_file: str = "", preset: str = "") -> None:
         self.cfg, self.out = cfg, Path(out)

@@ -87,7 +87,17 @@ def _ensure_loaded() -> None:
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Sorted registered names, filtered by a shell-style pattern when given."""
+    """Sorted registered names, filtered by a shell-style pattern when given.
+
+    Args:
+        pattern: e.g. ``"deep_sr_itm_*"``; None lists every name.
+
+    Returns:
+        The names, sorted.
+
+    >>> list_models("gpgmnet_*")
+    ['gpgmnet_x2', 'gpgmnet_x4']
+    """
     _ensure_loaded()
     names = sorted(_BUILDERS)
     return [n for n in names if fnmatch.fnmatch(n, pattern)] if pattern else names
@@ -100,19 +110,59 @@ def _lookup(name: str) -> None:
 
 
 def create(name: str, **kwargs: Any) -> nn.Module:
-    """Build the registered model `name`; keyword arguments go to its builder."""
+    """Build the registered model `name` with fresh weights (load them with models.weights.load_model).
+
+    Args:
+        name: a registered name (``list_models()``).
+        **kwargs: passed to the model's builder (e.g. ``domain="yuv"``, ``modulation=False``).
+
+    Returns:
+        The model, an HDRModel following the contract above.
+
+    Shape:
+        forward: (N, 3, H, W) SDR R'G'B' -> (N, 3, H * scale, W * scale) PQ R'G'B'; multi-frame models take
+        (N, T, 3, H, W) with T = ``model.frames`` and return the centre frame.
+
+    Raises:
+        KeyError: an unknown name (the message lists the registered ones).
+
+    >>> import torch
+    >>> model = create("dncnn")
+    >>> model(torch.rand(1, 3, 16, 16)).shape
+    torch.Size([1, 3, 16, 16])
+    """
     _lookup(name)
     return _BUILDERS[name](**kwargs)
 
 
 def get_summary(name: str) -> ModelSummary:
-    """The summary of a registered model."""
+    """What the paper says about a registered model (the card of a shipped weights file is models.weights').
+
+    Args:
+        name: a registered name.
+
+    Returns:
+        Its ModelSummary: paper, task, scale, frames, parameter count, runtime, recipe.
+
+    >>> get_summary("deep_sr_itm_x2").scale
+    2
+    """
     _lookup(name)
     return _SUMMARIES[name]
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of distinct parameter values (shared parameters counted once)."""
+    """Number of distinct parameter values (shared parameters counted once).
+
+    Args:
+        model: any torch module.
+
+    Returns:
+        The count.
+
+    >>> count_params(nn.Linear(3, 2))
+    8
+    """
     return sum(p.numel() for p in model.parameters())
 
 

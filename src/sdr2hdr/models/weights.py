@@ -74,6 +74,14 @@ def check_fit(model: nn.Module, state: Mapping[str, Tensor], source: str, *, par
 
     Raises:
         InputError: "<source> does not fit <Model>: tensor 'x' is missing / has shape ... / unexpected tensor 'x'".
+
+    >>> import torch
+    >>> check_fit(nn.Linear(2, 1), {"weight": torch.zeros(1, 2)}, "w", partial=True)
+    ['bias']
+    >>> check_fit(nn.Linear(2, 1), {"weight": torch.zeros(2, 2), "bias": torch.zeros(1)}, "w")
+    Traceback (most recent call last):
+    ...
+    sdr2hdr.errors.InputError: w does not fit Linear: tensor 'weight' has shape (2, 2), the model needs (1, 2)
     """
     own = model.state_dict()
     name = type(model).__name__
@@ -95,6 +103,18 @@ def average_states(states: Sequence[Mapping[str, Tensor]]) -> dict[str, Tensor]:
 
     Floating-point tensors are averaged in float64 and rounded once to their own type; integer tensors (step
     counters and the like) are taken from the last state.
+
+    Args:
+        states: state dicts with the same names and shapes, oldest first.
+
+    Returns:
+        The mean state dict.
+
+    >>> import torch
+    >>> mean = average_states([{"w": torch.tensor([1.0]), "n": torch.tensor(3)},
+    ...                        {"w": torch.tensor([2.0]), "n": torch.tensor(4)}])
+    >>> mean["w"].tolist(), int(mean["n"])
+    ([1.5], 4)
     """
     if not states:
         raise ValueError("no states to average")
@@ -104,7 +124,11 @@ def average_states(states: Sequence[Mapping[str, Tensor]]) -> dict[str, Tensor]:
 
 
 def build_model(name: str) -> nn.Module:
-    """A registered model with fresh weights; an unknown name is an InputError that lists the registered ones."""
+    """A registered model with fresh weights; an unknown name is an InputError that lists the registered ones.
+
+    >>> type(build_model("dncnn")).__name__
+    'DnCNN'
+    """
     from sdr2hdr.models import create, list_models
 
     if name not in list_models():
@@ -115,11 +139,19 @@ def build_model(name: str) -> nn.Module:
 def load_model(name: str, weights: str | os.PathLike | None = None) -> tuple[nn.Module, Path]:
     """A registered model with its weights: the file given, else the shipped ones.
 
+    Args:
+        name: a registered model name.
+        weights: a safetensors file; None takes the shipped weights of ``name``.
+
     Returns:
-        (model, the weights file loaded).
+        (model, the weights file loaded); the model is in training mode, as torch builds it.
 
     Raises:
         InputError: an unknown name, no weights shipped and none given, or weights that do not fit.
+
+    >>> model, path = load_model("kpnet")
+    >>> path.name, type(model).__name__
+    ('kpnet.safetensors', 'KPNet')
     """
     model = build_model(name)
     path = Path(weights) if weights else shipped_weights(name)
@@ -152,7 +184,11 @@ def card_summary(card: dict) -> str:
 
 
 def card_path(weights: str | os.PathLike) -> Path:
-    """Where the card of a weights file lives: beside it, same name, .json."""
+    """Where the card of a weights file lives: beside it, same name, .json.
+
+    >>> card_path("runs/kpnet/weights/best.safetensors").as_posix()
+    'runs/kpnet/weights/best.json'
+    """
     return Path(weights).with_suffix(".json")
 
 

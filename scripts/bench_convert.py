@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from clip_tools import make_sdr_clip  # noqa: E402
 
-from sdr2hdr.engine.convert import classical_mapper, convert_video, model_mapper  # noqa: E402
+from sdr2hdr.engine.convert import ConvertReport, classical_mapper, convert_video, model_mapper  # noqa: E402
 
 
 def sample_1080p(path: Path, frames: int, width: int, height: int) -> Path:
@@ -35,11 +35,12 @@ def sample_1080p(path: Path, frames: int, width: int, height: int) -> Path:
     return path
 
 
-def show(label: str, report) -> None:
+def show(label: str, report: ConvertReport) -> None:
     s = report.seconds
     print(f"{label}: {report.fps:.2f} frames/s end to end ({report.frames} frames in {s['total']:.1f} s); "
           f"stages decode {1000 * s['decode'] / report.frames:.1f}, convert {1000 * s['convert'] / report.frames:.1f}"
-          f", encode {1000 * s['encode'] / report.frames:.1f} ms/frame (sum {sum(s[k] for k in ('decode', 'convert', 'encode')):.1f} s"
+          f", encode {1000 * s['encode'] / report.frames:.1f} ms/frame "
+          f"(sum {sum(s[k] for k in ('decode', 'convert', 'encode')):.1f} s"
           f" vs {s['total']:.1f} s wall: the stages overlap){''.join('; ' + n for n in report.notes)}")
 
 

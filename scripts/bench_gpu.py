@@ -201,7 +201,7 @@ def table(results: list[Result], sizes: dict[str, tuple[int, int]], header: list
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="markdown table to write")
     ap.add_argument("--models", default=None, help="shell pattern of model names (default: every model)")
@@ -216,8 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=420.0, help="seconds after which no new measurement starts")
     ap.add_argument("--device", default=None, help="default: cuda when available, else cpu")
     ap.add_argument("--dry-run", action="store_true", help="CPU, 64x64, one iteration, every model")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def _setup(args: argparse.Namespace) -> tuple[torch.device, dict, dict, str, str]:
+    """(device, sizes, batch per size, precision, device name); a dry run shrinks everything to one quick pass."""
     if args.dry_run:
         device = torch.device(args.device or "cpu")
         sizes, batches = DRY_SIZES, {"64x64": 1}
@@ -235,8 +238,46 @@ def main(argv: list[str] | None = None) -> int:
         name = torch.cuda.get_device_name(device)
     else:
         name = platform.processor() or platform.machine() or "CPU"
-    e2e_label = next(iter(sizes))  # end to end at the first size (1080p)
+    return device, sizes, batches, precision, name
 
+
+def _measure(r: Result, args: argparse.Namespace, device: torch.device, sizes: dict, batches: dict,
+             precision: str, start: float) -> None:
+    """Time one model at every size and end to end into r, within the time budget; a failure becomes a note."""
+    e2e_label = next(iter(sizes))  # end to end at the first size (1080p)
+    run = model = None
+    try:
+        t0 = time.perf_counter()
+        run, model = _prepare(r.name, device, args.compile)
+        for label, (w, h) in sizes.items():
+            if time.perf_counter() - start > args.budget:
+                r.notes.append(f"{label} skipped (time budget)")
+                continue
+            try:
+                r.ms[label], r.batch[label] = time_model(run, model, w, h, batches[label], device, precision,
+                                                         args.iters, args.warmup)
+            except (torch.OutOfMemoryError, RuntimeError) as exc:
+                if not _is_oom(exc):
+                    raise
+                r.notes.append(f"{label}: out of memory at batch 1")
+        if time.perf_counter() - start > args.budget:
+            r.notes.append("end to end skipped (time budget)")
+        else:
+            w, h = sizes[e2e_label]
+            r.e2e_fps = end_to_end(run, model, w, h, r.batch.get(e2e_label, 1), args.e2e_frames, device, precision)
+        if args.compile:
+            r.notes.append(f"compiled, {time.perf_counter() - t0:.0f} s with compilation")
+    except Exception as exc:  # noqa: BLE001 - one model's failure must not lose the others' figures
+        r.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
+    finally:
+        run = model = None
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    device, sizes, batches, precision, name = _setup(args)
     start = time.perf_counter()
     results: list[Result] = []
     for model_name in list_models(args.models):
@@ -247,34 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         if time.perf_counter() - start > args.budget:
             r.notes.append("skipped (time budget)")
             continue
-        try:
-            t0 = time.perf_counter()
-            run, model = _prepare(model_name, device, args.compile)
-            for label, (w, h) in sizes.items():
-                if time.perf_counter() - start > args.budget:
-                    r.notes.append(f"{label} skipped (time budget)")
-                    continue
-                try:
-                    r.ms[label], r.batch[label] = time_model(run, model, w, h, batches[label], device, precision,
-                                                             args.iters, args.warmup)
-                except (torch.OutOfMemoryError, RuntimeError) as exc:
-                    if not _is_oom(exc):
-                        raise
-                    r.notes.append(f"{label}: out of memory at batch 1")
-            if time.perf_counter() - start > args.budget:
-                r.notes.append("end to end skipped (time budget)")
-            else:
-                w, h = sizes[e2e_label]
-                batch = r.batch.get(e2e_label, 1)
-                r.e2e_fps = end_to_end(run, model, w, h, batch, args.e2e_frames, device, precision)
-            if args.compile:
-                r.notes.append(f"compiled, {time.perf_counter() - t0:.0f} s with compilation")
-        except Exception as exc:  # one model's failure must not lose the others' figures
-            r.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}")
-        finally:
-            run = model = None
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
+        _measure(r, args, device, sizes, batches, precision, start)
         shown = ", ".join(f"{k} {v:.2f} ms" for k, v in r.ms.items() if v is not None)
         print(f"{model_name:20s} {shown}  e2e {r.e2e_fps or 0:.1f} fps  {'; '.join(r.notes)}", flush=True)
 
@@ -286,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Output sizes {', '.join(f'{k} = {w}x{h}' for k, (w, h) in sizes.items())} (super-resolution models take "
         "1/scale of them); batch = frames (windows) per call; end to end at "
-        f"{e2e_label}: 8-bit frames -> model -> 10-bit codes"
+        f"{next(iter(sizes))}: 8-bit frames -> model -> 10-bit codes"
         + (" with pinned host memory and copies overlapped with compute on a second stream" if cuda else "")
         + f", decode and encode excluded; {time.perf_counter() - start:.0f} s in all.",
     ]

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_convert import sample_1080p  # noqa: E402
 
-
 _CHILD = ("import resource, sys\nfrom sdr2hdr.cli import main\nrc = main(sys.argv[1:])\n"
           "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
 

@@ -23,6 +23,7 @@ from sdr2hdr.data.degrade import hdr_master, sdr_frame
 from sdr2hdr.data.sources import gather
 from sdr2hdr.io import read_exr
 
+
 def fetch_goldengate(workdir: Path) -> Path:
     """GoldenGate.exr fetched as `sdr2hdr data sources` does it (apt-get download + dpkg-deb, no install)."""
     gather(workdir, only=["psychtoolbox-3-common"], log=lambda *_: None)

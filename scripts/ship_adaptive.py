@@ -5,7 +5,8 @@
 
 The card (src/sdr2hdr/weights/<name>.json) joins the run's own card (steps, wall time, data recipe, what was left
 out) with the held-out-curve figures of `sdr2hdr benchmark --heldout` at --qp (mean over the held-out curves,
-against the best fixed classical mapping), and the weights' sha256. adaptive_itm becomes the converter's default
+against the best fixed classical mapping), and the weights' sha256 (models.weights.ship). adaptive_itm becomes
+the converter's default
 (and any other card loses the mark) when its held-out mean beats the best fixed classical mapping. Nothing in a
 card is typed by hand.
 """
@@ -14,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.models.weights import weights_dir
+from sdr2hdr.models.weights import read_card, ship, shipped_card, weights_dir, write_card
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -50,15 +48,12 @@ def main() -> None:
     ap.add_argument("--informed", type=Path, default=None, help="informed.md of scripts/eval_generalisation.py")
     ap.add_argument("--qp", type=int, default=37)
     args = ap.parse_args()
-    run = json.loads((args.run / "card.json").read_text())
-    name = run["model"]
     src = args.run / "weights.safetensors"
+    run = read_card(src)
+    name = run["model"]
     if src.stat().st_size > MAX_BYTES:
         raise SystemExit(f"{src} is over 20 MB")
-    dest = weights_dir()
-    shutil.copyfile(src, dest / f"{name}.safetensors")
-    card = {"model": name, "weights": f"{name}.safetensors",
-            "sha256": hashlib.sha256(src.read_bytes()).hexdigest(), "training": run}
+    card = {"model": name, "weights": f"{name}.safetensors", "training": run}
     summary = (f"{run['steps']} steps, batch {run.get('batch')}, {run['wall_seconds'] / 60:.0f} min on "
                f"{run.get('machine', 'a CPU')}")
     if args.heldout:
@@ -70,15 +65,15 @@ def main() -> None:
                     f"({h['best_fixed_classical']}) {f['psnr']:.2f} dB, {f['delta_e_itp']:.1f}")
         card["default"] = name == "adaptive_itm" and h["beats_best_fixed"]
         if card["default"]:
-            for other in dest.glob("*.json"):
-                c = json.loads(other.read_text())
-                if c.get("default") and c.get("model") != name:
+            for other in sorted(weights_dir().glob("*.safetensors")):
+                c = shipped_card(other.stem)
+                if c is not None and c.get("default") and c.get("model") != name:
                     c["default"] = False
-                    other.write_text(json.dumps(c, indent=1) + "\n")
+                    write_card(other, c)
     if args.informed:
         card["informed_table"] = args.informed.read_text().strip().splitlines()
     card["summary"] = summary
-    (dest / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    ship(src, name, card)
     print(f"shipped {name}: {summary}")
 
 

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import shutil
 import sys
 from pathlib import Path
 
-from sdr2hdr.models.weights import weights_dir
-from sdr2hdr.train.trainer import card_summary
+from sdr2hdr.models.weights import card_summary, read_card, ship, shipped_card, weights_dir
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -42,6 +39,46 @@ def _training_head(card: dict) -> str:
     return card["summary"].split("; test split", 1)[0]
 
 
+def _from_run(spec: str) -> tuple[str, Path, str, dict]:
+    """RUN_DIR:KIND -> (name, weights file, training summary, training record) from the trainer's card."""
+    run, kind = spec.rsplit(":", 1)
+    src = Path(run) / "weights" / f"{kind}.safetensors"
+    train_card = read_card(src)
+    name = train_card["name"]
+    head = card_summary(train_card)
+    training = {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
+                                               "train_seconds", "device", "paper_recipe")}
+    init = ((train_card.get("config") or {}).get("model") or {}).get("init_weights")
+    training["init_weights"] = init
+    if init and Path(init).resolve() == (weights_dir() / f"{name}.safetensors").resolve():
+        # The run continued from the weights it replaces: keep their record, or it would be lost.
+        prev = shipped_card(name)
+        prev_head = _training_head(prev)
+        head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
+        training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
+    return name, src, head, training
+
+
+def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench: Path,
+          best_classical: str, ref: dict) -> dict:
+    """The shipped card: the training record and the benchmark's test-split figures beside the best classical."""
+    scores = {q: _score(rows, name, q) for q in sorted({r["qp"] for r in rows if r["method"] == name})}
+    if not scores.get(qp):
+        sys.exit(f"{name} has no benchmark row at QP {qp} in {bench}")
+    s = scores[qp]
+    return {
+        "model": name,
+        "weights": f"{name}.safetensors",
+        "summary": (f"{head}; test split QP {qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+                    f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
+                    f"{ref['delta_e_itp']:.2f})"),
+        "training": training,
+        "test_scores": scores,
+        "best_classical": {"method": best_classical, "qp": qp, **ref},
+        "beats_best_classical": s["psnr"] > ref["psnr"],
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
@@ -52,58 +89,25 @@ def main() -> int:
     classical = {r["method"] for r in rows if r["kind"] == "classical"}
     best_classical = max(classical, key=lambda m: (_score(rows, m, args.qp) or {"psnr": -1})["psnr"])
     ref = _score(rows, best_classical, args.qp)
-    out_dir = weights_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    weights_dir().mkdir(parents=True, exist_ok=True)
     shipped = {}
     for spec in args.runs:
         if ":" in spec:
-            run, kind = spec.rsplit(":", 1)
-            src = Path(run) / "weights" / f"{kind}.safetensors"
-            train_card = json.loads((Path(run) / "weights" / f"{kind}.json").read_text())
-            name = train_card["name"]
-            head = card_summary(train_card)
-            training = {k: train_card.get(k) for k in ("kind", "steps", "val", "data", "preset", "config_file",
-                                                       "train_seconds", "device", "paper_recipe")}
-            init = ((train_card.get("config") or {}).get("model") or {}).get("init_weights")
-            training["init_weights"] = init
-            if init and Path(init).resolve() == (out_dir / f"{name}.safetensors").resolve():
-                # The run continued from the weights it replaces: keep their record, or it would be lost.
-                prev = json.loads((out_dir / f"{name}.json").read_text())
-                prev_head = _training_head(prev)
-                head = head.replace(f"initialised from {init}", f"continued from the weights shipped before, {prev_head}")
-                training["init_weights"] = {"path": init, "summary": prev_head, "training": prev["training"]}
+            name, src, head, training = _from_run(spec)
         else:
             name, src = spec, None
-            shipped_card = out_dir / f"{name}.json"
-            if not shipped_card.exists():
+            old = shipped_card(name)
+            if old is None:
                 sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
-            old = json.loads(shipped_card.read_text())
             head, training = _training_head(old), old["training"]
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
-        scores = {qp: _score(rows, name, qp) for qp in sorted({r["qp"] for r in rows if r["method"] == name})}
-        if not scores.get(args.qp):
-            sys.exit(f"{name} has no benchmark row at QP {args.qp} in {args.bench}")
-        s = scores[args.qp]
-        card = {
-            "model": name,
-            "weights": f"{name}.safetensors",
-            "summary": (f"{head}; test split QP {args.qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
-                        f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
-                        f"{ref['delta_e_itp']:.2f})"),
-            "training": training,
-            "test_scores": scores,
-            "best_classical": {"method": best_classical, "qp": args.qp, **ref},
-            "beats_best_classical": s["psnr"] > ref["psnr"],
-        }
-        if src is not None:
-            shutil.copyfile(src, out_dir / f"{name}.safetensors")
-        shipped[name] = card
-    contenders = [n for n, c in shipped.items() if c["beats_best_classical"]]
-    default = max(contenders, key=lambda n: shipped[n]["test_scores"][args.qp]["psnr"]) if contenders else None
-    for name, card in shipped.items():
+        shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref))
+    contenders = [n for n, (_, c) in shipped.items() if c["beats_best_classical"]]
+    default = max(contenders, key=lambda n: shipped[n][1]["test_scores"][args.qp]["psnr"]) if contenders else None
+    for name, (src, card) in shipped.items():
         card["default"] = name == default
-        (out_dir / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+        ship(src, name, card)
         print(f"shipped {name}: {card['summary']}{' [default]' if card['default'] else ''}")
     if default is None:
         print(f"no shipped model beats {best_classical} at QP {args.qp}: the converter keeps the classical default")

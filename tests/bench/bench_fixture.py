@@ -9,8 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sdr2hdr.color import BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709
-from sdr2hdr.color import pq_inverse_eotf
+from sdr2hdr.color import BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709, pq_inverse_eotf
 from sdr2hdr.io.images import write_png8, write_png16
 from sdr2hdr.tonemap import FORWARD_TMOS
 
@@ -57,7 +56,7 @@ def make_dataset(root: Path, tmos=("bt2446c", "hable"), frames: int = FRAMES, qp
         clip_dir = root / "clips" / cid
         files: dict = {"hdr": [], "sdr": {f"x{s}": [] for s in scales}, "lq": {}}
 
-        def put(rel: str, img: np.ndarray, bits: int) -> str:
+        def put(rel: str, img: np.ndarray, bits: int, clip_dir: Path = clip_dir) -> str:
             (clip_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             (write_png16 if bits == 16 else write_png8)(clip_dir / rel, img)
             return rel

@@ -6,12 +6,11 @@ import csv
 
 import pytest
 import torch
+from bench_fixture import QPS
 
 from sdr2hdr.errors import InputError
 from sdr2hdr.models import create
 from sdr2hdr.models.weights import save_weights
-
-from bench_fixture import QPS
 
 
 def _cli(*argv) -> int:

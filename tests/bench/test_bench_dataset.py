@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench_fixture import HEIGHT, QPS, WIDTH, make_dataset
 
 from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.errors import InputError
-
-from bench_fixture import HEIGHT, QPS, WIDTH, make_dataset
 
 
 def test_load_split_lists_test_clips_with_their_degradation_qps_and_scales(tiny_set):

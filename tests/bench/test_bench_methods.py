@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from sdr2hdr.bench.methods import average_checkpoints, classical_method, model_method, window
+from sdr2hdr.bench.methods import average_checkpoints, classical_method, model_method
+from sdr2hdr.engine.infer import window
 from sdr2hdr.errors import InputError
 from sdr2hdr.models import create
 from sdr2hdr.models.weights import save_weights

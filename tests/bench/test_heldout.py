@@ -62,7 +62,7 @@ def test_manifest_lists_every_test_clip_through_every_curve(source_set, heldout_
     assert m["qps"] == list(QPS) and m["frames"] == FRAMES
     assert m["splits"]["train"] == []  # nothing of the source set's training split
     assert sorted(m["splits"]["test"]) == sorted(f"{base.id}-{c}" for c in CURVES)
-    for cid, entry in m["clips"].items():
+    for entry in m["clips"].values():
         assert entry["split"] == "test" and entry["source"] == base.source
         assert entry["sha256"] == sha256_file(heldout_set / entry["manifest"])
     BuiltSet(heldout_set, "test")  # readable as any built set (hashes checked there)

@@ -22,7 +22,7 @@ RNG = np.random.default_rng(7)
 SPACES = {"bt709": "ITU-R BT.709", "bt2020": "ITU-R BT.2020", "p3d65": "P3-D65"}
 
 
-def test_bt2087_matrix_matches_signals_md():
+def test_bt2087_matrix_matches_the_documented_values():
     expected = [
         [0.6274039, 0.3292830, 0.0433131],
         [0.0690973, 0.9195404, 0.0113623],

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdr2hdr.color import delta_e_itp, delta_e_itp_pq, ictcp_to_rgb2020, pq_inverse_eotf, rgb2020_to_ictcp
-from sdr2hdr.color import ictcp
+from sdr2hdr.color import delta_e_itp, delta_e_itp_pq, ictcp, ictcp_to_rgb2020, pq_inverse_eotf, rgb2020_to_ictcp
 
 RNG = np.random.default_rng(11)
 

@@ -18,8 +18,8 @@ from sdr2hdr.color import (
     hlg_system_gamma,
     pq_eotf,
     pq_inverse_eotf,
+    transfer,
 )
-from sdr2hdr.color import transfer
 
 RNG = np.random.default_rng(20240601)
 

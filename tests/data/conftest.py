@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .data_helpers import grey_exr, textured_exr, tiny_recipe
 
 from sdr2hdr.data.build import build
+
+from .data_helpers import grey_exr, textured_exr, tiny_recipe
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.io import write_exr
 

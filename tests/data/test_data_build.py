@@ -97,7 +97,7 @@ def test_manifest_records_the_degradation_and_checksums(tiny_set):
 def test_two_sources_never_share_a_split(tiny_set):
     manifest = json.loads((tiny_set / "manifest.json").read_text())
     split_of = {}
-    for cid, entry in manifest["clips"].items():
+    for entry in manifest["clips"].values():
         split_of.setdefault(entry["source"], set()).add(entry["split"])
     assert all(len(s) == 1 for s in split_of.values())
     assert split_of["photo.exr"] != split_of["grey.exr"]
@@ -212,3 +212,20 @@ def test_bad_sources_are_named_and_skipped_and_hdr10_video_is_a_source(tmp_path)
     got = _png(tmp_path / "out" / "clips" / clip["id"] / clip["files"]["hdr"][0]) / 65535.0
     want = pq[start, y0:y0 + h, x0:x0 + w]
     assert np.abs(got - want).mean() < 0.01  # the master is the video's own PQ frame, through 10-bit HEVC
+
+
+def test_building_leaves_the_callers_thread_settings_as_they_were(tiny_sources, tmp_path, monkeypatch):
+    """Workers run single-threaded, but the caller's OpenMP / BLAS variables and OpenCV threads are put back."""
+    import os
+
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    threads = cv2.getNumThreads()
+    quiet = dict(progress=False, log=lambda *_: None, max_clips=2)
+    report = build(tiny_sources, tmp_path / "pool", tiny_recipe(), workers=2, **quiet)  # spawned workers
+    assert report.built == 2
+    build(tiny_sources, tmp_path / "here", tiny_recipe(), workers=1, **quiet)  # in this process
+    assert "OMP_NUM_THREADS" not in os.environ and "MKL_NUM_THREADS" not in os.environ
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "3" and cv2.getNumThreads() == threads

@@ -2,8 +2,16 @@
 
 import numpy as np
 
-from sdr2hdr.data.camera import (CameraPose, PanoPose, fov_for_zoom, pano_zoom, random_pano_path, random_path,
-                                 render, render_equirect)
+from sdr2hdr.data.camera import (
+    CameraPose,
+    PanoPose,
+    fov_for_zoom,
+    pano_zoom,
+    random_pano_path,
+    random_path,
+    render,
+    render_equirect,
+)
 
 
 def _lonlat_pano(H=128, W=256):

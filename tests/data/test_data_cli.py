@@ -9,10 +9,11 @@ from pathlib import Path
 
 import cv2
 import yaml
-from .data_helpers import tiny_recipe
 
 from sdr2hdr.data import sources as sources_mod
 from sdr2hdr.data.recipe import Recipe
+
+from .data_helpers import tiny_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,19 @@ import yaml
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.data.build import plan
-from sdr2hdr.data.generator import (FAMILIES, STANDARD_FAMILIES, build_pool, codec_roundtrip, draw_codec, draw_grade,
-                                    draw_sdr, generate_sample, grade, load_pool, make_sdr)
+from sdr2hdr.data.generator import (
+    FAMILIES,
+    STANDARD_FAMILIES,
+    build_pool,
+    codec_roundtrip,
+    draw_codec,
+    draw_grade,
+    draw_sdr,
+    generate_sample,
+    grade,
+    load_pool,
+    make_sdr,
+)
 from sdr2hdr.data.recipe import Recipe
 
 from .data_helpers import textured_exr
@@ -107,7 +118,7 @@ def test_draw_sdr_families_and_parameters_match_the_recipe():
     check_range([p["exposure"] for p in by["hable"]], s["hable"]["exposure"], reach=0.1)
     check_range([p["exposure"] for p in by["reinhard"]], s["reinhard"]["exposure"], log=True, reach=0.1)
     cam = by["camera"]
-    assert {p["gain"] for p in cam} == set(float(g) for g in s["camera"]["gain"])
+    assert {p["gain"] for p in cam} == {float(g) for g in s["camera"]["gain"]}
     check_range([p["exposure"] / p["gain"] for p in cam], s["camera"]["exposure"], log=True, reach=0.12)
     check_range([p["offset"] for p in cam], s["camera"]["offset"], reach=0.12)
     check_range([p["noise_sigma"] / math.sqrt(p["gain"]) for p in cam], s["camera"]["noise_sigma"], reach=0.12)

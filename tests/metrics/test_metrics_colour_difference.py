@@ -36,7 +36,7 @@ def test_delta_e_itp_scores_float32_images_in_float64_and_returns_float32():
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
 
 
-def test_delta_e_itp_grey_100_vs_101_cd_is_the_signals_md_value():
+def test_delta_e_itp_grey_100_vs_101_cd_is_the_documented_value():
     a = np.broadcast_to(pq_inverse_eotf(np.full(3, 100.0)), (4, 4, 3)).copy()
     b = np.broadcast_to(pq_inverse_eotf(np.full(3, 101.0)), (4, 4, 3)).copy()
     assert float(delta_e_itp(a, b)) == pytest.approx(0.7193, abs=5e-5)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sdr2hdr.metrics import cvvdp_jod
-from sdr2hdr.metrics import video_vdp
+from sdr2hdr.metrics import cvvdp_jod, video_vdp
 
 
 @pytest.fixture

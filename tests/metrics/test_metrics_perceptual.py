@@ -7,8 +7,7 @@ import piq
 import pytest
 import torch
 
-from sdr2hdr.metrics import haarpsi, nan_mean, summarise, vifp, vsi
-from sdr2hdr.metrics import perceptual
+from sdr2hdr.metrics import haarpsi, nan_mean, perceptual, summarise, vifp, vsi
 
 
 @pytest.mark.parametrize("ours, theirs", [(vifp, piq.vif_p), (haarpsi, piq.haarpsi), (vsi, piq.vsi)],

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.engine.adaptive import AdaptiveStream
 from sdr2hdr.io.video import VideoReader
-from sdr2hdr.models import count_params, create, get_card
+from sdr2hdr.models import count_params, create, get_summary
 from sdr2hdr.models.adaptive_itm import N_PARAMS, GlobalInverse, views
 from sdr2hdr.tonemap import bt2408_direct
 
@@ -52,9 +52,9 @@ def seeded(name: str, seed: int = 0):
 
 @pytest.mark.parametrize("name", ["adaptive_itm", "adaptive_itm_local"])
 def test_parameter_count_equals_the_card(name):
-    card = get_card(name)
-    assert card.params_exact
-    assert count_params(create(name)) == card.paper_params
+    summary = get_summary(name)
+    assert summary.params_exact
+    assert count_params(create(name)) == summary.paper_params
 
 
 def test_local_branch_is_the_only_difference():

@@ -1,4 +1,4 @@
-"""Every registered model against its card and the shared input/output contract."""
+"""Every registered model against its summary and the shared input/output contract."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from sdr2hdr.models import cards_table, cost_table, count_params, create, get_card, list_models
+from sdr2hdr.models import cost_table, count_params, create, get_summary, list_models, summaries_table
 from sdr2hdr.models.base import HDRModel
 
 MODELS = list_models()
@@ -61,18 +61,19 @@ def test_unknown_name_raises_with_the_registered_names():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_parameter_count_matches_the_paper_within_tolerance(name):
-    card = get_card(name)
+    summary = get_summary(name)
     ours = count_params(create(name))
-    assert abs(ours - card.paper_params) / card.paper_params <= card.params_tolerance, (ours, card.paper_params)
+    paper = summary.paper_params
+    assert abs(ours - paper) / paper <= summary.params_tolerance, (ours, paper)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_card_agrees_with_the_model_class_attributes(name):
-    card = get_card(name)
+    summary = get_summary(name)
     model = create(name)
     assert isinstance(model, HDRModel)
-    assert (model.scale, model.frames) == (card.scale, card.frames)
-    assert card.paper and card.task and card.input_domain and card.paper_recipe and card.paper_runtime
+    assert (model.scale, model.frames) == (summary.scale, summary.frames)
+    assert summary.paper and summary.task and summary.input_domain and summary.paper_recipe and summary.paper_runtime
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -173,15 +174,15 @@ def test_didnet_aux_output_is_the_restored_sdr_of_the_centre_frame():
 
 
 def test_cards_table_lists_every_model_with_both_parameter_counts():
-    text = cards_table()
+    text = summaries_table()
     for name in MODELS:
-        card = get_card(name)
+        summary = get_summary(name)
         line = next(ln for ln in text.splitlines() if ln.startswith(name + " "))
         assert f"{count_params(create(name)):,}" in line
-        assert f"{card.paper_params:,}" in line
+        assert f"{summary.paper_params:,}" in line
         assert re.search(r"[+-]\d+\.\d\d%", line)
         assert " yes " in line
-    verbose = cards_table(verbose=True)
+    verbose = summaries_table(verbose=True)
     assert "recipe:" in verbose and "Kim, Oh, Kim" in verbose
 
 

@@ -15,10 +15,10 @@ from sdr2hdr.tonemap import (
     bt2446c_forward,
     camera_model,
     eetf_to_sdr,
+    forward,
     hable,
     reinhard,
 )
-from sdr2hdr.tonemap import forward
 
 RNG = np.random.default_rng(9)
 

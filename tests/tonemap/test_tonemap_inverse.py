@@ -1,4 +1,4 @@
-"""Inverse mappings (SDR -> HDR baselines): every BT.2408 / BT.2446 figure in signals.md, shapes, torch parity."""
+"""Inverse mappings (SDR -> HDR baselines): every BT.2408 / BT.2446 known value, shapes, torch parity."""
 
 import doctest
 
@@ -18,8 +18,8 @@ from sdr2hdr.tonemap import (
     bt2446c_inverse,
     bt2446c_inverse_luminance,
     crosstalk_matrix,
+    inverse,
 )
-from sdr2hdr.tonemap import inverse
 
 RNG = np.random.default_rng(5)
 

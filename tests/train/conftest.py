@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
+
 class FixedPairs(Dataset):
     """`items` random SDR/HDR pairs of exactly one patch each, so every batch of `items` is the same batch.
 

@@ -71,8 +71,8 @@ def run(pool, tmp_path_factory) -> Path:
 
 
 def test_training_writes_weights_and_a_card(run, pool):
-    assert {"weights.safetensors", "card.json", "log.csv", "checkpoint.pt"} <= {p.name for p in run.iterdir()}
-    card = json.loads((run / "card.json").read_text())
+    assert {"weights.safetensors", "weights.json", "log.csv", "checkpoint.pt"} <= {p.name for p in run.iterdir()}
+    card = json.loads((run / "weights.json").read_text())
     assert card["model"] == "adaptive_itm" and card["steps"] == 20 and card["batch"] == 4
     assert card["params"] == count_params(create("adaptive_itm"))
     assert card["data"]["samples"] == 2 * len(FAMILIES) and card["data"]["left_out"] == []
@@ -100,8 +100,9 @@ def test_resume_continues_without_redoing_steps(run, pool, tmp_path, capsys):
     said = capsys.readouterr().out
     assert "resumed at step 20" in said
     assert _log_steps(copy) == [20, 30]  # the log goes on from step 20: nothing done twice
-    card = json.loads((copy / "card.json").read_text())
-    assert card["steps"] == 30 and card["wall_seconds"] >= json.loads((run / "card.json").read_text())["wall_seconds"]
+    card = json.loads((copy / "weights.json").read_text())
+    before = json.loads((run / "weights.json").read_text())
+    assert card["steps"] == 30 and card["wall_seconds"] >= before["wall_seconds"]
     assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 30
     # resuming a finished run does no step, keeps the weights, and still writes its card
     before = (copy / "weights.safetensors").read_bytes()
@@ -109,7 +110,7 @@ def test_resume_continues_without_redoing_steps(run, pool, tmp_path, capsys):
     assert "resumed at step 30" in capsys.readouterr().out
     assert (copy / "weights.safetensors").read_bytes() == before
     assert _log_steps(copy) == [20, 30]
-    card2 = json.loads((copy / "card.json").read_text())
+    card2 = json.loads((copy / "weights.json").read_text())
     assert card2["steps"] == 30 and card2["final_loss_l1_pq"] == card["final_loss_l1_pq"]
 
 
@@ -117,7 +118,7 @@ def test_exclude_leaves_a_family_out(pool, tmp_path, capsys):
     out = tmp_path / "loco"
     assert main(["train-adaptive", str(pool), "--out", str(out), "--steps", "2", "--batch", "2",
                  "--exclude", "hable"]) == 0
-    card = json.loads((out / "card.json").read_text())
+    card = json.loads((out / "weights.json").read_text())
     assert card["data"]["left_out"] == ["hable"] and "hable" not in card["data"]["families"]
     assert card["data"]["samples"] == 2 * (len(FAMILIES) - FAMILIES.count("hable"))
 

@@ -60,3 +60,22 @@ def test_a_folder_without_a_manifest_is_refused(tmp_path):
         build_datasets(cfg.data, 1, 1, 128, str(tmp_path), progress=False)
     with pytest.raises(InputError, match="not found"):
         build_datasets(cfg.data, 1, 1, 128, str(tmp_path / "nothing"), progress=False)
+
+
+def test_patches_are_flipped_and_rotated_alike_across_scales():
+    """The one augmentation training uses: every tensor of an item gets the same flips and transpose."""
+    import torch
+
+    from sdr2hdr.train.data import PatchPairs
+
+    torch.manual_seed(0)
+    lq = torch.rand(3, 12, 12)
+    hdr = lq.repeat_interleave(2, -1).repeat_interleave(2, -2)  # each LQ pixel covers 2x2 HDR pixels
+    base = [{"lq": lq, "hdr": hdr, "sdr_hq": lq.clone()}]
+    plain, seen = PatchPairs(base, 16, 2, augment=False, seed=3), set()
+    for epoch in range(16):
+        item = PatchPairs(base, 16, 2, augment=True, seed=3)[epoch, 0]
+        assert torch.equal(item["hdr"], item["lq"].repeat_interleave(2, -1).repeat_interleave(2, -2))
+        assert torch.equal(item["sdr_hq"], item["lq"])
+        seen.add(torch.equal(item["lq"], plain[epoch, 0]["lq"]))
+    assert seen == {True, False}  # some patches were transformed, some (the identity draw) not

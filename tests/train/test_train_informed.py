@@ -41,7 +41,7 @@ def _l1(model, data: Path) -> float:
 def test_training_lowers_the_error_below_the_exact_inverse(data, tmp_path):
     run = train_informed(data, "bt2446c", tmp_path / "run", steps=40, batch=4, patch=48, lr=1e-3, qps=QPS,
                          progress=False, log=lambda *a: None)
-    card = json.loads((run / "card.json").read_text())
+    card = json.loads((run / "weights.json").read_text())
     assert card["model"] == "informed_bt2446c" and card["steps"] == 40 and card["data"]["curve"] == "bt2446c"
     start = create("informed_bt2446c").eval()  # zero-initialised output layer: exactly the inverse
     trained = create("informed_bt2446c").eval()

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sdr2hdr.errors import InputError
 from sdr2hdr.argtypes import positive_int
+from sdr2hdr.errors import InputError
 
 CLASSICAL = ("bt2408", "bt2446a", "bt2446c")
 EXTRA_METRICS = ("mpsnr", "vifp", "haarpsi", "vsi")
@@ -47,7 +47,7 @@ def _common(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add `evaluate` and `benchmark` to the CLI's sub-parsers."""
     p = sub.add_parser("evaluate", help="score one model or classical mapping on a data set's test split",
                        description="Score one registered model (shipped weights, --weights or the mean of the last "
@@ -132,7 +132,7 @@ def _check_common(args) -> None:
         raise InputError(f"--peak-nits must be positive, got {args.peak_nits}")
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     from sdr2hdr.bench.dataset import find_manifest
     from sdr2hdr.bench.methods import classical_method, is_classical, model_method
 
@@ -158,7 +158,7 @@ def cmd_evaluate(args) -> int:
     return _run(args, [method], [], args.qp, args.out)
 
 
-def cmd_benchmark(args) -> int:
+def cmd_benchmark(args: argparse.Namespace) -> int:
     from sdr2hdr.bench.dataset import find_manifest
     from sdr2hdr.bench.methods import classical_method, model_method
     from sdr2hdr.models import list_models

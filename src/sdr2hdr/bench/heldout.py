@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from sdr2hdr.bench.dataset import TestClip
 from sdr2hdr.bench.methods import CLASSICAL_LABELS, classical_method
 from sdr2hdr.bench.run import pick_frames
 from sdr2hdr.bench.scores import score
@@ -83,7 +85,8 @@ class HeldoutResult:
             best_per = [max(CLASSICAL, key=lambda m: self._mean(m, c, qp, "psnr")) for c in cs]
             row["best_classical"] = best_per[0] if curve != "mean" else "per curve"
             row["best_classical_psnr"] = float(np.mean([self._mean(b, c, qp, "psnr") for b, c in zip(best_per, cs)]))
-            row["best_classical_de"] = float(np.mean([self._mean(b, c, qp, "delta_e_itp") for b, c in zip(best_per, cs)]))
+            row["best_classical_de"] = float(np.mean([self._mean(b, c, qp, "delta_e_itp")
+                                                      for b, c in zip(best_per, cs)]))
             row["fixed"] = fixed
             row["gap_to_best"] = row[f"{LEARNED}_psnr"] - row["best_classical_psnr"]
             row["gap_to_fixed"] = row[f"{LEARNED}_psnr"] - row[f"{fixed}_psnr"]
@@ -107,7 +110,8 @@ class HeldoutResult:
             name = r["curve"] + (" (unseen)" if r["curve"] in self.unseen else " (left out)" if r["curve"] != "mean"
                                  else " of held-out curves")
             cells = [name] + [f"{r[f'{m}_psnr']:.2f} / {r[f'{m}_de']:.1f}" for m in ms]
-            cells += [f"{CLASSICAL_LABELS.get(r['best_classical'], r['best_classical'])} {r['best_classical_psnr']:.2f}",
+            best = CLASSICAL_LABELS.get(r["best_classical"], r["best_classical"])
+            cells += [f"{best} {r['best_classical_psnr']:.2f}",
                       f"{r['gap_to_best']:+.2f}", f"{r['gap_to_fixed']:+.2f}", f"{r['de_ratio_fixed']:.2f}",
                       f"{r[f'{LEARNED}_lum_ratio']:.2f}",
                       f"{r[f'{LEARNED}_flicker']:.2f} / {r[r['fixed'] + '_flicker']:.2f}"]
@@ -163,9 +167,46 @@ def _model_fn(name: str, weights: Path, peak_nits: float):
     return lambda: model_mapper(name, weights, device="cpu", peak_nits=peak_nits)
 
 
-def run_heldout(data_dir, model: str = "adaptive_itm", default_weights: str | Path | None = None,
-                loco_dir: str | Path | None = None, qps=(27, 37, 42), max_frames: int | None = None,
-                metrics=("psnr", "delta_e_itp"), peak_nits: float = 1000.0, extra: dict | None = None,
+def _learned_weights(curves: list[str], default_weights: Path, loco_dir: str | Path | None,
+                     notes: list[str]) -> dict[str, Path | None]:
+    """Per curve, weights that never saw it: the default ones for the held-out curves, else a leave-one-out run."""
+    from sdr2hdr.data.heldout import HELDOUT_CURVES
+
+    learned: dict[str, Path | None] = {}
+    for c in curves:
+        w = Path(loco_dir) / f"{c}.safetensors" if loco_dir else None
+        if c in HELDOUT_CURVES:
+            learned[c] = default_weights
+        elif w is not None and w.is_file():
+            learned[c] = w
+        else:
+            notes.append(f"no leave-one-curve-out weights for {c}: that curve is not held out for the model")
+            learned[c] = None
+    return learned
+
+
+def _clip_rows(clip: TestClip, qp: int, runs: dict[str, Callable], target: list[np.ndarray], idx: list[int],
+               metrics: Sequence[str]) -> list[dict]:
+    """Rows for every method on one clip at one QP: scores per frame, the clip's flicker, the brightness ratio."""
+    rows = []
+    lq = clip.lq(qp)
+    tgt_l = [_lum_nits(t) for t in target]
+    for name, run in runs.items():
+        outs = run(lq)
+        fm, fp = flicker(outs, target)
+        for i in idx:
+            row = {"method": name, "curve": clip.degradation, "clip": clip.id, "qp": qp, "frame": i,
+                   "flicker_mean": fm, "flicker_p99": fp}
+            row.update(score(outs[i], target[i], metrics))
+            lo = float(np.median(_lum_nits(outs[i])))
+            row["log_lum_ratio"] = float(np.log(max(lo, 1e-3) / max(float(np.median(tgt_l[i])), 1e-3)))
+            rows.append(row)
+    return rows
+
+
+def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weights: str | Path | None = None,
+                loco_dir: str | Path | None = None, qps: Sequence[int] = (27, 37, 42), max_frames: int | None = None,
+                metrics: Sequence[str] = ("psnr", "delta_e_itp"), peak_nits: float = 1000.0, extra: dict | None = None,
                 progress: bool = True) -> HeldoutResult:
     """Score the held-out model and the classical mappings on every clip of a held-out set (data.heldout).
 
@@ -182,17 +223,8 @@ def run_heldout(data_dir, model: str = "adaptive_itm", default_weights: str | Pa
     default_weights = Path(default_weights) if default_weights else shipped_weights(model)
     if default_weights is None:
         raise InputError(f"{model} has no weights; pass --weights")
-    learned: dict[str, Path] = {}
-    notes = []
-    for c in curves:
-        w = Path(loco_dir) / f"{c}.safetensors" if loco_dir else None
-        if c in HELDOUT_CURVES:
-            learned[c] = default_weights
-        elif w is not None and w.is_file():
-            learned[c] = w
-        else:
-            notes.append(f"no leave-one-curve-out weights for {c}: that curve is not held out for the model")
-            learned[c] = None
+    notes: list[str] = []
+    learned = _learned_weights(curves, default_weights, loco_dir, notes)
     classical = {m: classical_method(m, peak_nits) for m in CLASSICAL}
     rows: list[dict] = []
     total = sum(len([q for q in qps if q in c.qps]) for c in clips)
@@ -213,21 +245,9 @@ def run_heldout(data_dir, model: str = "adaptive_itm", default_weights: str | Pa
         for name, make in (extra or {}).items():
             runs[name] = (lambda frames, f=make: _stream(f(), frames))
         for qp in qps:
-            if qp not in clip.qps:
-                continue
-            lq = clip.lq(qp)
-            tgt_l = [_lum_nits(t) for t in target]
-            for name, run in runs.items():
-                outs = run(lq)
-                fm, fp = flicker(outs, target)
-                for i in idx:
-                    row = {"method": name, "curve": clip.degradation, "clip": clip.id, "qp": qp, "frame": i,
-                           "flicker_mean": fm, "flicker_p99": fp}
-                    row.update(score(outs[i], target[i], metrics))
-                    lo = float(np.median(_lum_nits(outs[i])))
-                    row["log_lum_ratio"] = float(np.log(max(lo, 1e-3) / max(float(np.median(tgt_l[i])), 1e-3)))
-                    rows.append(row)
-            bar.update(1)
+            if qp in clip.qps:
+                rows += _clip_rows(clip, qp, runs, target, idx, metrics)
+                bar.update(1)
     bar.close()
     return HeldoutResult(rows, list(qps), curves, [c for c in curves if c in HELDOUT_CURVES], notes)
 
@@ -241,8 +261,9 @@ def _stream(mapper, frames: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-def run_informed(data_dir, weights: dict, qps=(27, 37, 42), max_frames: int | None = None,
-                 metrics=("psnr", "delta_e_itp"), peak_nits: float = 1000.0, progress: bool = True) -> str:
+def run_informed(data_dir: str | Path, weights: dict, qps: Sequence[int] = (27, 37, 42), max_frames: int | None = None,
+                 metrics: Sequence[str] = ("psnr", "delta_e_itp"), peak_nits: float = 1000.0,
+                 progress: bool = True) -> str:
     """Informed mode against the exact inverse on the clips made with each curve: a markdown table per curve.
 
     weights: curve -> safetensors of informed_<curve> (None: the exact inverse alone is scored).

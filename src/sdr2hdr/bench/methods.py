@@ -15,15 +15,21 @@ repeated beyond its ends; SR models are given the LQ frames at their own scale. 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.weights import average_states, build_model, check_fit, load_model
 
 
 @dataclass
@@ -67,12 +73,6 @@ def classical_method(name: str, peak_nits: float = 1000.0) -> Method:
     return Method(name, "classical", label, None, 1, 1, note, lambda frames, i: mapper(frames[i]))
 
 
-def window(frames: list, index: int, t: int) -> list:
-    """T frames centred on index; the clip's first and last frames stand in for frames beyond its ends."""
-    half = t // 2
-    return [frames[min(max(j, 0), len(frames) - 1)] for j in range(index - half, index - half + t)]
-
-
 def _checkpoint_files(ckpt_dir: Path) -> list[Path]:
     """Checkpoints in training order: by the last number in the name (step or epoch), else by modification time."""
     files = [p for p in ckpt_dir.iterdir() if p.is_file() and p.suffix in (".safetensors", ".pt", ".pth", ".ckpt")]
@@ -109,7 +109,7 @@ def _state_dict(path: Path) -> dict:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
-def average_checkpoints(model, ckpt_dir: str | Path, k: int) -> list[Path]:
+def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[Path]:
     """Load into model the mean of the last k checkpoints in ckpt_dir (integer buffers taken from the last)."""
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
@@ -123,21 +123,9 @@ def average_checkpoints(model, ckpt_dir: str | Path, k: int) -> list[Path]:
         raise InputError(f"{ckpt_dir} has {len(files)} checkpoints, fewer than the {k} to average")
     files = files[-k:]
     states = [_state_dict(p) for p in files]
-    own = model.state_dict()
     for path, state in zip(files, states):
-        for key, tensor in own.items():
-            if key not in state:
-                raise InputError(f"checkpoint {path.name} does not fit {type(model).__name__}: tensor {key!r} "
-                                 f"is missing")
-            if tuple(state[key].shape) != tuple(tensor.shape):
-                raise InputError(f"checkpoint {path.name} does not fit {type(model).__name__}: tensor {key!r} has "
-                                 f"shape {tuple(state[key].shape)}, the model needs {tuple(tensor.shape)}")
-    mean = {}
-    for key, tensor in own.items():
-        if tensor.is_floating_point():
-            mean[key] = sum(s[key].double() for s in states).div(len(states)).to(tensor.dtype)
-        else:  # step counters and the like are not averaged
-            mean[key] = states[-1][key]
+        check_fit(model, state, f"checkpoint {path.name}")
+    mean = average_states(states)
     model.load_state_dict(mean, strict=True)
     return files
 
@@ -152,22 +140,15 @@ def model_method(name: str, weights: str | Path | None = None, average: tuple[in
     import torch
 
     from sdr2hdr.color import pq_inverse_eotf
-    from sdr2hdr.engine.infer import ModelRunner
-    from sdr2hdr.models import count_params, create, list_models
-    from sdr2hdr.models.weights import load_weights, shipped_weights
+    from sdr2hdr.engine.infer import ModelRunner, window
+    from sdr2hdr.models import count_params
 
-    if name not in list_models():
-        raise InputError(f"unknown model {name!r}; registered: {', '.join(list_models())}; classical: "
-                         f"{', '.join(CLASSICAL_LABELS)}")
-    model = create(name)
     if average is not None:
+        model = build_model(name)
         files = average_checkpoints(model, average[1], average[0])
         source = f"mean of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
     else:
-        path = Path(weights) if weights else shipped_weights(name)
-        if path is None:
-            raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
-        load_weights(model, path)
+        model, path = load_model(name, weights)
         source = path.name
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)

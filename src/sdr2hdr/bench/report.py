@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.bench.run import BenchResult
+from sdr2hdr.bench.run import BenchResult, Sample
 from sdr2hdr.bench.scores import METRIC_INFO
 
 TABLE1_MEANS = ("psnr", "ssim", "ms_ssim", "delta_e_itp")
@@ -49,7 +49,7 @@ def _mean(values) -> float:
 class Summary:
     """Means of every metric per (method, degradation, qp), with "all" and "mean" as the wildcards."""
 
-    def __init__(self, result: BenchResult):
+    def __init__(self, result: BenchResult) -> None:
         self.result = result
         self.degradations = sorted({r["degradation"] for r in result.rows})
         groups: dict = {}
@@ -60,10 +60,10 @@ class Summary:
         self.groups = groups
         self.methods = [m for m in result.methods if any(k[0] == m.name for k in groups)]
 
-    def get(self, method: str, metric: str, degradation=ALL, qp=MEAN) -> float:
+    def get(self, method: str, metric: str, degradation: str = ALL, qp: int | str = MEAN) -> float:
         return _mean(r.get(metric) for r in self.groups.get((method, degradation, qp), []))
 
-    def frames(self, method: str, degradation=ALL, qp=MEAN) -> int:
+    def frames(self, method: str, degradation: str = ALL, qp: int | str = MEAN) -> int:
         return len(self.groups.get((method, degradation, qp), []))
 
     def rows(self) -> list[dict]:
@@ -132,7 +132,7 @@ def _label(result: BenchResult, name: str) -> str:
     return next(m.label for m in result.methods if m.name == name)
 
 
-def table1(s: Summary, degradation=ALL) -> Table:
+def table1(s: Summary, degradation: str = ALL) -> Table:
     """DIDNet table 1: Methods, Params, Runtime, PSNR at each QP, Mean-PSNR, Mean-SSIM, Delta E ITP."""
     r = s.result
     means = [k for k in TABLE1_MEANS if k in r.metrics]
@@ -156,7 +156,7 @@ def table1(s: Summary, degradation=ALL) -> Table:
     return Table("", header, rows, better)
 
 
-def per_qp_table(s: Summary, metric: str, degradation=ALL) -> Table:
+def per_qp_table(s: Summary, metric: str, degradation: str = ALL) -> Table:
     r, info = s.result, METRIC_INFO[metric]
     header = ["Method"] + [f"QP{qp}" for qp in r.qps] + ["Mean"]
     rows = [[m.label] + [(s.get(m.name, metric, degradation, qp), info.digits) for qp in (*r.qps, MEAN)]
@@ -164,7 +164,7 @@ def per_qp_table(s: Summary, metric: str, degradation=ALL) -> Table:
     return Table(info.label, header, rows, [None] + [info.higher_better] * (len(r.qps) + 1))
 
 
-def table2(s: Summary, degradation=ALL) -> Table | None:
+def table2(s: Summary, degradation: str = ALL) -> Table | None:
     """DIDNet table 2's layout: MS-SSIM, VIFp, HaarPSI, VSI (and mPSNR, JOD) means, when any extra was computed."""
     keys = [k for k in TABLE2 if k in s.result.metrics]
     if not any(k in s.result.metrics for k in TABLE2[1:]):
@@ -253,76 +253,89 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path, dpi: int) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
+def _style(kind: str) -> dict:
+    """Classical mappings as dashed lines with square markers, models solid with round ones."""
+    return {"marker": "s" if kind == "classical" else "o", "linestyle": "--" if kind == "classical" else "-"}
+
+
+def _plot_psnr_vs_ms(plt, result: BenchResult, s: Summary, path: Path) -> Path:
+    from matplotlib.ticker import FuncFormatter
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    xs = []
+    for m in s.methods:
+        x, y = result.ms_per_frame(m.name), s.get(m.name, "psnr")
+        if not (math.isfinite(x) and math.isfinite(y)):
+            continue
+        x = max(x, 1e-3)  # a log axis cannot show zero
+        xs.append(x)
+        ax.scatter([x], [y], marker="s" if m.kind == "classical" else "o", s=50,
+                   color="tab:gray" if m.kind == "classical" else "tab:blue")
+        ax.annotate(m.name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    if xs:  # room on the right for the names
+        ax.set_xlim(min(xs) / 1.5, max(xs) * 3.0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel(f"ms per frame ({result.device}, log scale)")
+    ax.set_ylabel("PSNR (dB), mean over QPs")
+    ax.set_title("PSNR against runtime (squares: classical mappings)")
+    ax.grid(True, which="both", alpha=0.3)
+    return _save(plt, fig, path, 110)
+
+
+def _plot_metric_vs_qp(plt, result: BenchResult, s: Summary, metric: str, path: Path) -> Path:
+    info = METRIC_INFO[metric]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m in s.methods:
+        ax.plot(result.qps, [s.get(m.name, metric, ALL, qp) for qp in result.qps], label=m.label, **_style(m.kind))
+    ax.set_xlabel("QP of the SDR input (HEVC)")
+    ax.set_ylabel(info.label + ("" if info.higher_better else " (lower is better)"))
+    ax.set_xticks(result.qps)
+    ax.set_title(f"{info.label} against QP, all test clips")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return _save(plt, fig, path, 110)
+
+
+def _plot_by_degradation(plt, result: BenchResult, s: Summary, path: Path) -> Path:
+    n = len(s.degradations)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False, sharey=True)
+    for ax, deg in zip(axes.flat, s.degradations):
+        for m in s.methods:
+            ax.plot(result.qps, [s.get(m.name, "psnr", deg, qp) for qp in result.qps], label=m.label,
+                    **_style(m.kind))
+        ax.set_title(f"degradation: {deg}", fontsize=9)
+        ax.set_xticks(result.qps)
+        ax.grid(True, alpha=0.3)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("PSNR (dB)")
+    axes.flat[0].legend(fontsize=6)
+    return _save(plt, fig, path, 100)
+
+
 def write_plots(result: BenchResult, out_dir: Path) -> list[Path]:
+    """plots/*.png: PSNR against runtime, each metric against QP, PSNR against QP per degradation model."""
     plt = _pyplot()
     s = Summary(result)
     plots = out_dir / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     written = []
     if "psnr" in result.metrics:
-        from matplotlib.ticker import FuncFormatter
-
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        xs = []
-        for m in s.methods:
-            x, y = result.ms_per_frame(m.name), s.get(m.name, "psnr")
-            if not (math.isfinite(x) and math.isfinite(y)):
-                continue
-            x = max(x, 1e-3)  # a log axis cannot show zero
-            xs.append(x)
-            ax.scatter([x], [y], marker="s" if m.kind == "classical" else "o", s=50,
-                       color="tab:gray" if m.kind == "classical" else "tab:blue")
-            ax.annotate(m.name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
-        ax.set_xscale("log")
-        if xs:  # room on the right for the names
-            ax.set_xlim(min(xs) / 1.5, max(xs) * 3.0)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel(f"ms per frame ({result.device}, log scale)")
-        ax.set_ylabel("PSNR (dB), mean over QPs")
-        ax.set_title("PSNR against runtime (squares: classical mappings)")
-        ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
-        written.append(plots / "psnr_vs_ms.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        written.append(_plot_psnr_vs_ms(plt, result, s, plots / "psnr_vs_ms.png"))
     for metric in result.metrics:
-        info = METRIC_INFO[metric]
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for m in s.methods:
-            ys = [s.get(m.name, metric, ALL, qp) for qp in result.qps]
-            ax.plot(result.qps, ys, marker="s" if m.kind == "classical" else "o",
-                    linestyle="--" if m.kind == "classical" else "-", label=m.label)
-        ax.set_xlabel("QP of the SDR input (HEVC)")
-        ax.set_ylabel(info.label + ("" if info.higher_better else " (lower is better)"))
-        ax.set_xticks(result.qps)
-        ax.set_title(f"{info.label} against QP, all test clips")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-        fig.tight_layout()
-        written.append(plots / f"{metric}_vs_qp.png")
-        fig.savefig(written[-1], dpi=110)
-        plt.close(fig)
+        written.append(_plot_metric_vs_qp(plt, result, s, metric, plots / f"{metric}_vs_qp.png"))
     if "psnr" in result.metrics and s.degradations:
-        n = len(s.degradations)
-        cols = min(n, 3)
-        rows = math.ceil(n / cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False, sharey=True)
-        for ax, deg in zip(axes.flat, s.degradations):
-            for m in s.methods:
-                ax.plot(result.qps, [s.get(m.name, "psnr", deg, qp) for qp in result.qps],
-                        marker="s" if m.kind == "classical" else "o",
-                        linestyle="--" if m.kind == "classical" else "-", label=m.label)
-            ax.set_title(f"degradation: {deg}", fontsize=9)
-            ax.set_xticks(result.qps)
-            ax.grid(True, alpha=0.3)
-        for ax in axes.flat[n:]:
-            ax.axis("off")
-        axes.flat[0].set_ylabel("PSNR (dB)")
-        axes.flat[0].legend(fontsize=6)
-        fig.tight_layout()
-        written.append(plots / "psnr_vs_qp_by_degradation.png")
-        fig.savefig(written[-1], dpi=100)
-        plt.close(fig)
+        written.append(_plot_by_degradation(plt, result, s, plots / "psnr_vs_qp_by_degradation.png"))
     return written
 
 
@@ -339,21 +352,68 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def write_html(result: BenchResult, out_dir: Path, plots: list[Path], heat_max: float | None = None) -> Path:
-    """report.html plus report_files/ (PNG images) beside it."""
-    from sdr2hdr.color import delta_e_itp_pq
+_CSS = ("body{font-family:sans-serif;margin:1.5em;max-width:1400px} table{border-collapse:collapse;margin:.5em 0}"
+        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right;font-size:13px} td:first-child,"
+        "th:first-child{text-align:left} figure{display:inline-block;margin:4px;vertical-align:top;"
+        "text-align:center} figcaption{font-size:12px;max-width:300px} img.frame{width:300px}")
+
+
+def _sample_frames(result: BenchResult, sm: Sample, files: Path, tag: str) -> list[str]:
+    """Figures of one sample frame: the input, the target and every output, each output with its scores."""
     from sdr2hdr.io.images import write_png8
 
+    tiles = [("SDR input (LQ, as decoded)", sm.sdr_input, "input"), ("ground truth HDR", display_sdr(sm.target),
+                                                                      "target")]
+    tiles += [(_label(result, n), display_sdr(pq), _safe(n)) for n, pq in sm.outputs.items()]
+    parts = []
+    for caption, img, name in tiles:
+        path = files / f"{tag}_{name}.png"
+        write_png8(path, img)
+        caption = html.escape(caption)
+        if name not in ("input", "target"):
+            row = next((r for r in result.rows if r["clip"] == sm.clip and r["qp"] == sm.qp
+                        and r["frame"] == sm.frame and _safe(r["method"]) == name), {})
+            caption += "".join(f"<br>{METRIC_INFO[m].label} {row[m]:.{METRIC_INFO[m].digits}f}"
+                               for m in ("psnr", "delta_e_itp") if m in row)
+        parts.append(f"<figure><img class='frame' src='report_files/{path.name}'><figcaption>{caption}"
+                     f"</figcaption></figure>")
+    return parts
+
+
+def _sample_maps(sm: Sample, files: Path, tag: str, heat_max: float | None) -> list[str]:
+    """Figures of one sample frame: a Delta E ITP map per output, all on one colour scale."""
+    from sdr2hdr.color import delta_e_itp_pq
+
     plt = _pyplot()
+    maps = {n: np.asarray(delta_e_itp_pq(pq, sm.target[: pq.shape[0], : pq.shape[1]])) for n, pq in
+            sm.outputs.items()}
+    # one colour scale for every output of the frame, so the maps compare at a glance; the median of the
+    # outputs' 99th percentiles keeps one very poor output from flattening every other map
+    vmax = heat_max or max(float(np.median([np.percentile(m, 99) for m in maps.values()] or [1.0])), 1.0)
+    parts = []
+    for n, dmap in maps.items():
+        fig, ax = plt.subplots(figsize=(4.2, 3.4 * dmap.shape[0] / dmap.shape[1] + 0.5))
+        im = ax.imshow(dmap, cmap="inferno", vmin=0.0, vmax=vmax)
+        ax.set_axis_off()
+        ax.set_title(f"ΔE ITP: {n}", fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, extend="max")
+        fig.tight_layout(pad=0.3)
+        path = files / f"{tag}_{_safe(n)}_deitp.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        parts.append(f"<figure><img src='report_files/{path.name}'><figcaption>ΔE ITP per pixel, mean "
+                     f"{float(dmap.mean()):.2f} (colour scale 0-{vmax:.1f}, same for every output of this "
+                     f"frame, higher values at the top colour)</figcaption></figure>")
+    return parts
+
+
+def write_html(result: BenchResult, out_dir: Path, plots: list[Path], heat_max: float | None = None) -> Path:
+    """report.html plus report_files/ (PNG images) beside it."""
     files = out_dir / "report_files"
     files.mkdir(parents=True, exist_ok=True)
     s = Summary(result)
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>SDR to HDR benchmark</title><style>",
-        "body{font-family:sans-serif;margin:1.5em;max-width:1400px} table{border-collapse:collapse;margin:.5em 0}"
-        "td,th{border:1px solid #bbb;padding:2px 6px;text-align:right;font-size:13px} td:first-child,"
-        "th:first-child{text-align:left} figure{display:inline-block;margin:4px;vertical-align:top;text-align:center}"
-        "figcaption{font-size:12px;max-width:300px} img.frame{width:300px}",
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>SDR to HDR benchmark</title><style>", _CSS,
         "</style></head><body><h1>SDR → HDR benchmark</h1>",
         *[f"<p>{html.escape(p.replace('`', ''))}</p>" for p in _preamble(result)],
         "<h2>Table 1: all test clips</h2>", table1(s).html(),
@@ -370,39 +430,9 @@ def write_html(result: BenchResult, out_dir: Path, plots: list[Path], heat_max: 
         tag = f"s{k}_{_safe(sm.clip)}_qp{sm.qp}_f{sm.frame}"
         parts.append(f"<h3>clip {html.escape(sm.clip)} (degradation {html.escape(sm.degradation)}), QP {sm.qp}, "
                      f"frame {sm.frame}</h3><div>")
-        tiles = [("SDR input (LQ, as decoded)", sm.sdr_input, "input"), ("ground truth HDR", display_sdr(sm.target),
-                                                                          "target")]
-        tiles += [(_label(result, n), display_sdr(pq), _safe(n)) for n, pq in sm.outputs.items()]
-        for caption, img, name in tiles:
-            path = files / f"{tag}_{name}.png"
-            write_png8(path, img)
-            caption = html.escape(caption)
-            if name not in ("input", "target"):
-                row = next((r for r in result.rows if r["clip"] == sm.clip and r["qp"] == sm.qp
-                            and r["frame"] == sm.frame and _safe(r["method"]) == name), {})
-                caption += "".join(f"<br>{METRIC_INFO[m].label} {row[m]:.{METRIC_INFO[m].digits}f}"
-                                   for m in ("psnr", "delta_e_itp") if m in row)
-            parts.append(f"<figure><img class='frame' src='report_files/{path.name}'><figcaption>{caption}"
-                         f"</figcaption></figure>")
+        parts += _sample_frames(result, sm, files, tag)
         parts.append("</div><div>")
-        maps = {n: np.asarray(delta_e_itp_pq(pq, sm.target[: pq.shape[0], : pq.shape[1]])) for n, pq in
-                sm.outputs.items()}
-        # one colour scale for every output of the frame, so the maps compare at a glance; the median of the
-        # outputs' 99th percentiles keeps one very poor output from flattening every other map
-        vmax = heat_max or max(float(np.median([np.percentile(m, 99) for m in maps.values()] or [1.0])), 1.0)
-        for n, dmap in maps.items():
-            fig, ax = plt.subplots(figsize=(4.2, 3.4 * dmap.shape[0] / dmap.shape[1] + 0.5))
-            im = ax.imshow(dmap, cmap="inferno", vmin=0.0, vmax=vmax)
-            ax.set_axis_off()
-            ax.set_title(f"ΔE ITP: {n}", fontsize=9)
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, extend="max")
-            fig.tight_layout(pad=0.3)
-            path = files / f"{tag}_{_safe(n)}_deitp.png"
-            fig.savefig(path, dpi=90)
-            plt.close(fig)
-            parts.append(f"<figure><img src='report_files/{path.name}'><figcaption>ΔE ITP per pixel, mean "
-                         f"{float(dmap.mean()):.2f} (colour scale 0-{vmax:.1f}, same for every output of this "
-                         f"frame, higher values at the top colour)</figcaption></figure>")
+        parts += _sample_maps(sm, files, tag, heat_max)
         parts.append("</div>")
     parts += ["<h2>Methods</h2><ul>"] + [f"<li>{html.escape(m.note)}</li>" for m in result.methods] + ["</ul>"]
     if result.notes:

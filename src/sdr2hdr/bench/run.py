@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from sdr2hdr.bench.dataset import TestClip
 from sdr2hdr.bench.methods import Method
@@ -75,7 +76,60 @@ def _report_plan(clips: list[TestClip], qps: list[int], count: int, report_qp: i
     for clip in clips:
         if clip.id not in chosen:
             chosen.append(clip.id)
-    return {cid: None for cid in chosen[:count]}, qp
+    return dict.fromkeys(chosen[:count]), qp
+
+
+def _check_qps(clips: list[TestClip], qps: list[int] | None) -> list[int]:
+    """The QPs asked for (all the data has when None), sorted, each one present in the data."""
+    available = sorted({qp for c in clips for qp in c.qps})
+    qps = sorted(dict.fromkeys(available if qps is None else qps))
+    absent = [qp for qp in qps if qp not in available]
+    if absent:
+        raise InputError(f"QP {absent[0]} is not in the data (it has {', '.join(map(str, available)) or 'none'})")
+    return qps
+
+
+def _score_frames(result: BenchResult, method: Method, clip: TestClip, qp: int, frames: list, target: list,
+                  indices: list[int], sample: Sample | None, bar: tqdm) -> None:
+    """One method on the evaluated frames of one clip at one QP: a scored, timed row per frame."""
+    for i in indices:
+        pred, secs = method.run(frames, i)
+        ref = target[i]
+        if pred.shape != ref.shape:
+            # an SR input whose size was rounded down gives a slightly smaller output
+            h, w = min(pred.shape[0], ref.shape[0]), min(pred.shape[1], ref.shape[1])
+            pred, ref = pred[:h, :w], ref[:h, :w]
+        result.seconds[method.name].append(secs)
+        row = {"method": method.name, "kind": method.kind, "qp": qp, "degradation": clip.degradation,
+               "clip": clip.id, "source": clip.source, "frame": i, "ms": 1000.0 * secs}
+        row.update(score(pred, ref, result.metrics))
+        result.rows.append(row)
+        if sample is not None and i == sample.frame:
+            sample.outputs[method.name] = pred
+        bar.update(1)
+
+
+def _run_qp(result: BenchResult, clip: TestClip, qp: int, target: list, indices: list[int], sample: Sample | None,
+            skipped: set, bar: tqdm) -> None:
+    """Every method on one clip at one QP; a method whose input scale the data lacks is skipped with a note."""
+    lq: dict[int, list] = {}
+    for method in result.methods:
+        bar.set_postfix_str(f"{method.name} QP{qp} {clip.id}", refresh=False)
+        if method.scale not in clip.scales(qp):
+            if (method.name, method.scale) not in skipped:
+                skipped.add((method.name, method.scale))
+                result.notes.append(f"{method.name} skipped: the data has no x{method.scale} LQ frames")
+            bar.update(len(indices))
+            continue
+        if method.scale not in lq:
+            lq[method.scale] = clip.lq(qp, method.scale)
+        frames = lq[method.scale]
+        if len(frames) != len(target):
+            raise InputError(f"clip {clip.id}: {len(frames)} LQ frames at QP {qp} x{method.scale} but "
+                             f"{len(target)} HDR frames")
+        _score_frames(result, method, clip, qp, frames, target, indices, sample, bar)
+    if sample is not None:
+        result.samples.append(sample)
 
 
 def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] | None, metrics: list[str],
@@ -83,23 +137,13 @@ def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] |
                   progress: bool = True, split: str = "test", data_dir: str = "", device: str = "cpu",
                   notes: list[str] | None = None) -> BenchResult:
     """Score every method on every evaluated frame of every clip at every QP."""
-    from tqdm import tqdm
-
-    notes = list(notes or [])
-    available = sorted({qp for c in clips for qp in c.qps})
-    if qps is None:
-        qps = available
-    qps = sorted(dict.fromkeys(qps))
-    absent = [qp for qp in qps if qp not in available]
-    if absent:
-        raise InputError(f"QP {absent[0]} is not in the data (it has {', '.join(map(str, available)) or 'none'})")
+    qps = _check_qps(clips, qps)
     if not methods:
         raise InputError("nothing to evaluate: no method or model with weights")
     resolve(metrics)
-
     plan, sample_qp = _report_plan(clips, qps, report_frames, report_qp)
-    result = BenchResult([], methods, qps, list(metrics), {m.name: [] for m in methods}, notes, [], len(clips),
-                         None, split, str(data_dir), device)
+    result = BenchResult([], methods, qps, list(metrics), {m.name: [] for m in methods}, list(notes or []), [],
+                         len(clips), None, split, str(data_dir), device)
     skipped: set = set()
     total = sum(len(pick_frames(c.frame_count(), max_frames)) * len([q for q in qps if q in c.qps]) for c in clips)
     bar = tqdm(total=total * len(methods), unit="frame", desc="benchmark", disable=not progress, file=sys.stderr,
@@ -109,50 +153,16 @@ def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] |
             target = clip.hdr()
             indices = pick_frames(len(target), max_frames)
             result.frame_size = result.frame_size or (target[0].shape[1], target[0].shape[0])
-            sample = None
-            if clip.id in plan:
-                sample_frame = indices[len(indices) // 2]
             for qp in qps:
                 if qp not in clip.qps:
-                    notes.append(f"clip {clip.id} has no QP {qp}: skipped there")
+                    result.notes.append(f"clip {clip.id} has no QP {qp}: skipped there")
                     bar.update(len(indices) * len(methods))
                     continue
-                lq: dict[int, list] = {}
+                sample = None
                 if clip.id in plan and qp == sample_qp:
-                    sample = Sample(clip.id, clip.degradation, qp, sample_frame, clip.lq(qp, 1)[sample_frame],
-                                    target[sample_frame])
-                for method in methods:
-                    bar.set_postfix_str(f"{method.name} QP{qp} {clip.id}", refresh=False)
-                    if method.scale not in clip.scales(qp):
-                        if (method.name, method.scale) not in skipped:
-                            skipped.add((method.name, method.scale))
-                            notes.append(f"{method.name} skipped: the data has no x{method.scale} LQ frames")
-                        bar.update(len(indices))
-                        continue
-                    if method.scale not in lq:
-                        lq[method.scale] = clip.lq(qp, method.scale)
-                    frames = lq[method.scale]
-                    if len(frames) != len(target):
-                        raise InputError(f"clip {clip.id}: {len(frames)} LQ frames at QP {qp} x{method.scale} but "
-                                         f"{len(target)} HDR frames")
-                    for i in indices:
-                        pred, secs = method.run(frames, i)
-                        ref = target[i]
-                        if pred.shape != ref.shape:
-                            # an SR input whose size was rounded down gives a slightly smaller output
-                            h, w = min(pred.shape[0], ref.shape[0]), min(pred.shape[1], ref.shape[1])
-                            pred, ref = pred[:h, :w], ref[:h, :w]
-                        result.seconds[method.name].append(secs)
-                        row = {"method": method.name, "kind": method.kind, "qp": qp, "degradation": clip.degradation,
-                               "clip": clip.id, "source": clip.source, "frame": i, "ms": 1000.0 * secs}
-                        row.update(score(pred, ref, metrics))
-                        result.rows.append(row)
-                        if sample is not None and qp == sample_qp and i == sample.frame:
-                            sample.outputs[method.name] = pred
-                        bar.update(1)
-                if sample is not None and qp == sample_qp:
-                    result.samples.append(sample)
-                    sample = None
+                    i = indices[len(indices) // 2]
+                    sample = Sample(clip.id, clip.degradation, qp, i, clip.lq(qp, 1)[i], target[i])
+                _run_qp(result, clip, qp, target, indices, sample, skipped, bar)
     finally:
         bar.close()
     if not result.rows:

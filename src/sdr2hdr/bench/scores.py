@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ METRIC_INFO = {
 DEFAULT_METRICS = ("psnr", "ssim", "ms_ssim", "delta_e_itp")
 
 
-def check_metrics(names) -> list[str]:
+def check_metrics(names: Iterable[str]) -> list[str]:
     names = list(dict.fromkeys(names))
     unknown = [n for n in names if n not in METRIC_INFO]
     if unknown:
@@ -64,14 +65,14 @@ def _lookup(metrics: dict, name: str):
     raise InputError(f"sdr2hdr.metrics has no {name!r} (it has {', '.join(sorted(metrics))})")
 
 
-def resolve(names) -> None:
+def resolve(names: Iterable[str]) -> None:
     """Fail before any work when the metrics package lacks one of names."""
     metrics = _registry()
     for name in names:
         _lookup(metrics, name)
 
 
-def score(pred: np.ndarray, ref: np.ndarray, names) -> dict[str, float]:
+def score(pred: np.ndarray, ref: np.ndarray, names: Iterable[str]) -> dict[str, float]:
     """Each metric on one frame pair (NaN where a metric cannot score it, e.g. VSI at some sizes)."""
     import torch
 

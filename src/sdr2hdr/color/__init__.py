@@ -6,13 +6,10 @@ Every function accepts numpy arrays or torch tensors and returns the same type; 
 defaults to -1 for numpy (HWC) and -3 for torch (NCHW / NTCHW).
 """
 
-from . import transfer
-from . import gamut
-from . import ycbcr
-from . import ictcp
-from .transfer import *  # noqa: F401,F403
+from . import gamut, ictcp, transfer, ycbcr
 from .gamut import *  # noqa: F401,F403
-from .ycbcr import *  # noqa: F401,F403
 from .ictcp import *  # noqa: F401,F403
+from .transfer import *  # noqa: F401,F403
+from .ycbcr import *  # noqa: F401,F403
 
 __all__ = transfer.__all__ + gamut.__all__ + ycbcr.__all__ + ictcp.__all__

@@ -4,21 +4,26 @@ Functions: is_torch, channel_axis, as_float, matrix_like, spow, log, exp, clip, 
 round_, take, split3, concat, stack, matmul_channels.
 
 Every function returns the type it was given (numpy array or torch tensor, same device). Nothing here
-modifies its inputs in place, so torch autograd sees plain differentiable ops.
+modifies its inputs in place, so torch autograd sees plain differentiable ops. Layouts and value conventions:
+docs/conventions.md.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TypeAlias, Union
 
 import numpy as np
+import numpy.typing as npt
 
 try:  # torch is a hard dependency of the package, but this module stays importable without it
     import torch
 except ImportError:  # pragma: no cover
     torch = None
 
-Array = Any
+#: what the colour functions take: anything numpy reads as an array (arrays, scalars, nested lists) or a torch
+#: tensor; they return a numpy array or a tensor of the same kind
+Array: TypeAlias = Union[npt.ArrayLike, torch.Tensor] if torch is not None else npt.ArrayLike  # noqa: UP007
 
 
 def is_torch(x: Array) -> bool:
@@ -27,7 +32,11 @@ def is_torch(x: Array) -> bool:
 
 
 def channel_axis(x: Array, axis: int | None) -> int:
-    """The colour axis: ``axis`` when given, else -1 for numpy (HWC) and -3 for torch (NCHW / NTCHW)."""
+    """The colour axis: ``axis`` when given, else -1 for numpy (HWC) and -3 for torch (NCHW / NTCHW).
+
+    >>> channel_axis(np.zeros((4, 4, 3)), None), channel_axis(torch.zeros(1, 3, 4, 4), None)
+    (-1, -3)
+    """
     if axis is not None:
         return axis
     return -3 if is_torch(x) else -1
@@ -52,14 +61,21 @@ def matrix_like(m: np.ndarray, ref: Array) -> Array:
 
 
 def spow(x: Array, p: float) -> Array:
-    """``max(x, 0) ** p`` with a zero (not infinite or NaN) gradient where ``x <= 0``.
+    """``max(x, 0) ** p`` with a zero (not infinite or NaN) gradient where ``x <= 0``; NaN stays NaN.
 
     Exponents below one have an infinite derivative at zero; the double ``where`` keeps autograd finite.
+
+    >>> spow(np.array([-1.0, 4.0, np.nan]), 0.5).tolist()
+    [0.0, 2.0, nan]
+    >>> x = torch.tensor([0.0, 4.0], requires_grad=True)
+    >>> spow(x, 0.5).sum().backward(); x.grad.tolist()
+    [0.0, 0.25]
     """
     if is_torch(x):
-        positive = x > 0
-        safe = torch.where(positive, x, torch.ones_like(x))
-        return torch.where(positive, safe.pow(p), torch.zeros_like(x))
+        # NaN is not > 0, but it must come out NaN, as numpy's maximum gives it
+        keep = (x > 0) | torch.isnan(x)
+        safe = torch.where(keep, x, torch.ones_like(x))
+        return torch.where(keep, safe.pow(p), torch.zeros_like(x))
     x = np.maximum(x, 0)
     if p >= 0:
         return np.power(x, p)
@@ -89,7 +105,11 @@ def clip(x: Array, lo: float | None = None, hi: float | None = None) -> Array:
 
 
 def where(cond: Array, a: Array, b: Array) -> Array:
-    """Elementwise select; scalars are promoted to the array type of the other operands."""
+    """Elementwise select; scalars are promoted to the array type of the other operands.
+
+    >>> where(torch.tensor([True, False]), torch.tensor([1.0, 2.0]), 0.0).tolist()
+    [1.0, 0.0]
+    """
     if is_torch(cond):
         ref = a if is_torch(a) else b
         if not is_torch(a):
@@ -151,6 +171,9 @@ def matmul_channels(m: np.ndarray, x: Array, axis: int | None = None) -> Array:
     """Apply the 3x3 matrix ``m`` to every colour vector of ``x`` along the channel axis.
 
     ``m`` is cast to ``x``'s dtype (and device) so float32 stays float32.
+
+    >>> matmul_channels(np.eye(3)[::-1], torch.arange(3.0).reshape(1, 3, 1, 1)).flatten().tolist()
+    [2.0, 1.0, 0.0]
     """
     x = as_float(x)
     ax = channel_axis(x, axis)

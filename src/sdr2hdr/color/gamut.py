@@ -28,9 +28,12 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import _backend as B
+from ._backend import Array
 from .ycbcr import KR_KB
 
 __all__ = [
@@ -59,10 +62,21 @@ PRIMARIES = {
 D65_XY = (0.3127, 0.3290)  # BT.709-6 item 1.4, BT.2020-2 Table 3
 
 
-def rgb_to_xyz_matrix(primaries, white_xy=D65_XY) -> np.ndarray:
+def rgb_to_xyz_matrix(primaries: Sequence[Sequence[float]], white_xy: tuple[float, float] = D65_XY) -> np.ndarray:
     """Normalised primary matrix (RP 177 section 3.3): linear RGB -> XYZ with RGB (1, 1, 1) -> white, Y = 1.
 
-    Domain: three (x, y) primaries and a white (x, y). Range: float64 3x3.
+    Args:
+        primaries: CIE 1931 (x, y) of red, green and blue.
+        white_xy: (x, y) of the white point.
+
+    Returns:
+        float64 3x3 matrix; its middle row is the luminance weights.
+
+    Shape:
+        primaries (3, 2) -> (3, 3).
+
+    >>> rgb_to_xyz_matrix(PRIMARIES["bt709"])[1].round(4).tolist()
+    [0.2126, 0.7152, 0.0722]
     """
     xy = np.asarray(primaries, dtype=np.float64)
     # Columns are the primaries' XYZ at Y = 1; scaling them so they sum to the white fixes their luminances.
@@ -88,38 +102,73 @@ for _m in (BT709_TO_BT2020, BT2020_TO_BT709):
 del _m
 
 
-def apply_matrix(M, rgb, axis=None):
+def apply_matrix(M: np.ndarray, rgb: Array, axis: int | None = None) -> Array:
     """``M @ rgb`` for every colour vector along the channel axis.
 
-    Domain: a 3x3 matrix and an array with 3 channels on ``axis`` (default -1 numpy, -3 torch). Range: same
-    shape and type as ``rgb``.
+    Args:
+        M: a 3x3 matrix (cast to ``rgb``'s dtype and device).
+        rgb: colours with 3 channels on ``axis``.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        The transformed colours, same shape and type as ``rgb``.
+
+    Shape:
+        (..., 3) for numpy, (N, 3, H, W) or (N, T, 3, H, W) for torch, or 3 on ``axis``.
 
     >>> apply_matrix(BT709_TO_BT2020, np.ones(3)).round(7).tolist()
     [1.0, 1.0, 1.0]
+    >>> apply_matrix(BT709_TO_BT2020, np.array([1.0, 0.0, 0.0])).round(7).tolist()
+    [0.6274039, 0.0690973, 0.0163914]
     """
     return B.matmul_channels(np.asarray(M), rgb, axis)
 
 
-def gamut_clip_2020_to_709(rgb_linear_2020, axis=None, upper=None):
+def gamut_clip_2020_to_709(rgb_linear_2020: Array, axis: int | None = None, upper: float | None = None) -> Array:
     """BT.2020 linear RGB to BT.709 linear RGB, then hard clip (BT.2407 section 2).
 
-    Domain: linear BT.2020 RGB (relative or cd/m2). Range: linear BT.709 RGB in ``[0, upper]`` (``upper=None``
-    clips negatives only, for absolute values; ``upper=1.0`` for relative SDR signals).
+    Args:
+        rgb_linear_2020: linear BT.2020 RGB, relative or in cd/m2.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+        upper: top of the clip; None clips negatives only (absolute light), 1.0 for relative SDR signals.
+
+    Returns:
+        Linear BT.709 RGB in ``[0, upper]``, same shape and type.
+
+    Shape:
+        3 channels on ``axis``.
+
+    >>> gamut_clip_2020_to_709(np.array([0.0, 1.0, 0.0]), upper=1.0).round(4).tolist()
+    [0.0, 1.0, 0.0]
     """
     rgb709 = B.matmul_channels(BT2020_TO_BT709, rgb_linear_2020, axis)
     return B.clip(rgb709, 0.0, upper)
 
 
-def luminance(rgb, primaries: str = "bt2020", axis=None):
+def luminance(rgb: Array, primaries: str = "bt2020", axis: int | None = None) -> Array:
     """Relative luminance ``Kr R + Kg G + Kb B`` of linear RGB, keeping a size-1 channel axis.
 
     Uses the standards' rounded weights (BT.709: 0.2126/0.7152/0.0722, BT.2020: 0.2627/0.6780/0.0593), the
     same as Y'CbCr and the HLG OOTF.
 
-    Domain: linear RGB along the channel axis. Range: same units as ``rgb``; the channel axis has size 1.
+    Args:
+        rgb: linear RGB.
+        primaries: ``'bt709'`` or ``'bt2020'``.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Luminance in the units of ``rgb``.
+
+    Shape:
+        The input's shape with the colour axis reduced to size 1.
+
+    Raises:
+        ValueError: unknown primaries.
 
     >>> float(luminance(np.array([1.0, 1.0, 1.0]), "bt709")[0])
     1.0
+    >>> luminance(np.zeros((2, 4, 3))).shape
+    (2, 4, 1)
     """
     try:
         kr, kb = KR_KB[primaries.lower()]

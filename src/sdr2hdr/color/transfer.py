@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from . import _backend as B
+from ._backend import Array
 from .ycbcr import KR_KB
 
 __all__ = [
@@ -72,13 +73,22 @@ BT709_SLOPE = 4.5
 BT709_EXPONENT = 0.45
 
 
-def pq_eotf(E):
-    """PQ non-linear signal to absolute display light.
+def pq_eotf(E: Array) -> Array:
+    """PQ signal to absolute display light (SMPTE ST 2084, BT.2100 Table 4).
 
-    Domain: ``E`` in [0, 1] (values outside are clipped). Range: cd/m2 in [0, 10000].
+    Args:
+        E: PQ non-linear signal; values outside [0, 1] are clipped to it, so +inf gives 10000 cd/m2.
+
+    Returns:
+        Luminance in cd/m2, in [0, 10000], same type and dtype as ``E``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(pq_eotf(0.5806888810416109)), 3)
     203.0
+    >>> pq_eotf(np.array([0.0, 1.0, np.inf])).tolist()
+    [0.0, 10000.0, 10000.0]
     """
     E = B.clip(B.as_float(E), 0.0, 1.0)
     Ep = B.spow(E, 1 / PQ_M2)
@@ -88,13 +98,22 @@ def pq_eotf(E):
     return PQ_PEAK * B.spow(num / den, 1 / PQ_M1)
 
 
-def pq_inverse_eotf(L_cd):
-    """Absolute display light to the PQ non-linear signal.
+def pq_inverse_eotf(L_cd: Array) -> Array:
+    """Absolute display light to the PQ signal (SMPTE ST 2084 inverse EOTF).
 
-    Domain: cd/m2; negatives clip to 0, above 10000 clip to 10000. Range: ``E`` in [0, 1].
+    Args:
+        L_cd: luminance in cd/m2; negatives clip to 0, values above 10000 (and +inf) to 10000.
+
+    Returns:
+        PQ signal in [0, 1] (0 cd/m2 gives c1^m2, about 7.3e-7), same type and dtype as ``L_cd``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(pq_inverse_eotf(203.0)), 7)
     0.5806889
+    >>> pq_inverse_eotf(np.array([10000.0, np.inf])).tolist()
+    [1.0, 1.0]
     """
     L_cd = B.as_float(L_cd)
     if not B.is_torch(L_cd):
@@ -117,13 +136,23 @@ def _pq_inverse_eotf_numpy(L_cd):
     return np.power(num, PQ_M2, out=num)
 
 
-def hlg_oetf(E):
-    """HLG OETF: normalised scene light to the HLG signal.
+def hlg_oetf(E: Array) -> Array:
+    """HLG OETF: normalised scene light to the HLG signal (BT.2100 Table 5).
 
-    Domain: ``E`` in [0, 1] (negatives clip to 0). Range: ``E'`` in [0, 1].
+    Args:
+        E: scene light, 1.0 = the camera's nominal peak; negatives clip to 0. Values above 1 are not clipped
+            (the log branch continues, +inf gives +inf).
+
+    Returns:
+        HLG signal E' (in [0, 1] for E in [0, 1]), same type as ``E``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(hlg_oetf(1 / 12)), 7)
     0.5
+    >>> hlg_oetf(np.array([0.0, 1.0])).round(7).tolist()
+    [0.0, 1.0]
     """
     E = B.clip(B.as_float(E), 0.0, None)
     low = B.spow(3 * B.clip(E, 0.0, 1 / 12), 0.5)
@@ -132,10 +161,17 @@ def hlg_oetf(E):
     return B.where(E <= 1 / 12, low, high)
 
 
-def hlg_inverse_oetf(E_p):
+def hlg_inverse_oetf(E_p: Array) -> Array:
     """HLG inverse OETF: the HLG signal back to normalised scene light.
 
-    Domain: ``E'`` in [0, 1] (negatives clip to 0). Range: ``E`` in [0, 1].
+    Args:
+        E_p: HLG signal; negatives clip to 0, values above 1 are not clipped (+inf gives +inf).
+
+    Returns:
+        Scene light E (in [0, 1] for E' in [0, 1]), same type as ``E_p``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(hlg_inverse_oetf(0.5)), 7)
     0.0833333
@@ -147,9 +183,13 @@ def hlg_inverse_oetf(E_p):
 
 
 def hlg_system_gamma(Lw: float = 1000.0) -> float:
-    """HLG system gamma for a display of nominal peak ``Lw`` cd/m2: 1.2 + 0.42 log10(Lw / 1000) (BT.2100-2).
+    """HLG system gamma for a display of nominal peak ``Lw``: 1.2 + 0.42 log10(Lw / 1000) (BT.2100-2).
 
-    Domain: ``Lw`` in cd/m2 (> 0). Range: gamma, 1.2 at 1000 cd/m2.
+    Args:
+        Lw: nominal peak luminance of the display in cd/m2 (> 0).
+
+    Returns:
+        The gamma, 1.2 at 1000 cd/m2.
 
     >>> round(hlg_system_gamma(2000.0), 6)
     1.326433
@@ -157,14 +197,27 @@ def hlg_system_gamma(Lw: float = 1000.0) -> float:
     return HLG_GAMMA_REF + HLG_GAMMA_PER_DECADE * math.log10(Lw / HLG_LW_REF)
 
 
-def hlg_ootf(E_scene_rgb, Lw: float = 1000.0, Lb: float = 0.0, axis=None):
-    """HLG OOTF: normalised scene-linear RGB to display light, BT.2100-2 Table 5.
+def hlg_ootf(E_scene_rgb: Array, Lw: float = 1000.0, Lb: float = 0.0, axis: int | None = None) -> Array:
+    """HLG OOTF: normalised scene-linear RGB to display light (BT.2100 Table 5).
 
-    ``F_D = alpha * Y_S ** (gamma - 1) * E`` with ``alpha = Lw``, ``Y_S`` the BT.2020 luminance of the scene
-    light. ``Lb`` only enters the EOTF through the black-level lift (BT.2100-2), so it is accepted here for a
-    uniform signature and has no effect.
+    ``F_D = alpha * Y_S ** (gamma - 1) * E`` with ``alpha = Lw`` and ``Y_S`` the BT.2020 luminance of the scene
+    light.
 
-    Domain: scene RGB in [0, 1] along the channel axis. Range: cd/m2 in [0, Lw].
+    Args:
+        E_scene_rgb: scene-linear RGB in [0, 1]; negatives clip to 0.
+        Lw: nominal peak of the display in cd/m2 (sets the system gamma).
+        Lb: display black in cd/m2; it only enters the EOTF's black lift, so it has no effect here (accepted
+            for a signature uniform with ``hlg_eotf``).
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Display light in cd/m2, in [0, Lw], same shape and type; a NaN channel makes the pixel NaN.
+
+    Shape:
+        (..., 3) for numpy, (N, 3, H, W) or (N, T, 3, H, W) for torch, or 3 on ``axis``.
+
+    >>> hlg_ootf(np.array([1.0, 1.0, 1.0])).round(6).tolist()
+    [1000.0, 1000.0, 1000.0]
     """
     E = B.clip(B.as_float(E_scene_rgb), 0.0, None)
     ax = B.channel_axis(E, axis)
@@ -173,12 +226,25 @@ def hlg_ootf(E_scene_rgb, Lw: float = 1000.0, Lb: float = 0.0, axis=None):
     return Lw * B.spow(Ys, gamma - 1) * E
 
 
-def hlg_eotf(E_p_rgb, Lw: float = 1000.0, Lb: float = 0.0, axis=None):
-    """HLG EOTF: the HLG R'G'B' signal to display light, BT.2100-2 Table 5.
+def hlg_eotf(E_p_rgb: Array, Lw: float = 1000.0, Lb: float = 0.0, axis: int | None = None) -> Array:
+    """HLG EOTF: the HLG R'G'B' signal to display light (BT.2100 Table 5).
 
-    ``beta = sqrt(3 (Lb / Lw) ** (1 / gamma))`` lifts black; then inverse OETF, then OOTF.
+    ``beta = sqrt(3 (Lb / Lw) ** (1 / gamma))`` lifts black; then the inverse OETF, then the OOTF.
 
-    Domain: ``E'`` in [0, 1] along the channel axis. Range: cd/m2 in [0, Lw].
+    Args:
+        E_p_rgb: HLG R'G'B' signal in [0, 1].
+        Lw: nominal peak of the display in cd/m2.
+        Lb: display black in cd/m2.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Display light in cd/m2, in [Lb, Lw] for signals in [0, 1], same shape and type.
+
+    Shape:
+        3 channels on ``axis``, as ``hlg_ootf``.
+
+    >>> hlg_eotf(np.array([0.75, 0.75, 0.75])).round(3).tolist()
+    [203.152, 203.152, 203.152]
     """
     E_p = B.as_float(E_p_rgb)
     gamma = hlg_system_gamma(Lw)
@@ -194,23 +260,43 @@ def _bt1886_constants(Lw: float, Lb: float) -> tuple[float, float]:
     return (wg - bg) ** BT1886_GAMMA, bg / (wg - bg)
 
 
-def bt1886_eotf(V, Lw: float = 100.0, Lb: float = 0.0):
-    """BT.1886 reference EOTF: ``L = a * max(V + b, 0) ** 2.4``.
+def bt1886_eotf(V: Array, Lw: float = 100.0, Lb: float = 0.0) -> Array:
+    """BT.1886 reference EOTF: ``L = a * max(V + b, 0) ** 2.4`` (Annex 1).
 
-    Domain: ``V`` in [0, 1] (values above 1, e.g. narrow-range super-whites, are allowed). Range: cd/m2,
-    ``Lb`` at V = 0 and ``Lw`` at V = 1.
+    Args:
+        V: SDR signal, 0 = black and 1 = white; values above 1 (narrow-range super-whites) are allowed and
+            not clipped, so +inf gives +inf; negatives give black.
+        Lw: display white in cd/m2.
+        Lb: display black in cd/m2.
+
+    Returns:
+        Luminance in cd/m2 (``Lb`` at V = 0, ``Lw`` at V = 1), same type as ``V``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(bt1886_eotf(1.0)), 6)
     100.0
+    >>> bt1886_eotf(np.array([0.0, 0.5])).round(4).tolist()
+    [0.0, 18.9465]
     """
     a, b = _bt1886_constants(Lw, Lb)
     return a * B.spow(B.as_float(V) + b, BT1886_GAMMA)
 
 
-def bt1886_inverse_eotf(L, Lw: float = 100.0, Lb: float = 0.0):
+def bt1886_inverse_eotf(L: Array, Lw: float = 100.0, Lb: float = 0.0) -> Array:
     """Inverse BT.1886 EOTF: display light to the signal, ``V = (L / a) ** (1 / 2.4) - b``.
 
-    Domain: cd/m2. Range: ``V`` clipped to [0, 1].
+    Args:
+        L: luminance in cd/m2.
+        Lw: display white in cd/m2.
+        Lb: display black in cd/m2.
+
+    Returns:
+        SDR signal clipped to [0, 1] (+inf light gives 1), same type as ``L``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(bt1886_inverse_eotf(100.0)), 6)
     1.0
@@ -219,10 +305,17 @@ def bt1886_inverse_eotf(L, Lw: float = 100.0, Lb: float = 0.0):
     return B.clip(B.spow(B.as_float(L) / a, 1 / BT1886_GAMMA) - b, 0.0, 1.0)
 
 
-def bt709_oetf(L):
-    """BT.709 camera OETF: 4.5 L below 0.018, else 1.099 L ** 0.45 - 0.099.
+def bt709_oetf(L: Array) -> Array:
+    """BT.709 camera OETF: 4.5 L below 0.018, else 1.099 L ** 0.45 - 0.099 (BT.709-6 item 1.2).
 
-    Domain: scene light ``L`` in [0, 1]. Range: ``V`` in [0, 1].
+    Args:
+        L: scene light in [0, 1]; not clipped (negatives follow the linear segment, +inf gives +inf).
+
+    Returns:
+        Signal V in [0, 1] for L in [0, 1], same type as ``L``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(bt709_oetf(0.018)), 3)
     0.081
@@ -235,10 +328,17 @@ def bt709_oetf(L):
     )
 
 
-def bt709_inverse_oetf(V):
-    """Inverse BT.709 OETF.
+def bt709_inverse_oetf(V: Array) -> Array:
+    """Inverse BT.709 OETF: the camera signal back to scene light.
 
-    Domain: ``V`` in [0, 1]. Range: scene light ``L`` in [0, 1].
+    Args:
+        V: signal in [0, 1]; not clipped.
+
+    Returns:
+        Scene light L in [0, 1] for V in [0, 1], same type as ``V``; NaN stays NaN.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(bt709_inverse_oetf(0.5)), 6)
     0.259589

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _backend as B
+from ._backend import Array
 
 __all__ = [
     "KR_KB",
@@ -52,7 +53,17 @@ NARROW_C_SCALE, NARROW_C_OFFSET = 224.0, 128.0
 def ycbcr_matrix(matrix: str = "bt709") -> np.ndarray:
     """The 3x3 R'G'B' -> Y'CbCr matrix built from (Kr, Kb).
 
-    Domain: ``'bt709'`` or ``'bt2020'`` (NCL). Range: float64 3x3; rows give Y', Cb, Cr.
+    Args:
+        matrix: ``'bt709'`` or ``'bt2020'`` (non-constant luminance).
+
+    Returns:
+        float64 3x3; rows give Y', Cb, Cr.
+
+    Raises:
+        ValueError: unknown matrix.
+
+    >>> ycbcr_matrix("bt2020")[0].round(4).tolist()
+    [0.2627, 0.678, 0.0593]
     """
     kr, kb = _kr_kb(matrix)
     kg = 1 - kr - kb
@@ -72,10 +83,19 @@ def _kr_kb(matrix: str) -> tuple[float, float]:
         raise ValueError(f"unknown Y'CbCr matrix {matrix!r}; expected one of {sorted(KR_KB)}") from None
 
 
-def rgb_to_ycbcr(rgb_prime, matrix: str = "bt709", axis=None):
+def rgb_to_ycbcr(rgb_prime: Array, matrix: str = "bt709", axis: int | None = None) -> Array:
     """Non-linear R'G'B' to Y'CbCr (analogue values, before quantisation).
 
-    Domain: R'G'B' in [0, 1] along the channel axis. Range: Y' in [0, 1], Cb and Cr in [-0.5, 0.5].
+    Args:
+        rgb_prime: R'G'B' in [0, 1].
+        matrix: ``'bt709'`` or ``'bt2020'``.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Y' in [0, 1], Cb and Cr in [-0.5, 0.5], same shape and type.
+
+    Shape:
+        3 channels on ``axis``.
 
     >>> rgb_to_ycbcr(np.array([1.0, 1.0, 1.0])).round(6).tolist()
     [1.0, 0.0, 0.0]
@@ -83,10 +103,22 @@ def rgb_to_ycbcr(rgb_prime, matrix: str = "bt709", axis=None):
     return B.matmul_channels(ycbcr_matrix(matrix), rgb_prime, axis)
 
 
-def ycbcr_to_rgb(ycc, matrix: str = "bt709", axis=None):
+def ycbcr_to_rgb(ycc: Array, matrix: str = "bt709", axis: int | None = None) -> Array:
     """Y'CbCr (analogue values) back to non-linear R'G'B'; no clipping.
 
-    Domain: Y' in [0, 1], Cb and Cr in [-0.5, 0.5]. Range: R'G'B' (in [0, 1] for colours inside the cube).
+    Args:
+        ycc: Y' in [0, 1], Cb and Cr in [-0.5, 0.5].
+        matrix: ``'bt709'`` or ``'bt2020'``.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        R'G'B', in [0, 1] for colours inside the cube, same shape and type.
+
+    Shape:
+        3 channels on ``axis``.
+
+    >>> ycbcr_to_rgb(np.array([0.5, 0.0, 0.0]), "bt2020").round(6).tolist()
+    [0.5, 0.5, 0.5]
     """
     return B.matmul_channels(np.linalg.inv(ycbcr_matrix(matrix)), ycc, axis)
 
@@ -102,17 +134,28 @@ def _code_scales(bits: int, full_range: bool) -> tuple[float, float, float, floa
     return NARROW_Y_SCALE * k, NARROW_Y_OFFSET * k, NARROW_C_SCALE * k, NARROW_C_OFFSET * k
 
 
-def encode_ycbcr(ycc, bits: int = 10, full_range: bool = False, axis=None):
+def encode_ycbcr(ycc: Array, bits: int = 10, full_range: bool = False, axis: int | None = None) -> Array:
     """Quantise analogue Y'CbCr to integer code values.
 
     Narrow: ``Y = round((219 E + 16) 2^(n-8))``, ``C = round((224 E + 128) 2^(n-8))``.
     Full (H.273): ``Y = round((2^n - 1) E)``, ``C = round((2^n - 1) E + 2^(n-1))``.
 
-    Domain: Y' in [0, 1], Cb and Cr in [-0.5, 0.5]. Range: integers in [0, 2^n - 1], as uint16 for numpy and
-    as the input's float dtype for torch.
+    Args:
+        ycc: Y' in [0, 1], Cb and Cr in [-0.5, 0.5].
+        bits: code depth, 1 to 16.
+        full_range: H.273 full range instead of narrow.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Integers in [0, 2^n - 1]: uint16 for numpy, the input's float dtype for torch.
+
+    Shape:
+        3 channels on ``axis``.
 
     >>> encode_ycbcr(np.array([1.0, 0.0, 0.0]), bits=10).tolist()
     [940, 512, 512]
+    >>> encode_ycbcr(np.array([0.0, -0.5, 0.5]), bits=8, full_range=True).tolist()
+    [0, 0, 255]
     """
     ycc = B.as_float(ycc)
     ax = B.channel_axis(ycc, axis)
@@ -123,11 +166,21 @@ def encode_ycbcr(ycc, bits: int = 10, full_range: bool = False, axis=None):
     return codes if B.is_torch(codes) else codes.astype(np.uint16)
 
 
-def decode_ycbcr(codes, bits: int = 10, full_range: bool = False, axis=None):
+def decode_ycbcr(codes: Array, bits: int = 10, full_range: bool = False, axis: int | None = None) -> Array:
     """Integer code values back to analogue Y'CbCr (the exact inverse of the quantisation formulas, unclipped).
 
-    Domain: codes in [0, 2^n - 1]. Range: Y' about [0, 1], Cb and Cr about [-0.5, 0.5] (narrow range footroom
-    and headroom give values slightly outside).
+    Args:
+        codes: code values in [0, 2^n - 1], any integer or float dtype.
+        bits: code depth, 1 to 16.
+        full_range: H.273 full range instead of narrow.
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        Y' about [0, 1], Cb and Cr about [-0.5, 0.5] (narrow-range foot- and headroom give values slightly
+        outside), float.
+
+    Shape:
+        3 channels on ``axis``.
 
     >>> decode_ycbcr(np.array([940, 512, 512]), bits=10).tolist()
     [1.0, 0.0, 0.0]
@@ -180,24 +233,45 @@ def _up2(c, H: int, W: int, h_axis: int, w_axis: int):
     return _interleave(0.75 * c + 0.25 * prev, 0.75 * c + 0.25 * nxt, h_axis, H)
 
 
-def chroma_420_down(plane):
+def chroma_420_down(plane: Array) -> Array:
     """Decimate a full-resolution chroma plane to 4:2:0 (chroma_sample_loc_type 0).
 
     Horizontal [1, 2, 1] / 4 filter centred on the even columns, vertical mean of each row pair; odd sizes
-    replicate the last row / column. Works on the last two axes of numpy arrays or torch tensors.
+    replicate the last row / column.
 
-    Domain: any float plane ``(..., H, W)``. Range: ``(..., ceil(H/2), ceil(W/2))``, same value range.
+    Args:
+        plane: a float chroma plane (numpy or torch).
+
+    Returns:
+        The subsampled plane, same value range and type.
+
+    Shape:
+        (..., H, W) -> (..., ceil(H/2), ceil(W/2)).
+
+    >>> chroma_420_down(np.ones((4, 6))).shape
+    (2, 3)
     """
     return _down2(B.as_float(plane), -2, -1)
 
 
-def chroma_420_up(plane, H: int, W: int):
+def chroma_420_up(plane: Array, H: int, W: int) -> Array:
     """Interpolate a 4:2:0 chroma plane back to ``H x W`` (the siting of ``chroma_420_down``).
 
     Columns: even = the sample, odd = mean of its neighbours. Rows: 3/4 nearest + 1/4 next chroma row. Edges
     replicate. Constant planes come back exactly.
 
-    Domain: ``(..., ceil(H/2), ceil(W/2))``. Range: ``(..., H, W)``, within the input's value range.
+    Args:
+        plane: a subsampled chroma plane.
+        H, W: the full-resolution size.
+
+    Returns:
+        The plane at full resolution, within the input's value range.
+
+    Shape:
+        (..., ceil(H/2), ceil(W/2)) -> (..., H, W).
+
+    >>> chroma_420_up(np.full((2, 3), 0.25), 4, 6).tolist()[0]
+    [0.25, 0.25, 0.25, 0.25, 0.25, 0.25]
     """
     plane = B.as_float(plane)
     h, w = plane.shape[-2:]
@@ -206,14 +280,28 @@ def chroma_420_up(plane, H: int, W: int):
     return _up2(plane, H, W, -2, -1)
 
 
-def rgb_to_yuv420(rgb_prime_hwc, matrix: str = "bt709", bits: int = 10, full_range: bool = False):
-    """R'G'B' frame (H, W, 3) to integer Y'CbCr 4:2:0 planes, the encoder's input.
+def rgb_to_yuv420(rgb_prime_hwc: np.ndarray, matrix: str = "bt709", bits: int = 10,
+                  full_range: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """R'G'B' frame to integer Y'CbCr 4:2:0 planes, the encoder's input.
 
     Chroma is filtered in the analogue domain before quantisation (one rounding per sample). Computation in
     float32; 15-20 ms for a 1080p frame on one core.
 
-    Domain: R'G'B' in [0, 1], numpy ``(H, W, 3)``. Range: ``(Y, U, V)`` uint16 planes of ``(H, W)``,
-    ``(ceil(H/2), ceil(W/2))`` and the same, values in [0, 2^bits - 1].
+    Args:
+        rgb_prime_hwc: R'G'B' in [0, 1], numpy.
+        matrix: ``'bt709'`` or ``'bt2020'``.
+        bits: code depth.
+        full_range: H.273 full range instead of narrow.
+
+    Returns:
+        (Y, U, V) uint16 planes, values in [0, 2^bits - 1].
+
+    Shape:
+        (H, W, 3) -> (H, W), (ceil(H/2), ceil(W/2)), (ceil(H/2), ceil(W/2)).
+
+    >>> y, u, v = rgb_to_yuv420(np.ones((4, 4, 3), np.float32), "bt2020")
+    >>> int(y[0, 0]), int(u[0, 0]), u.shape
+    (940, 512, (2, 2))
     """
     rgb = np.asarray(rgb_prime_hwc)
     if rgb.ndim != 3 or rgb.shape[-1] != 3:
@@ -237,11 +325,25 @@ def rgb_to_yuv420(rgb_prime_hwc, matrix: str = "bt709", bits: int = 10, full_ran
     return quantise(planes[0], yo), quantise(chroma[0], co), quantise(chroma[1], co)
 
 
-def yuv420_to_rgb(Y, U, V, matrix: str = "bt709", bits: int = 10, full_range: bool = False):
+def yuv420_to_rgb(Y: np.ndarray, U: np.ndarray, V: np.ndarray, matrix: str = "bt709", bits: int = 10,
+                  full_range: bool = False) -> np.ndarray:
     """Integer Y'CbCr 4:2:0 planes to an R'G'B' frame, the decoder's output.
 
-    Domain: integer planes (any integer or float dtype) as produced by ``rgb_to_yuv420``. Range: float32
-    ``(H, W, 3)`` R'G'B' clipped to [0, 1].
+    Args:
+        Y, U, V: planes as ``rgb_to_yuv420`` produces them (any integer or float dtype).
+        matrix: ``'bt709'`` or ``'bt2020'``.
+        bits: code depth.
+        full_range: H.273 full range instead of narrow.
+
+    Returns:
+        float32 R'G'B' clipped to [0, 1].
+
+    Shape:
+        (H, W), (ceil(H/2), ceil(W/2)) twice -> (H, W, 3).
+
+    >>> frame = yuv420_to_rgb(np.full((2, 2), 940), np.full((1, 1), 512), np.full((1, 1), 512))
+    >>> frame.shape, frame[0, 0].round(6).tolist()
+    ((2, 2, 3), [1.0, 1.0, 1.0])
     """
     Y = np.asarray(Y)
     H, W = Y.shape
@@ -263,7 +365,8 @@ def yuv420_to_rgb(Y, U, V, matrix: str = "bt709", bits: int = 10, full_range: bo
     return out
 
 
-def limit_luma_420(Y, U, V, pq_peak: float, matrix: str = "bt2020", bits: int = 10, full_range: bool = False):
+def limit_luma_420(Y: np.ndarray, U: np.ndarray, V: np.ndarray, pq_peak: float, matrix: str = "bt2020",
+                   bits: int = 10, full_range: bool = False) -> np.ndarray:
     """Lower luma where the 4:2:0 picture would decode above ``pq_peak`` in any of R', G', B' (in place on Y).
 
     Chroma subsampling moves colour between neighbours: a bright pixel next to a saturated one gets some of its
@@ -271,7 +374,20 @@ def limit_luma_420(Y, U, V, pq_peak: float, matrix: str = "bt2020", bits: int = 
     to in R'G'B'. With the chroma the decoder will see (``chroma_420_up``), max(R', G', B') = Y' + max of the
     three colour differences, so luma is limited to ``peak - that maximum``, rounded down to a code.
 
-    Domain: integer planes as ``rgb_to_yuv420`` returns them; pq_peak in [0, 1]. Range: Y (modified in place).
+    Args:
+        Y, U, V: integer planes as ``rgb_to_yuv420`` returns them; Y is modified.
+        pq_peak: the highest signal any decoded R', G' or B' may reach, in [0, 1].
+        matrix, bits, full_range: as for ``rgb_to_yuv420``.
+
+    Returns:
+        Y itself, lowered where needed.
+
+    Shape:
+        Y (H, W); U and V (ceil(H/2), ceil(W/2)).
+
+    >>> Y = np.full((2, 2), 940, np.uint16); C = np.full((1, 1), 512, np.uint16)
+    >>> int(limit_luma_420(Y, C, C, pq_peak=0.5)[0, 0]), int(Y[0, 0])
+    (502, 502)
     """
     Y = np.asarray(Y)
     H, W = Y.shape

@@ -28,15 +28,17 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.data import camera
-from sdr2hdr.data.degrade import (X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map,
-                                  x265_roundtrip)
+from sdr2hdr.data.degrade import X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map, x265_roundtrip
 from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.data.resize import imresize
 from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups, sha256_file
@@ -264,69 +266,56 @@ def build_clip(spec: ClipSpec, recipe: Recipe, out: str | os.PathLike) -> dict:
         raise
 
 
-def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
-    src, T = spec.source, recipe.frames
-    rng = np.random.default_rng(spec.seed)
-    linear, cam = _render_clip(spec, recipe, rng)
-
-    # exposure: scene-linear light is placed by its key; PQ sources are display light already
+def _expose(spec: ClipSpec, recipe: Recipe, rng: np.random.Generator) -> tuple[float, dict]:
+    """(gain to cd/m2, its record): scene-linear light is placed by its key; PQ sources are display light already."""
+    src = spec.source
     if src.kind == "linear":
         base, stats = _still(src, recipe)[1:]
         stops = float(rng.uniform(*recipe.exposure_stops))
         gain = base * 2.0 ** stops
-        exposure = {"reference": "scene log-average -> key_nits, scene p99 <= highlight_nits; x 2^stops",
-                    "key_nits": recipe.key_nits, "highlight_nits": recipe.highlight_nits,
-                    **{k: (_r(v) if isinstance(v, float) else v) for k, v in stats.items()},
-                    "stops": _r(stops), "gain": _r(gain)}
-    else:
-        stops = float(rng.uniform(*recipe.display_exposure_stops))
-        gain = 2.0 ** stops
-        exposure = {"reference": "display-referred source, absolute cd/m2 x 2^stops", "stops": _r(stops),
-                    "gain": _r(gain)}
-    nits = linear * np.float32(gain)
-    source_peak = float(np.clip(nits.max(), recipe.peak_nits, 10000.0))
-    hdr16 = np.clip(np.rint(master(nits, recipe.peak_nits, source_peak) * 65535.0), 0, 65535).astype(np.uint16)
-    # the SDR is derived from the HDR target exactly as stored, so the pair is consistent to the last code value
-    hdr_nits = np.asarray(pq_eotf(hdr16.astype(np.float32) / 65535.0), dtype=np.float32)
+        return gain, {"reference": "scene log-average -> key_nits, scene p99 <= highlight_nits; x 2^stops",
+                      "key_nits": recipe.key_nits, "highlight_nits": recipe.highlight_nits,
+                      **{k: (_r(v) if isinstance(v, float) else v) for k, v in stats.items()},
+                      "stops": _r(stops), "gain": _r(gain)}
+    stops = float(rng.uniform(*recipe.display_exposure_stops))
+    gain = 2.0 ** stops
+    return gain, {"reference": "display-referred source, absolute cd/m2 x 2^stops", "stops": _r(stops),
+                  "gain": _r(gain)}
 
-    tmo, params = draw_tmo(rng, recipe.tmo_weights)
-    noise_rng = np.random.default_rng(_seed_for(spec.seed, "noise"))
-    sdr = sdr_encode(tone_map(hdr_nits, tmo, params, noise_rng))
 
-    files: dict = {"hdr": [], "sdr": {}, "lq": {}}
-    (tmp / "hdr").mkdir()
-    for i in range(T):
-        rel = f"hdr/{i:03d}.png"
-        _write_png(tmp / rel, hdr16[i])
-        files["hdr"].append(rel)
+def _write_frames(tmp: Path, folder: str, frames: np.ndarray) -> list[str]:
+    """frames[i] as folder/NNN.png under tmp; the relative names, in order."""
+    (tmp / folder).mkdir(parents=True, exist_ok=True)
+    names = []
+    for i, frame in enumerate(frames):
+        rel = f"{folder}/{i:03d}.png"
+        _write_png(tmp / rel, frame)
+        names.append(rel)
+    return names
+
+
+def _write_scales(sdr: np.ndarray, recipe: Recipe, tmp: Path, files: dict) -> dict:
+    """SDR at every scale and its x265 round trip at every QP, into files; returns the bitstream sizes."""
     bitstream_bytes: dict = {}
     for s in recipe.scales:
         sdr_s = sdr if s == 1 else np.stack([imresize(f, 1.0 / s) for f in sdr])
-        d = tmp / "sdr" / f"x{s}"
-        d.mkdir(parents=True)
-        files["sdr"][f"x{s}"] = []
-        for i in range(T):
-            rel = f"sdr/x{s}/{i:03d}.png"
-            _write_png(tmp / rel, sdr_s[i])
-            files["sdr"][f"x{s}"].append(rel)
+        files["sdr"][f"x{s}"] = _write_frames(tmp, f"sdr/x{s}", sdr_s[: recipe.frames])
         for qp in recipe.qps:
             d = tmp / "lq" / f"qp{qp}"
-            (d / f"x{s}").mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True)
             lq, nbytes = x265_roundtrip(sdr_s, qp, intra_only=recipe.intra_only, preset=recipe.x265_preset,
                                         fps=recipe.fps, bitstream_path=d / f"x{s}.hevc")
             bitstream_bytes[f"qp{qp}/x{s}"] = nbytes
-            names = files["lq"].setdefault(f"qp{qp}", {}).setdefault(f"x{s}", [])
-            for i in range(T):
-                rel = f"lq/qp{qp}/x{s}/{i:03d}.png"
-                _write_png(tmp / rel, lq[i])
-                names.append(rel)
+            files["lq"].setdefault(f"qp{qp}", {})[f"x{s}"] = _write_frames(tmp, f"lq/qp{qp}/x{s}", lq[: recipe.frames])
+    return bitstream_bytes
 
-    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p)
-                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+
+def _clip_manifest(spec: ClipSpec, recipe: Recipe, cam: dict, exposure: dict, source_peak: float, tmo: str,
+                   params: dict, files: dict, bitstream_bytes: dict, checksums: dict) -> dict:
     h, w = recipe.size
-    manifest = {
-        "id": spec.id, "seed": spec.seed, "source": src.record(), "licence": src.licence,
-        "frames": T, "fps": recipe.fps, "size": [w, h], "camera": cam, "exposure": exposure,
+    return {
+        "id": spec.id, "seed": spec.seed, "source": spec.source.record(), "licence": spec.source.licence,
+        "frames": recipe.frames, "fps": recipe.fps, "size": [w, h], "camera": cam, "exposure": exposure,
         "mastering": {"peak_nits": recipe.peak_nits, "source_peak_nits": _r(source_peak),
                       "curve": "BT.2390 EETF per PQ component", "primaries": "BT.2020", "transfer": "PQ",
                       "storage": "16-bit PNG, PQ R'G'B' x 65535"},
@@ -339,6 +328,29 @@ def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
                         "bitstream_bytes": bitstream_bytes},
         "files": files, "checksums": checksums,
     }
+
+
+def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
+    """Render, master, tone-map, downscale and compress one clip into tmp; returns its manifest."""
+    rng = np.random.default_rng(spec.seed)
+    linear, cam = _render_clip(spec, recipe, rng)
+    gain, exposure = _expose(spec, recipe, rng)
+    nits = linear * np.float32(gain)
+    source_peak = float(np.clip(nits.max(), recipe.peak_nits, 10000.0))
+    hdr16 = np.clip(np.rint(master(nits, recipe.peak_nits, source_peak) * 65535.0), 0, 65535).astype(np.uint16)
+    # the SDR is derived from the HDR target exactly as stored, so the pair is consistent to the last code value
+    hdr_nits = np.asarray(pq_eotf(hdr16.astype(np.float32) / 65535.0), dtype=np.float32)
+
+    tmo, params = draw_tmo(rng, recipe.tmo_weights)
+    noise_rng = np.random.default_rng(_seed_for(spec.seed, "noise"))
+    sdr = sdr_encode(tone_map(hdr_nits, tmo, params, noise_rng))
+
+    files: dict = {"hdr": _write_frames(tmp, "hdr", hdr16[: recipe.frames]), "sdr": {}, "lq": {}}
+    bitstream_bytes = _write_scales(sdr, recipe, tmp, files)
+    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p)
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+    manifest = _clip_manifest(spec, recipe, cam, exposure, source_peak, tmo, params, files, bitstream_bytes,
+                              checksums)
     (tmp / CLIP_MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest
 
@@ -394,8 +406,83 @@ def _write_set_manifest(out: Path, recipe: Recipe, p: Plan) -> None:
     os.replace(tmp, out / SET_MANIFEST)
 
 
+def _stamp_recipe(out: Path, recipe: Recipe) -> None:
+    """Record the recipe in a new folder; refuse a folder built with another recipe or builder version."""
+    recipe_path = out / RECIPE_JSON
+    stamp = {"builder_version": BUILDER_VERSION, "recipe": recipe.to_dict()}
+    if not recipe_path.exists():
+        recipe_path.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+        return
+    try:
+        old = json.loads(recipe_path.read_text())
+    except ValueError:
+        old = None
+    if old != stamp:
+        raise InputError(f"{out} holds a set built with a different recipe or builder version ({recipe_path}); "
+                         f"use a new --out")
+
+
+def _remove_partial(out: Path) -> None:
+    """Delete half-written clips (their temporary directories): they are redone."""
+    for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def _one_thread_per_worker() -> Iterator[None]:
+    """OpenMP / OpenBLAS / MKL at one thread in the workers spawned inside the block, the caller's settings after.
+
+    Spawned workers read these variables when they start, so they are set for the block (unless the caller set
+    them) and put back as they were when it ends.
+    """
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    before = {name: os.environ.get(name) for name in names}
+    for name in names:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _build_clips(todo: list[ClipSpec], recipe: Recipe, out: Path, workers: int, report: BuildReport,
+                 bar) -> None:
+    """Build the clips in todo, in this process or across `workers` spawned processes, one thread each."""
+    if workers <= 1 or len(todo) <= 1:
+        import cv2
+
+        threads = cv2.getNumThreads()
+        try:
+            with threadpool_limits(limits=1):
+                _worker_init()
+                for spec in todo:
+                    build_clip(spec, recipe, out)
+                    report.built += 1
+                    bar.update()
+        finally:
+            cv2.setNumThreads(threads)  # the caller's OpenCV keeps its own thread count
+        return
+    # parallel across clips: each worker single-threaded (BLAS, OpenCV, x265 pools=1)
+    with _one_thread_per_worker(), mp.get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+        for _ in pool.imap_unordered(_work, [(c, recipe, out) for c in todo]):
+            report.built += 1
+            bar.update()
+
+
+def _write_report(out: Path, report: BuildReport, p: Plan, workers: int) -> None:
+    (out / REPORT_JSON).write_text(json.dumps({
+        "built_this_run": report.built, "already_built": report.resumed, "clips": report.total,
+        "complete": report.complete, "seconds": round(report.seconds, 1), "workers": workers,
+        "bytes_on_disk": report.bytes_on_disk, "clips_per_split": report.clips_per_split,
+        "skipped_sources": len(p.skipped)}, indent=1) + "\n")
+
+
 def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recipe, workers: int = 2,
-          progress: bool = True, max_clips: int | None = None, log=print) -> BuildReport:
+          progress: bool = True, max_clips: int | None = None, log: Callable[[str], None] = print) -> BuildReport:
     """Build (or resume building) the set described by recipe from the sources under sources_root into out.
 
     Finished clips are kept; half-written ones (temporary directories) are removed and redone. A folder built
@@ -407,22 +494,9 @@ def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recip
     t0 = time.monotonic()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    recipe_path = out / RECIPE_JSON
-    stamp = {"builder_version": BUILDER_VERSION, "recipe": recipe.to_dict()}
-    if recipe_path.exists():
-        try:
-            old = json.loads(recipe_path.read_text())
-        except ValueError:
-            old = None
-        if old != stamp:
-            raise InputError(f"{out} holds a set built with a different recipe or builder version ({recipe_path}); "
-                             f"use a new --out")
-    else:
-        recipe_path.write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n")
+    _stamp_recipe(out, recipe)
     (out / "clips").mkdir(exist_ok=True)
-    for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
+    _remove_partial(out)
     p = plan(recipe, sources_root)
     report = BuildReport(total=len(p.clips), skipped=p.skipped)
     for name, reason in p.skipped:
@@ -438,38 +512,18 @@ def build(sources_root: str | os.PathLike, out: str | os.PathLike, recipe: Recip
         f"{len(p.clips)} clips, {report.resumed} already built, {len(todo)} to build")
     bar = tqdm(total=len(todo), unit="clip", desc="building", disable=not progress, dynamic_ncols=True)
     try:
-        if workers <= 1 or len(todo) <= 1:
-            _worker_init()
-            for spec in todo:
-                build_clip(spec, recipe, out)
-                report.built += 1
-                bar.update()
-        else:
-            # each worker single-threaded (BLAS, OpenCV, x265 pools=1); parallel across clips
-            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-                os.environ.setdefault(var, "1")
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_worker_init) as pool:
-                for _ in pool.imap_unordered(_work, [(c, recipe, out) for c in todo]):
-                    report.built += 1
-                    bar.update()
+        _build_clips(todo, recipe, out, workers, report, bar)
     except BaseException:
         # the pool is terminated by now, so nothing writes any more: clear what the killed workers left half-done
-        for stale in (out / "clips").glob(f"{TMP_PREFIX}*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        _remove_partial(out)
         raise
     finally:
         bar.close()
     report.seconds = time.monotonic() - t0
-    done = all(_is_done(out, c) for c in p.clips)
-    report.complete = done
+    report.complete = all(_is_done(out, c) for c in p.clips)
     report.clips_per_split = {sp: sum(c.split == sp for c in p.clips) for sp in SPLITS}
-    if done:
+    if report.complete:
         _write_set_manifest(out, recipe, p)
     report.bytes_on_disk = _disk_usage(out)
-    (out / REPORT_JSON).write_text(json.dumps({
-        "built_this_run": report.built, "already_built": report.resumed, "clips": report.total,
-        "complete": done, "seconds": round(report.seconds, 1), "workers": workers,
-        "bytes_on_disk": report.bytes_on_disk, "clips_per_split": report.clips_per_split,
-        "skipped_sources": len(p.skipped)}, indent=1) + "\n")
+    _write_report(out, report, p, workers)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 from pathlib import Path
@@ -24,8 +25,9 @@ def _size(text: str) -> list[int]:
     return [h, w]
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the `data` command and its sub-commands to the CLI's sub-parsers."""
+    # long on purpose: a flat list of argparse declarations, one sub-command after another
     p = sub.add_parser("data", help="training and test data (see `sdr2hdr data -h`)",
                        description="Real HDR sources -> paired HDR / SDR frames and clips with the papers' "
                                    "degradations (tone mapping, gamut clip, 8 bits, HEVC at fixed QPs, bicubic x2/x4).")
@@ -93,7 +95,7 @@ def register(sub) -> None:
     h.set_defaults(func=cmd_heldout)
 
 
-def cmd_sources(args) -> int:
+def cmd_sources(args: argparse.Namespace) -> int:
     from sdr2hdr.data.sources import gather
 
     report = gather(args.dir, only=args.only)
@@ -102,7 +104,7 @@ def cmd_sources(args) -> int:
     return 1 if report.failed else 0
 
 
-def cmd_build(args) -> int:
+def cmd_build(args: argparse.Namespace) -> int:
     from sdr2hdr.data.build import build
     from sdr2hdr.data.recipe import Recipe
 
@@ -125,7 +127,7 @@ def cmd_build(args) -> int:
     return 0 if report.complete else 1
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     from sdr2hdr.data.show import contact_sheet
 
     qps = None
@@ -138,7 +140,7 @@ def cmd_show(args) -> int:
     return 0
 
 
-def cmd_generate(args) -> int:
+def cmd_generate(args: argparse.Namespace) -> int:
     from sdr2hdr.data.generator import build_pool
 
     if args.count < 1 or args.size < 16 or args.size % 2:
@@ -150,7 +152,7 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def cmd_heldout(args) -> int:
+def cmd_heldout(args: argparse.Namespace) -> int:
     from sdr2hdr.data.heldout import build_heldout
 
     out = build_heldout(args.data, args.out, qps=tuple(args.qps), frames=args.frames, progress=not args.quiet)

@@ -7,18 +7,18 @@ Classes
 - PairDataset: one frame -> {"sdr", "sdr_hq", "hdr", ...}; SDR (3, h, w), HDR (3, h*scale, w*scale)
 - ClipDataset: a window of T frames around a centre -> SDR (T, 3, h, w), HDR of the centre (3, H, W) or all frames
 
-Tensors follow the model contract (signals.md): SDR is BT.709 BT.1886 R'G'B' in [0, 1], HDR is BT.2020 PQ R'G'B'
-in [0, 1], float32, channels first. Random crops are aligned across scales (an LR pixel covers scale x scale HR
-pixels, the grid imresize produces), and flips / 90-degree rotations apply to every tensor of an item alike.
-Randomness comes from torch's generator, which a DataLoader seeds per worker.
+Tensors follow the model contract (docs/conventions.md): SDR is BT.709 BT.1886 R'G'B' in [0, 1], HDR is BT.2020
+PQ R'G'B' in [0, 1], float32, channels first. Random crops are aligned across scales (an LR pixel covers scale x
+scale HR pixels, the grid imresize produces). Flips and rotations are training's business (train.data.PatchPairs),
+not the data set's. Randomness comes from torch's generator, which a DataLoader seeds per worker.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ UNCOMPRESSED = -1  # the "qp" an item reports when its input is the HQ SDR (qps 
 class BuiltSet:
     """A built set on disk: manifest.json and the clip manifests of one split."""
 
-    def __init__(self, root: str | os.PathLike, split: str | None = None):
+    def __init__(self, root: str | os.PathLike, split: str | None = None) -> None:
         self.root = Path(root)
         path = self.root / "manifest.json"
         if not path.is_file():
@@ -79,7 +79,7 @@ class ArrayCache:
     written under a temporary name and renamed, so concurrent users never see a half-written array.
     """
 
-    def __init__(self, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None):
+    def __init__(self, root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> None:
         self.root = Path(root)
         self.dir = Path(cache_dir) if cache_dir is not None else self.root / "cache"
         self._open: dict[str, np.ndarray] = {}
@@ -131,7 +131,7 @@ def _to_tensor(a: np.ndarray) -> torch.Tensor:
 
 
 class _Base(Dataset):
-    def __init__(self, root, split, qps, scale, patch, augment, repeat, cache_dir, progress):
+    def __init__(self, root, split, qps, scale, patch, repeat, cache_dir, progress):
         self.set = BuiltSet(root, split)
         if not self.set.clips:
             raise InputError(f"split {split!r} of {root} has no clips")
@@ -142,7 +142,6 @@ class _Base(Dataset):
         if patch is not None and patch % self.scale:
             raise InputError(f"patch {patch} must be a multiple of scale {self.scale}")
         self.patch = patch
-        self.augment = (split == "train") if augment is None else bool(augment)
         self.repeat = max(1, int(repeat))
         self.cache = ArrayCache(root, cache_dir)
         self.frames = int(self.set.clips[0]["frames"])
@@ -180,25 +179,8 @@ class _Base(Dataset):
         x = int(torch.randint(w - p + 1, (1,)))
         return slice(y, y + p), slice(x, x + p), slice(y * s, (y + p) * s), slice(x * s, (x + p) * s)
 
-    def _augment(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
-        """The same flip / transpose on every array (H, W are axes -3, -2)."""
-        if not self.augment:
-            return arrays
-        r = torch.randint(2, (3,)).tolist()
-        out = []
-        square = all(a.shape[-3] == a.shape[-2] for a in arrays)
-        for a in arrays:
-            if r[0]:
-                a = a[..., :, ::-1, :]
-            if r[1]:
-                a = a[..., ::-1, :, :]
-            if r[2] and square:  # a transpose plus a flip is a 90-degree rotation
-                a = np.swapaxes(a, -3, -2)
-            out.append(a)
-        return out
-
     def _load(self, clip: dict, frames, qp):
-        """(lq, hq, hdr) arrays for frame indices `frames`, cropped and augmented alike."""
+        """(lq, hq, hdr) arrays for frame indices `frames`, cropped alike."""
         s = f"x{self.scale}"
         hq_all = self.cache.get(clip, f"sdr/{s}")
         lq_all = hq_all if qp is None else self.cache.get(clip, f"lq/qp{qp}/{s}")
@@ -207,7 +189,7 @@ class _Base(Dataset):
         lq = lq_all[frames, ly, lx]
         hq = hq_all[frames, ly, lx]
         hdr = hdr_all[frames, hy, hx]
-        return self._augment([lq, hq, hdr])
+        return lq, hq, hdr
 
 
 class PairDataset(_Base):
@@ -215,17 +197,18 @@ class PairDataset(_Base):
 
     Args: root (a built set), split ("train" / "test"), qps (QPs to draw the input from, one per item; None in
     the list means the uncompressed HQ SDR), scale (1, 2 or 4: the SDR's downscale factor), patch (HR crop size,
-    None for whole frames), augment (flips and rotations; default on for train), repeat (epoch multiplier),
+    None for whole frames), repeat (epoch multiplier),
     cache_dir (default ROOT/cache), progress (bar while caching).
 
     An item is a dict: "sdr" (3, h, w) the LQ input, "sdr_hq" (3, h, w) the clean SDR at the same scale,
     "hdr" (3, h*scale, w*scale) the PQ target, "qp" (int, -1 = uncompressed), "scale", "clip", "frame".
     """
 
-    def __init__(self, root, split: str = "train", qps: Sequence[int | None] | None = (37,), scale: int = 1,
-                 patch: int | None = None, augment: bool | None = None, repeat: int = 1, cache_dir=None,
-                 progress: bool = True):
-        super().__init__(root, split, qps, scale, patch, augment, repeat, cache_dir, progress)
+    def __init__(self, root: str | os.PathLike, split: str = "train", qps: Sequence[int | None] | None = (37,),
+                 scale: int = 1,
+                 patch: int | None = None, repeat: int = 1, cache_dir: str | os.PathLike | None = None,
+                 progress: bool = True) -> None:
+        super().__init__(root, split, qps, scale, patch, repeat, cache_dir, progress)
         self.index = [(c, t) for c in range(len(self.set.clips)) for t in range(self.set.clips[c]["frames"])]
 
     def __len__(self) -> int:
@@ -251,10 +234,12 @@ class ClipDataset(_Base):
     "frame" (the centre index).
     """
 
-    def __init__(self, root, split: str = "train", frames: int = 5, qps: Sequence[int | None] | None = (37,),
-                 scale: int = 1, patch: int | None = None, augment: bool | None = None, edge: str = "valid",
-                 target: str = "centre", repeat: int = 1, cache_dir=None, progress: bool = True):
-        super().__init__(root, split, qps, scale, patch, augment, repeat, cache_dir, progress)
+    def __init__(self, root: str | os.PathLike, split: str = "train", frames: int = 5,
+                 qps: Sequence[int | None] | None = (37,),
+                 scale: int = 1, patch: int | None = None, edge: str = "valid",
+                 target: str = "centre", repeat: int = 1, cache_dir: str | os.PathLike | None = None,
+                 progress: bool = True) -> None:
+        super().__init__(root, split, qps, scale, patch, repeat, cache_dir, progress)
         if frames < 1 or frames % 2 == 0:
             raise InputError(f"frames must be odd and >= 1, got {frames}")
         if edge not in ("valid", "replicate"):

@@ -11,7 +11,7 @@ Functions
 - encode_rgb8(out, stream, frames, fps): 8-bit R'G'B' frames onto an open PyAV stream as BT.709 4:2:0 (every round trip)
 - x265_roundtrip(frames, qp, ...) -> (decoded 8-bit frames, bitstream bytes): libx265 through PyAV at a fixed QP
 
-Signals follow signals.md: HDR is BT.2020 PQ (absolute, 1.0 = 10000 cd/m2), SDR is BT.709 BT.1886 8-bit R'G'B'.
+Signals follow docs/conventions.md: HDR is BT.2020 PQ (absolute, 1.0 = 10000 cd/m2), SDR is BT.709 BT.1886 8-bit R'G'B'.
 The camera model is KPNet's eq. (1): I_S = t/g phi + I_0 + n, saturating at I_max.
 """
 
@@ -24,13 +24,21 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from sdr2hdr.color import (BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709, luminance,
-                           pq_eotf, pq_inverse_eotf, rgb_to_yuv420)
+from sdr2hdr.color import (
+    BT709_TO_BT2020,
+    apply_matrix,
+    bt1886_inverse_eotf,
+    gamut_clip_2020_to_709,
+    luminance,
+    pq_eotf,
+    pq_inverse_eotf,
+    rgb_to_yuv420,
+)
 from sdr2hdr.io.video import frame_to_rgb
 from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward, bt2446c_forward, camera_model, eetf_to_sdr, hable, reinhard
 
-__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo", "tone_map",
-           "sdr_encode", "hdr_master", "sdr_frame", "encode_rgb8", "x265_roundtrip"]
+__all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo",
+           "tone_map", "sdr_encode", "hdr_master", "sdr_frame", "encode_rgb8", "x265_roundtrip"]
 
 REFERENCE_WHITE = 203.0  # cd/m2, BT.2408 HDR reference (diffuse) white
 # A scene's log-average is taken as 18 % grey under that white (the photographic key), which puts diffuse white
@@ -166,7 +174,7 @@ def sdr_frame(hdr_nits_2020: np.ndarray) -> np.ndarray:
     return sdr_encode(bt2446a_forward(hdr_nits_2020))
 
 
-def encode_rgb8(out, vs, frames: np.ndarray, fps: int) -> None:
+def encode_rgb8(out: av.container.OutputContainer, vs: av.VideoStream, frames: np.ndarray, fps: int) -> None:
     """Encode 8-bit R'G'B' frames (T, H, W, 3) on stream vs of container out as BT.709 limited 4:2:0, then flush.
 
     Our own matrix makes the Y'CbCr, so that no library picks one; shared by every codec round trip.

@@ -1,4 +1,4 @@
-"""Randomised training pairs: many ways of grading the HDR and of making the SDR from it, so a model learns to invert curves it has not seen.
+"""Randomised training pairs: many gradings of the HDR and ways of making the SDR, so a model inverts unseen curves.
 
 The fixed builder (data.build) films clips and degrades each with one of six curves; a model trained on it learns
 their average. This generator draws, per sample, everything that decides how an SDR picture relates to its HDR
@@ -30,6 +30,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +85,7 @@ def grade(linear: np.ndarray, g: dict, scene_key: float | None = None) -> np.nda
 
 # --- SDR making ---------------------------------------------------------------------------------------------------
 
-def draw_sdr(rng: np.random.Generator, families=FAMILIES) -> tuple[str, dict]:
+def draw_sdr(rng: np.random.Generator, families: Sequence[str] = FAMILIES) -> tuple[str, dict]:
     """A way of making SDR: its family and parameters (recorded per sample)."""
     families = [f for f in FAMILIES if f in families]
     if not families:
@@ -221,7 +222,7 @@ def _resample(sdr: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, fl
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC), round(f, 3)
 
 
-def generate_sample(linear: np.ndarray, rng: np.random.Generator, families=FAMILIES,
+def generate_sample(linear: np.ndarray, rng: np.random.Generator, families: Sequence[str] = FAMILIES,
                     scene_key: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """One training pair from a scene-linear BT.2020 picture (H, W even): (LQ SDR uint8, HQ HDR PQ, record)."""
     g = draw_grade(rng)
@@ -294,7 +295,7 @@ def _shard(args) -> str:
 
 
 def build_pool(sources_root: str | os.PathLike, out: str | os.PathLike, count: int = 4096, size: int = 128,
-               seed: int = 0, shard_size: int = 256, workers: int = 2, log=print) -> Path:
+               seed: int = 0, shard_size: int = 256, workers: int = 2, log: Callable[[str], None] = print) -> Path:
     """Generate `count` pairs from the training sources into npz shards (resumable: finished shards are kept)."""
     from concurrent.futures import ProcessPoolExecutor
 
@@ -316,7 +317,7 @@ def build_pool(sources_root: str | os.PathLike, out: str | os.PathLike, count: i
     return out
 
 
-def load_pool(out: str | os.PathLike, exclude=()) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+def load_pool(out: str | os.PathLike, exclude: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     """All pairs of a pool (SDR uint8 NHWC, HDR PQ uint16 NHWC, records), minus the families in `exclude`."""
     sdr, hdr, recs = [], [], []
     for path in sorted(Path(out).glob("shard-*.npz")):

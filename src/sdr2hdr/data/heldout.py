@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,8 @@ def _write_png(path: Path, px: np.ndarray) -> None:
         raise OSError(f"cannot write {path}")
 
 
-def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps=(27, 37, 42), frames: int = 6,
-                  curves=CURVES, progress: bool = True) -> Path:
+def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequence[int] = (27, 37, 42),
+                  frames: int = 6, curves: Sequence[str] = CURVES, progress: bool = True) -> Path:
     """Write the held-out-curve set of the test split of `data_dir` into `out`."""
     from tqdm import tqdm
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -99,7 +100,7 @@ class Recipe:
         return _plain(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict, **overrides) -> "Recipe":
+    def from_dict(cls, data: dict, **overrides: Any) -> Recipe:
         data = {**(data or {}), **{k: v for k, v in overrides.items() if v is not None}}
         names = {f.name: f for f in dataclasses.fields(cls)}
         unknown = set(data) - set(names)
@@ -120,7 +121,7 @@ class Recipe:
         return cls(**kwargs)
 
     @classmethod
-    def from_yaml(cls, path: str | Path | None, **overrides) -> "Recipe":
+    def from_yaml(cls, path: str | Path | None, **overrides: Any) -> Recipe:
         """Load a recipe YAML (None: the built-in defaults) and apply non-None overrides."""
         data = {}
         if path is not None:

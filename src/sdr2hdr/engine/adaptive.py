@@ -1,4 +1,4 @@
-"""Running adaptive_itm on video: one global estimate per frame, smoothed over time, reset at cuts, baked into the code table.
+"""adaptive_itm on video: one global estimate per frame, smoothed over time, reset at cuts, baked into the code table.
 
 adaptive_itm's global inverse is a function of one pixel (models.adaptive_itm), so for 8-bit 4:2:0 sources the
 converter evaluates it once over all 2^24 Y'CbCr codes (engine.lut.CodeLUT) and then converts each frame with
@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from sdr2hdr.color import decode_ycbcr, ycbcr_to_rgb
 from sdr2hdr.engine.infer import StreamMapper
@@ -42,7 +43,7 @@ def _probe() -> torch.Tensor:
 class PriorTracker:
     """Per-frame estimates in, the smoothed estimate out; says when the baked mapping must be rebuilt."""
 
-    def __init__(self, model, half_life: float = 12.0, drift_codes: float = 6.0, min_gap: int = 96):
+    def __init__(self, model: nn.Module, half_life: float = 12.0, drift_codes: float = 6.0, min_gap: int = 96) -> None:
         self.model = model
         self.k = 1.0 - 0.5 ** (1.0 / half_life) if half_life > 0 else 1.0
         self.drift = drift_codes / 1023.0
@@ -137,7 +138,7 @@ def views_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str, 
 class AdaptiveTable:
     """adaptive_itm on 8-bit 4:2:0 planes through a code table rebuilt only when the smoothed mapping moves."""
 
-    def __init__(self, model, matrix: str, full_range: bool, pq_peak: float, **tracker):
+    def __init__(self, model: nn.Module, matrix: str, full_range: bool, pq_peak: float, **tracker: float) -> None:
         self.model, self.matrix, self.full_range, self.pq_peak = model.eval(), matrix, full_range, pq_peak
         self.tracker = PriorTracker(model, **tracker)
         self.table: CodeLUT | None = None
@@ -172,7 +173,7 @@ class AdaptiveTable:
             self.table.rebuild(self._fn(baked))
         self._table_params = baked.clone()
 
-    def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray):
+    def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import time
 
         thumb, grid = views_from_planes(Y, U, V, self.matrix, self.full_range)
@@ -192,8 +193,9 @@ class AdaptiveTable:
 class AdaptiveStream(StreamMapper):
     """adaptive_itm per pixel in float over R'G'B' frames, with the same smoothing (stills: one estimate)."""
 
-    def __init__(self, name: str, model, pq_peak: float, device: str = "cpu", description: str = "", chunk: int = 1 << 20,
-                 tile: int = 512, **tracker):
+    def __init__(self, name: str, model: nn.Module, pq_peak: float, device: str = "cpu", description: str = "",
+                 chunk: int = 1 << 20,
+                 tile: int = 512, **tracker: float) -> None:
         self.name, self.model, self.pq_peak = name, model.eval().to(device), pq_peak
         self.device = torch.device(device)
         self.description = description or name

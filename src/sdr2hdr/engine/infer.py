@@ -4,6 +4,7 @@ Classes
 - ModelRunner: one forward pass over a (N,3,H,W) or (N,T,3,H,W) batch, tiled when the frame is large
 - StreamMapper: the streaming interface the video pipeline uses (push frames, get HDR frames back in order)
 - ClassicalStream / ModelStream: StreamMappers for a classical mapping and for a registered model
+- window(frames, index, t): the centred temporal window, the one definition the stream and the benchmark share
 
 Tiles overlap and are blended with linear ramps, so seams do not show; multi-frame models see a window of T frames
 centred on the frame being restored, the first and last frames repeated at the ends of the clip.
@@ -23,11 +24,14 @@ import abc
 import contextlib
 import inspect
 from collections import deque
-from typing import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+T = TypeVar("T")
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -92,7 +96,7 @@ class ModelRunner:
 
     def __init__(self, model: nn.Module, device: str | torch.device = "auto", precision: str = "fp32",
                  tile: int | None = None, overlap: int | None = None, channels_last: bool = True,
-                 max_value: float = 1.0):
+                 max_value: float = 1.0) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         self.device = pick_device(device) if isinstance(device, str) else device
@@ -186,7 +190,7 @@ class StreamMapper(abc.ABC):
 class ClassicalStream(StreamMapper):
     """A per-pixel mapping (numpy HWC in, numpy HWC out): no delay."""
 
-    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray], description: str = ""):
+    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray], description: str = "") -> None:
         self.name, self.fn, self.description = name, fn, description
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
@@ -204,15 +208,29 @@ def _to_numpy(t: Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.permute(1, 2, 0).numpy())
 
 
+def window(frames: Sequence[T], index: int, t: int) -> list[T]:
+    """The t frames centred on frames[index]; the first and last frames stand in for frames beyond the ends.
+
+    >>> window([0, 1, 2, 3], 0, 3)
+    [0, 0, 1]
+    >>> window([0, 1, 2, 3], 3, 5)
+    [1, 2, 3, 3, 3]
+    """
+    half = t // 2
+    return [frames[min(max(j, 0), len(frames) - 1)] for j in range(index - half, index - half + t)]
+
+
 class ModelStream(StreamMapper):
     """A registered model over a stream: single frames directly, multi-frame models over a centred window."""
 
-    def __init__(self, name: str, runner: ModelRunner, description: str = ""):
+    def __init__(self, name: str, runner: ModelRunner, description: str = "") -> None:
         self.name, self.runner = name, runner
         self.frames, self.scale = runner.frames, runner.scale
         self.description = description or name
-        self._window: deque[Tensor] = deque(maxlen=self.frames)
-        self._pending = 0  # frames pushed whose output is still owed
+        # the last T frames: with the clip's ends they are all a centred window needs (engine.infer.window)
+        self._recent: deque[Tensor] = deque(maxlen=self.frames)
+        self._seen = 0  # frames pushed
+        self._next = 0  # the frame whose output is owed next
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """One still: a multi-frame model sees the frame repeated T times."""
@@ -224,26 +242,23 @@ class ModelStream(StreamMapper):
     def push(self, rgb: np.ndarray) -> list[np.ndarray]:
         if self.frames == 1:
             return [self(rgb)]
-        x = _to_tensor(rgb)
-        if not self._window:
-            # the clip's first frame stands in for the frames before it
-            for _ in range(self.frames // 2):
-                self._window.append(x)
-        self._window.append(x)
-        self._pending += 1
-        return self._emit()
+        self._recent.append(_to_tensor(rgb))
+        self._seen += 1
+        return self._emit(final=False)
 
-    def _emit(self) -> list[np.ndarray]:
-        if len(self._window) < self.frames:
-            return []
-        self._pending -= 1
-        batch = torch.stack(list(self._window))[None]
-        return [_to_numpy(self.runner(batch)[0])]
+    def _emit(self, final: bool) -> list[np.ndarray]:
+        """Outputs for every owed frame whose window is complete (all owed frames when the clip has ended)."""
+        out = []
+        half = self.frames // 2
+        while self._next < self._seen and (final or self._next + half < self._seen):
+            first = self._seen - len(self._recent)  # clip index of self._recent[0]
+            batch = torch.stack(window(list(self._recent), self._next - first, self.frames))[None]
+            out.append(_to_numpy(self.runner(batch)[0]))
+            self._next += 1
+        return out
 
     def flush(self) -> list[np.ndarray]:
-        out = []
-        while self._pending > 0 and self._window:
-            self._window.append(self._window[-1])  # the last frame stands in for the frames after it
-            out.extend(self._emit())
-        self._window.clear()
+        out = self._emit(final=True)
+        self._recent.clear()
+        self._seen = self._next = 0
         return out

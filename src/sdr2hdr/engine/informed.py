@@ -6,6 +6,11 @@ any model); without them, the exact inverse alone, said in the mapper's descript
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sdr2hdr.engine.infer import StreamMapper
+
 import numpy as np
 
 from sdr2hdr.errors import InputError
@@ -13,7 +18,7 @@ from sdr2hdr.errors import InputError
 __all__ = ["informed_mapper"]
 
 
-def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512):
+def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS)."""
     from sdr2hdr.color import pq_inverse_eotf
     from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream

@@ -15,7 +15,7 @@ that change per shot (adaptive_itm) and must be rebuilt in well under a second.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class CodeLUT:
     """8-bit Y'CbCr (any matrix and range) -> 10-bit BT.2020 NCL limited-range PQ Y'CbCr through ``fn``."""
 
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray], matrix: str = "bt709", full_range: bool = False,
-                 keep_rgb: bool = False, chroma_step: int = 1):
+                 keep_rgb: bool = False, chroma_step: int = 1) -> None:
         if chroma_step not in (1, 2):
             raise ValueError(f"chroma_step must be 1 or 2, got {chroma_step}")
         self.matrix, self.full_range = matrix, full_range

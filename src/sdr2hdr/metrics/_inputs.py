@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -11,7 +11,7 @@ import torch
 __all__ = ["as_batch", "batched", "nan_mean"]
 
 
-def as_batch(x, name: str = "input") -> tuple[torch.Tensor, bool, bool]:
+def as_batch(x: np.ndarray | torch.Tensor, name: str = "input") -> tuple[torch.Tensor, bool, bool]:
     """Bring one image argument to a float (N, 3, H, W) tensor.
 
     Accepts a torch tensor (N, 3, H, W) or (3, H, W), or a numpy array (H, W, 3) or (N, H, W, 3)

@@ -3,7 +3,7 @@
 Functions
 ---------
 mse, psnr
-    On the non-linear PQ R'G'B' signal in [0, 1], peak 1 (signals.md, "Metrics, as the papers compute them").
+    On the non-linear PQ R'G'B' signal in [0, 1], peak 1 (docs/conventions.md, "Metrics").
 mpsnr
     Multi-exposure PSNR: HDR Toolbox ``mPSNR.m`` (Banterle et al., Advanced High Dynamic Range Imaging, 2nd ed.,
     2017) with the 10-bit quantisation and the exposure range -3..+3 of Deep SR-ITM (Kim et al., ICCV 2019, sec. 5).
@@ -15,6 +15,7 @@ and return one value per image.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -63,7 +64,7 @@ def _expose(linear: torch.Tensor, e: int, levels: int, gamma: float) -> torch.Te
 
 
 @batched
-def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures=MPSNR_EXPOSURES, bits: int = MPSNR_BITS,
+def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures: Sequence[float] = MPSNR_EXPOSURES, bits: int = MPSNR_BITS,
           gamma: float = MPSNR_GAMMA, norm_cd: float = MPSNR_NORM_CD) -> torch.Tensor:
     """Multi-exposure PSNR in dB per image (Deep SR-ITM's mPSNR).
 
@@ -73,8 +74,9 @@ def mpsnr(pred: torch.Tensor, ref: torch.Tensor, exposures=MPSNR_EXPOSURES, bits
     with each MSE over all channels and pixels.
 
     One deliberate difference from HDR Toolbox ``mPSNR.m``: that code divides the summed MSE by
-    ``length(eMax)``, which is 1, so it reports the sum over exposures; here it is the mean, as signals.md states
-    and as "averaged" in the Deep SR-ITM paper reads. (The sum would lower every value by 10 log10(kept count).)
+    ``length(eMax)``, which is 1, so it reports the sum over exposures; here it is the mean, as
+    docs/conventions.md states and as "averaged" in the Deep SR-ITM paper reads. (The sum would lower every value
+    by 10 log10(kept count).)
 
     Domain: PQ R'G'B' in [0, 1] (the PQ EOTF clips outside). Range: dB, shape (N,); +inf when all kept exposures
     quantise identically; NaN when no exposure passes the (0.1, 0.9) test (e.g. a black reference), where the

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any
 
+import numpy as np
 import torch
 
 from ._inputs import nan_mean
@@ -27,7 +29,7 @@ class MetricInfo:
     units: str
     description: str
 
-    def __call__(self, pred, ref, **kwargs):
+    def __call__(self, pred: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, **kwargs: Any) -> torch.Tensor:
         return self.fn(pred, ref, **kwargs)
 
 
@@ -50,7 +52,8 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in _entries()}
 PAPER_METRICS = ("psnr", "ssim", "ms_ssim", "delta_e_itp", "vifp", "haarpsi", "vsi", "mpsnr", "cvvdp")
 
 
-def compute_all(pred, ref, names: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
+def compute_all(pred: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor,
+                names: Iterable[str] | None = None) -> dict[str, torch.Tensor]:
     """Per-image values of several metrics: ``{name: (N,) tensor}`` (numpy in, numpy out).
 
     ``names`` defaults to every registered metric; an unknown name is refused before anything runs. Images must

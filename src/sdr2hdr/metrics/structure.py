@@ -9,7 +9,7 @@ ms_ssim
 
 Both wrap ``piq`` (Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03) and pass ``data_range`` on: piq's default
 of 1.0 happens to fit the [0, 1] PQ signal, but a wrong range silently changes the constants C1 = (K1 L)^2 and
-C2 = (K2 L)^2 and the value (signals.md names the same trap in skimage, whose float default is 2).
+C2 = (K2 L)^2 and the value (docs/conventions.md, "Metrics", names the same trap in skimage, whose float default is 2).
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ def _video_batch(x) -> torch.Tensor:
     return t
 
 
-def cvvdp_jod(pred, ref, display: str = CVVDP_DISPLAY, fps: float | None = None) -> torch.Tensor:
+def cvvdp_jod(pred: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, display: str = CVVDP_DISPLAY,
+              fps: float | None = None) -> torch.Tensor:
     """ColorVideoVDP quality in JOD (just-objectionable differences) of ``pred`` against ``ref``.
 
     Images (``fps`` None): (N, 3, H, W) or (3, H, W) tensors, or numpy (H, W, 3) / (N, H, W, 3); one JOD per image,

@@ -1,21 +1,34 @@
 """Neural SDR -> HDR models: the four papers' networks and their baselines, behind one registry.
 
-Public surface: create(name, **kwargs), list_models(pattern), get_card(name), count_params(model),
-cards_table(), cost_table(). The input/output contract every model follows is documented in registry.py.
+Public surface: create(name, **kwargs), list_models(pattern), get_summary(name), count_params(model),
+summaries_table(), cost_table(). The input/output contract every model follows is documented in registry.py.
 """
 
-from .registry import ModelCard, cards_table, cost_table, count_params, create, get_card, list_models, register_model
+from .registry import (
+    ModelSummary,
+    cost_table,
+    count_params,
+    create,
+    get_summary,
+    list_models,
+    register_model,
+    summaries_table,
+)
 
 # importing the model modules registers them
 from . import adaptive_itm, agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, informed, kpnet  # noqa: E402,F401 isort:skip
 
+# the old names, kept only until cli.py's `models` command uses summaries_table (a "card" is now only the JSON
+# beside a weights file, models.weights); remove with that change
+cards_table = summaries_table
+
 __all__ = [
-    "ModelCard",
-    "cards_table",
+    "ModelSummary",
+    "summaries_table",
     "cost_table",
     "count_params",
     "create",
-    "get_card",
+    "get_summary",
     "list_models",
     "register_model",
 ]

@@ -22,13 +22,17 @@ tiling; `forward(x, prior=...)` maps any tile with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..color.transfer import PQ_C1, PQ_C2, PQ_C3, PQ_M1, PQ_M2, pq_inverse_eotf
 from .base import HDRModel
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 KNOTS = 16  # knots of each gain curve over SDR code value [0, 1]
 THUMB = 64  # side of the thumbnail the CNN sees
@@ -222,7 +226,7 @@ class AdaptiveITM(HDRModel):
         return pq
 
     @torch.no_grad()
-    def pq_mapping(self, params: Tensor, cache: dict | None = None):
+    def pq_mapping(self, params: Tensor, cache: dict | None = None) -> Callable[[np.ndarray], np.ndarray]:
         """The global mapping of one frame as a numpy pixel function (..., 3) R'G'B' -> PQ, for code tables.
 
         `cache` (a dict kept by the caller) holds each input array's pixel features (GlobalInverse.features) by
@@ -264,15 +268,15 @@ _CARD = dict(
 )
 
 
-@register_model(ModelCard(name="adaptive_itm", paper_params=86_251,
+@register_model(ModelSummary(name="adaptive_itm", paper_params=86_251,
                           notes="global mapping only: the converter's default (tier fast)", **_CARD))
-def adaptive_itm(**kwargs) -> AdaptiveITM:
+def adaptive_itm(**kwargs: Any) -> AdaptiveITM:
     """Adaptive ITM, global mapping only."""
     return AdaptiveITM(local=False, **kwargs)
 
 
-@register_model(ModelCard(name="adaptive_itm_local", paper_params=109_054,
+@register_model(ModelSummary(name="adaptive_itm_local", paper_params=109_054,
                           notes="global mapping + light local branch (tier best)", **_CARD))
-def adaptive_itm_local(**kwargs) -> AdaptiveITM:
+def adaptive_itm_local(**kwargs: Any) -> AdaptiveITM:
     """Adaptive ITM with its local branch."""
     return AdaptiveITM(local=True, **kwargs)

@@ -16,13 +16,15 @@ authors' x4 downscale.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor
 
 from .base import HDRModel
 from .blocks.condition import ColorCondition, condition_image
 from .blocks.modulation import GFM
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class AGCM(HDRModel):
@@ -64,7 +66,7 @@ _HDRTV_RECIPE = (
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="agcm",
         paper="Chen, Zhang, Ren, Tian, Qiao, Dong. A New Journey from SDRTV to HDRTV (HDRTVNet stage 1), ICCV 2021",
         task="ITM",
@@ -78,6 +80,6 @@ _HDRTV_RECIPE = (
         notes="DIDNet table 1 lists 0.035M; the authors' module counts 35,251",
     )
 )
-def agcm(**kwargs) -> AGCM:
+def agcm(**kwargs: Any) -> AGCM:
     """AGCM."""
     return AGCM(**kwargs)

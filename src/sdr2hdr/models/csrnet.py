@@ -10,10 +10,12 @@ it reads a thumbnail of fixed short side (`cond_size`, 64; None restores the aut
 
 The authors' definition (base_nf=64, cond_nf=32) counts 36,489 parameters, KPNet's table's "36K". DIDNet's table
 prints 0.006M for CSRNet, which matches no configuration of the authors' code that we could find (their small
-variant, base_nf=16 / cond_nf=8, has 3,369); the card keeps the authors' 36,489.
+variant, base_nf=16 / cond_nf=8, has 3,369); the summary keeps the authors' 36,489.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -21,7 +23,7 @@ from torch import Tensor, nn
 from .base import HDRModel
 from .blocks.condition import thumbnail
 from .blocks.modulation import GFM
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ConditionNet(nn.Module):
@@ -71,7 +73,7 @@ class CSRNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="csrnet",
         paper="He, Liu, Qiao, Dong. Conditional Sequential Modulation for Efficient Global Image Retouching, ECCV 2020",
         task="ITM",
@@ -85,6 +87,6 @@ class CSRNet(HDRModel):
         notes="authors' base_nf=64, cond_nf=32: 36,489 (KPNet table: 36K; DIDNet table prints 0.006M)",
     )
 )
-def csrnet(**kwargs) -> CSRNet:
+def csrnet(**kwargs: Any) -> CSRNet:
     """CSRNet."""
     return CSRNet(**kwargs)

@@ -12,6 +12,8 @@ Structure and parameter counts follow the authors' MatConvNet definition (net_fu
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,7 +21,7 @@ from torch import Tensor, nn
 from .base import HDRModel
 from .blocks.domain import check_domain, paper_yuv_to_hdr_rgb, sdr_rgb_to_paper_yuv
 from .blocks.guided_filter import GuidedFilter
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 # the authors' Div_Elemwise adds MATLAB eps; a float32-representable tiny value plays the same role
 DETAIL_EPS = 1e-6
@@ -211,7 +213,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="deep_sr_itm_x2",
         paper="Kim, Oh, Kim. Deep SR-ITM, ICCV 2019",
         task="joint SR-ITM",
@@ -225,13 +227,13 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
         notes="count from the authors' net_full.m (paper: 2.50M); modulation=False gives the stage-1 network",
     )
 )
-def deep_sr_itm_x2(**kwargs) -> DeepSRITM:
+def deep_sr_itm_x2(**kwargs: Any) -> DeepSRITM:
     """Deep SR-ITM, x2."""
     return DeepSRITM(scale=2, **kwargs)
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="deep_sr_itm_x4",
         paper="Kim, Oh, Kim. Deep SR-ITM, ICCV 2019",
         task="joint SR-ITM",
@@ -245,6 +247,6 @@ def deep_sr_itm_x2(**kwargs) -> DeepSRITM:
         notes="count from the authors' net_full_x4.m (paper: 2.64M); modulation=False gives the stage-1 network",
     )
 )
-def deep_sr_itm_x4(**kwargs) -> DeepSRITM:
+def deep_sr_itm_x4(**kwargs: Any) -> DeepSRITM:
     """Deep SR-ITM, x4."""
     return DeepSRITM(scale=4, **kwargs)

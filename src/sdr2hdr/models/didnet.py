@@ -38,6 +38,8 @@ given: with the shipped weights, a 288x512 picture in 128-pixel tiles differed f
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -48,7 +50,7 @@ from .blocks.condition import thumbnail
 from .blocks.deform import DeformConv2d, Impl
 from .blocks.modulation import DMC
 from .blocks.wavelet import haar_dwt, haar_idwt
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResBlock(nn.Module):
@@ -261,7 +263,7 @@ _DOMAIN = "R'G'B': x265-coded SDR BT.709 gamma frames in, HDR10 (BT.2020 PQ) 108
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="didnet",
         paper="Xu, He, Xu, Yang, Sun, Wang, Ma, Fan, Wen. Towards Robust SDRTV-to-HDRTV via Dual Inverse "
         "Degradation Network (DIDNet)",
@@ -276,13 +278,13 @@ _DOMAIN = "R'G'B': x265-coded SDR BT.709 gamma frames in, HDR10 (BT.2020 PQ) 108
         "T=5 chosen",
     )
 )
-def didnet(**kwargs) -> DIDNet:
+def didnet(**kwargs: Any) -> DIDNet:
     """DIDNet."""
     return DIDNet(**kwargs)
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="didnet_tiny",
         paper="Xu et al. Towards Robust SDRTV-to-HDRTV via Dual Inverse Degradation Network (DIDNet Tiny)",
         task="compressed video ITM",
@@ -295,7 +297,7 @@ def didnet(**kwargs) -> DIDNet:
         notes="no public code; the paper does not say how Tiny is reduced: 48 channels here, fitted to 0.386M",
     )
 )
-def didnet_tiny(**kwargs) -> DIDNet:
+def didnet_tiny(**kwargs: Any) -> DIDNet:
     """DIDNet (Tiny): 48 feature channels."""
     kwargs.setdefault("ch", 48)
     return DIDNet(**kwargs)

@@ -9,10 +9,12 @@ table's "559K".
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from .base import HDRModel
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class DnCNN(HDRModel):
@@ -32,7 +34,7 @@ class DnCNN(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="dncnn",
         paper="Zhang, Zuo, Chen, Meng, Zhang. Beyond a Gaussian Denoiser: Residual Learning of Deep CNN, TIP 2017",
         task="restoration (compressed ITM baseline)",
@@ -45,6 +47,6 @@ class DnCNN(HDRModel):
         notes="KPNet table 1: 559K; KAIR layout (bias on all convs, BN on the 15 middle layers)",
     )
 )
-def dncnn(**kwargs) -> DnCNN:
+def dncnn(**kwargs: Any) -> DnCNN:
     """DnCNN, colour, 17 layers."""
     return DnCNN(**kwargs)

@@ -28,6 +28,8 @@ one tile of a frame, the same picture gives another prior. Here both read the sa
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -36,7 +38,7 @@ from .base import HDRModel
 from .blocks.condition import ColorCondition, condition_image, thumbnail
 from .blocks.domain import check_domain, paper_yuv_to_hdr_rgb, sdr_rgb_to_paper_yuv
 from .blocks.guided_filter import GuidedFilter
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 PRIOR_DIM = 6  # per branch (section IV-A)
 
@@ -210,7 +212,7 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="gpgmnet_x2",
         paper="Global Priors Guided Modulation Network for Joint Super-Resolution and Inverse Tone-Mapping",
         task="joint SR-ITM",
@@ -223,13 +225,13 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
         notes="no public code; SPCB kernels 3/5/7 x 4 ch and SSCB widths 32-64-80 chosen to fit 0.77M",
     )
 )
-def gpgmnet_x2(**kwargs) -> GPGMNet:
+def gpgmnet_x2(**kwargs: Any) -> GPGMNet:
     """GPGMNet, x2."""
     return GPGMNet(scale=2, **kwargs)
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="gpgmnet_x4",
         paper="Global Priors Guided Modulation Network for Joint Super-Resolution and Inverse Tone-Mapping",
         task="joint SR-ITM",
@@ -242,6 +244,6 @@ def gpgmnet_x2(**kwargs) -> GPGMNet:
         notes="no public code; same choices as gpgmnet_x2 plus a second conv 64->256 + pixel shuffle",
     )
 )
-def gpgmnet_x4(**kwargs) -> GPGMNet:
+def gpgmnet_x4(**kwargs: Any) -> GPGMNet:
     """GPGMNet, x4."""
     return GPGMNet(scale=4, **kwargs)

@@ -8,12 +8,14 @@ Defines:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .agcm import _HDRTV_RECIPE, AGCM
 from .base import HDRModel, crop, pad_to_multiple
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResidualBlockNoBN(nn.Module):
@@ -74,7 +76,7 @@ class HDRTVNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="hdrtvnet",
         paper="Chen, Zhang, Ren, Tian, Qiao, Dong. A New Journey from SDRTV to HDRTV, ICCV 2021 (AGCM + LE)",
         task="ITM",
@@ -87,6 +89,6 @@ class HDRTVNet(HDRModel):
         notes="DIDNet table 1: 1.405M for AGCM + LE; the highlight-generation GAN stage is not included",
     )
 )
-def hdrtvnet(**kwargs) -> HDRTVNet:
+def hdrtvnet(**kwargs: Any) -> HDRTVNet:
     """HDRTVNet (AGCM + LE)."""
     return HDRTVNet(**kwargs)

@@ -11,12 +11,14 @@ Defines:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.modulation import SFTLayer
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class ResBlockSFT(nn.Module):
@@ -114,7 +116,7 @@ class HDRUNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="hdrunet",
         paper="Chen, Liu, Zhang, Qiao, Dong. HDRUNet, CVPR Workshops 2021",
         task="ITM",
@@ -128,6 +130,6 @@ class HDRUNet(HDRModel):
         notes="authors' HDRUNet_arch counts 1,651,494",
     )
 )
-def hdrunet(**kwargs) -> HDRUNet:
+def hdrunet(**kwargs: Any) -> HDRUNet:
     """HDRUNet."""
     return HDRUNet(**kwargs)

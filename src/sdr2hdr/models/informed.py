@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import HDRModel
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 class RestorationNet(nn.Module):
@@ -63,7 +63,7 @@ class InformedITM(HDRModel):
 
 
 def _register(curve: str) -> None:
-    card = ModelCard(
+    summary = ModelSummary(
         name=f"informed_{curve}",
         paper="sdr2hdr's own: informed mode (exact inverse + restoration, after DIDNet's dual inverse degradation)",
         task="ITM, known source curve",
@@ -76,7 +76,7 @@ def _register(curve: str) -> None:
         paper_recipe="trained on the fixed builder's clips of that curve (QPs 27-47), L1 on PQ",
         notes=f"convert --source-tmo {curve}",
     )
-    register_model(card)(lambda **kw: InformedITM(curve, **kw))
+    register_model(summary)(lambda **kw: InformedITM(curve, **kw))
 
 
 for _curve in ("bt2446a", "bt2446c", "bt2390", "hable", "reinhard", "camera"):

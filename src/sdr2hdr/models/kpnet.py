@@ -24,6 +24,8 @@ full-size pass).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -31,7 +33,7 @@ from torch import Tensor, nn
 from .base import HDRModel, crop, pad_to_multiple
 from .blocks.attention import CoordinateAttention
 from .blocks.condition import thumbnail, thumbnail_size
-from .registry import ModelCard, register_model
+from .registry import ModelSummary, register_model
 
 
 def upconv(ch: int) -> nn.Sequential:
@@ -230,7 +232,7 @@ class KPNet(HDRModel):
 
 
 @register_model(
-    ModelCard(
+    ModelSummary(
         name="kpnet",
         paper="Wang, Ye, Zhu, Li, Li, Zhu. Compressed-SDR to HDR Video Reconstruction (KPNet), TPAMI 2023",
         task="compressed ITM",
@@ -247,6 +249,6 @@ class KPNet(HDRModel):
         notes="authors' module counts 1,552,475 (paper 1.55M); 1,367,835 used in forward, 184,640 kept unused",
     )
 )
-def kpnet(**kwargs) -> KPNet:
+def kpnet(**kwargs: Any) -> KPNet:
     """KPNet."""
     return KPNet(**kwargs)

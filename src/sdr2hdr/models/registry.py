@@ -1,13 +1,13 @@
-"""Model registry: create a model by name, list names, read each model's card.
+"""Model registry: create a model by name, list names, read each model's summary.
 
 Defines:
-    ModelCard                 frozen dataclass of what the paper says about a registered model.
-    register_model(card)      decorator for the builder function of a registered name.
+    ModelSummary              frozen dataclass of what the paper says about a registered model.
+    register_model(summary)   decorator for the builder function of a registered name.
     create(name, **kwargs)    build a model (kwargs go to its builder, e.g. domain="yuv", modulation=False).
     list_models(pattern)      registered names, optionally filtered by a shell pattern ("deep_sr_itm_*").
-    get_card(name)            the ModelCard of a name.
+    get_summary(name)         the ModelSummary of a name.
     count_params(model)       number of distinct parameters.
-    cards_table()             every card as a plain-text table, our parameter count beside the paper's.
+    summaries_table()         every summary as a plain-text table, our parameter count beside the paper's.
     cost_table()              DIDNet table 5 recomputed from the GFM and DMC layers' own shapes.
 
 Contract of every registered model (an HDRModel, base.py):
@@ -32,6 +32,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
@@ -41,7 +42,7 @@ ROUNDED_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelSummary:
     """What the paper says about a registered model; our own figures are computed, never stored here."""
 
     name: str
@@ -64,17 +65,17 @@ class ModelCard:
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
-_CARDS: dict[str, ModelCard] = {}
+_SUMMARIES: dict[str, ModelSummary] = {}
 
 
-def register_model(card: ModelCard) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Register the decorated builder under card.name."""
+def register_model(summary: ModelSummary) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Register the decorated builder under summary.name."""
 
     def wrap(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if card.name in _BUILDERS:
-            raise ValueError(f"model {card.name!r} registered twice")
-        _BUILDERS[card.name] = fn
-        _CARDS[card.name] = card
+        if summary.name in _BUILDERS:
+            raise ValueError(f"model {summary.name!r} registered twice")
+        _BUILDERS[summary.name] = fn
+        _SUMMARIES[summary.name] = summary
         return fn
 
     return wrap
@@ -86,7 +87,17 @@ def _ensure_loaded() -> None:
 
 
 def list_models(pattern: str | None = None) -> list[str]:
-    """Sorted registered names, filtered by a shell-style pattern when given."""
+    """Sorted registered names, filtered by a shell-style pattern when given.
+
+    Args:
+        pattern: e.g. ``"deep_sr_itm_*"``; None lists every name.
+
+    Returns:
+        The names, sorted.
+
+    >>> list_models("gpgmnet_*")
+    ['gpgmnet_x2', 'gpgmnet_x4']
+    """
     _ensure_loaded()
     names = sorted(_BUILDERS)
     return [n for n in names if fnmatch.fnmatch(n, pattern)] if pattern else names
@@ -98,20 +109,60 @@ def _lookup(name: str) -> None:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
 
 
-def create(name: str, **kwargs) -> nn.Module:
-    """Build the registered model `name`; keyword arguments go to its builder."""
+def create(name: str, **kwargs: Any) -> nn.Module:
+    """Build the registered model `name` with fresh weights (load them with models.weights.load_model).
+
+    Args:
+        name: a registered name (``list_models()``).
+        **kwargs: passed to the model's builder (e.g. ``domain="yuv"``, ``modulation=False``).
+
+    Returns:
+        The model, an HDRModel following the contract above.
+
+    Shape:
+        forward: (N, 3, H, W) SDR R'G'B' -> (N, 3, H * scale, W * scale) PQ R'G'B'; multi-frame models take
+        (N, T, 3, H, W) with T = ``model.frames`` and return the centre frame.
+
+    Raises:
+        KeyError: an unknown name (the message lists the registered ones).
+
+    >>> import torch
+    >>> model = create("dncnn")
+    >>> model(torch.rand(1, 3, 16, 16)).shape
+    torch.Size([1, 3, 16, 16])
+    """
     _lookup(name)
     return _BUILDERS[name](**kwargs)
 
 
-def get_card(name: str) -> ModelCard:
-    """The card of a registered model."""
+def get_summary(name: str) -> ModelSummary:
+    """What the paper says about a registered model (the card of a shipped weights file is models.weights').
+
+    Args:
+        name: a registered name.
+
+    Returns:
+        Its ModelSummary: paper, task, scale, frames, parameter count, runtime, recipe.
+
+    >>> get_summary("deep_sr_itm_x2").scale
+    2
+    """
     _lookup(name)
-    return _CARDS[name]
+    return _SUMMARIES[name]
 
 
 def count_params(model: nn.Module) -> int:
-    """Number of distinct parameter values (shared parameters counted once)."""
+    """Number of distinct parameter values (shared parameters counted once).
+
+    Args:
+        model: any torch module.
+
+    Returns:
+        The count.
+
+    >>> count_params(nn.Linear(3, 2))
+    8
+    """
     return sum(p.numel() for p in model.parameters())
 
 
@@ -130,32 +181,32 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-def cards_table(verbose: bool = False) -> str:
-    """Every registered card with our parameter count (from building the model) beside the paper's."""
+def summaries_table(verbose: bool = False) -> str:
+    """Every registered summary with our parameter count (from building the model) beside the paper's."""
     rows = []
     details = []
     for name in list_models():
-        card = _CARDS[name]
+        summary = _SUMMARIES[name]
         ours = count_params(create(name))
-        diff = (ours - card.paper_params) / card.paper_params
-        paper = _fmt_count(card.paper_params) + ("" if card.params_exact else " ~")
+        diff = (ours - summary.paper_params) / summary.paper_params
+        paper = _fmt_count(summary.paper_params) + ("" if summary.params_exact else " ~")
         rows.append(
             [
                 name,
-                card.task,
-                f"x{card.scale}",
-                str(card.frames),
+                summary.task,
+                f"x{summary.scale}",
+                str(summary.frames),
                 _fmt_count(ours),
                 paper,
                 f"{diff * 100:+.2f}%",
-                "yes" if abs(diff) <= card.params_tolerance else "NO",
-                card.paper_runtime,
+                "yes" if abs(diff) <= summary.params_tolerance else "NO",
+                summary.paper_runtime,
             ]
         )
         if verbose:
             details.append(
-                f"{name}\n  paper:   {card.paper}\n  domain:  {card.input_domain}\n"
-                f"  recipe:  {card.paper_recipe}\n  notes:   {card.notes}"
+                f"{name}\n  paper:   {summary.paper}\n  domain:  {summary.input_domain}\n"
+                f"  recipe:  {summary.paper_recipe}\n  notes:   {summary.notes}"
             )
     header = ["model", "task", "scale", "T", "params (ours)", "params (paper)", "diff", "in tol", "paper runtime"]
     text = _table(header, rows, right={4, 5, 6})

@@ -4,8 +4,7 @@ Modules: ``forward`` (BT.2446 A/C, BT.2390 EETF, Hable, Reinhard, camera model) 
 mapping, BT.2446 A and C inverses). Numpy arrays and torch tensors alike; channel axis -1 numpy, -3 torch.
 """
 
-from . import forward
-from . import inverse
+from . import forward, inverse
 from .forward import *  # noqa: F401,F403
 from .inverse import *  # noqa: F401,F403
 

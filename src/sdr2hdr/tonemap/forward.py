@@ -33,6 +33,13 @@ References
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..color._backend import Array
+
+if TYPE_CHECKING:
+    import torch
+
 import math
 from functools import partial
 
@@ -86,7 +93,7 @@ def _rho(L: float) -> float:
     return 1 + A_RHO_GAIN * (L / A_RHO_PEAK) ** (1 / SDR_GAMMA)
 
 
-def bt2446a_forward_luma(Y_p, Lhdr: float = 1000.0):
+def bt2446a_forward_luma(Y_p: Array, Lhdr: float = 1000.0) -> Array:
     """BT.2446-1 Method A luma tone curve, steps 1-3: HDR luma ``Y'`` to SDR luma ``Y'sdr``.
 
     Domain: ``Y'`` in [0, 1] (HDR luma of ``(L / Lhdr)^(1/2.4)``). Range: ``Y'sdr`` in [0, 1].
@@ -107,7 +114,7 @@ def bt2446a_forward_luma(Y_p, Lhdr: float = 1000.0):
     return (B.exp(Yc * math.log(rho_sdr)) - 1) / (rho_sdr - 1)
 
 
-def bt2446a_forward(hdr_cd, Lhdr: float = 1000.0, axis=None):
+def bt2446a_forward(hdr_cd: Array, Lhdr: float = 1000.0, axis: int | None = None) -> Array:
     """BT.2446 Method A HDR -> SDR (BT.2446-1 section 4.1) on BT.2020 signals.
 
     ``R' = (R / Lhdr)^(1/2.4)``; luma through ``bt2446a_forward_luma``; Cb, Cr scaled by
@@ -130,7 +137,7 @@ def bt2446a_forward(hdr_cd, Lhdr: float = 1000.0, axis=None):
     return B.spow(B.clip(rgb_t, 0.0, 1.0), SDR_GAMMA)
 
 
-def bt2446c_forward(hdr_cd, alpha: float = 0.0, axis=None):
+def bt2446c_forward(hdr_cd: Array, alpha: float = 0.0, axis: int | None = None) -> Array:
     """BT.2446 Method C HDR -> SDR (BT.2446-1 section 6.1): keep x, y; map Y; optional crosstalk.
 
     1000 cd/m2 grey lands on 118.39 cd/m2 (1.184 relative: Method C keeps super-whites); 203 on 90.66.
@@ -142,8 +149,8 @@ def bt2446c_forward(hdr_cd, alpha: float = 0.0, axis=None):
     return _method_c_scale(hdr, bt2446c_forward_luminance, C_K1, alpha, axis) / SDR_PEAK
 
 
-def bt2390_eetf(pq, src_black: float = 0.0, src_white: float = 10000.0, tgt_black: float = 0.0,
-                tgt_white: float = 1000.0):
+def bt2390_eetf(pq: Array, src_black: float = 0.0, src_white: float = 10000.0, tgt_black: float = 0.0,
+                tgt_white: float = 1000.0) -> Array:
     """BT.2390 EETF (section 5.4.1): maps a source range onto a target display range on PQ values.
 
     The limits are given in cd/m2 and converted to PQ here. With ``E1`` the input normalised to the source
@@ -173,7 +180,7 @@ def bt2390_eetf(pq, src_black: float = 0.0, src_white: float = 10000.0, tgt_blac
     return E3 * span + lb
 
 
-def eetf_to_sdr(hdr_cd, axis=None, src_white: float = 1000.0, mode: str = "rgb"):
+def eetf_to_sdr(hdr_cd: Array, axis: int | None = None, src_white: float = 1000.0, mode: str = "rgb") -> Array:
     """Tone map to a 100 cd/m2 SDR display with the BT.2390 EETF (source 0..src_white, target 0..100).
 
     ``mode='rgb'`` applies the EETF to each PQ component (BT.2390 section 5.4); ``mode='maxrgb'`` applies it to
@@ -200,7 +207,7 @@ def _hable_curve(x):
     ) - HABLE_E / HABLE_F
 
 
-def hable(hdr_cd, exposure: float = 2.0, white: float = 1000.0, axis=None):
+def hable(hdr_cd: Array, exposure: float = 2.0, white: float = 1000.0, axis: int | None = None) -> Array:
     """Hable (Uncharted 2) filmic curve per channel: ``f(exposure x) / f(exposure white)``, x = cd/m2 / 203.
 
     ``white`` is the HDR luminance that lands on SDR 100%. With the defaults HDR reference white (203 cd/m2)
@@ -212,7 +219,7 @@ def hable(hdr_cd, exposure: float = 2.0, white: float = 1000.0, axis=None):
     return _hable_curve(x) / _hable_curve(exposure * white / HDR_REFERENCE_WHITE)
 
 
-def reinhard(hdr_cd, white: float = 1000.0, exposure: float = 1.0, axis=None):
+def reinhard(hdr_cd: Array, white: float = 1000.0, exposure: float = 1.0, axis: int | None = None) -> Array:
     """Extended Reinhard on luminance (Reinhard 2002 eq. 4): ``L (1 + L / Lw^2) / (1 + L)``, colour by ratio.
 
     L is the BT.2020 luminance relative to 203 cd/m2 times ``exposure``; ``white`` (cd/m2) lands on 1.0.
@@ -229,9 +236,10 @@ def reinhard(hdr_cd, white: float = 1000.0, exposure: float = 1.0, axis=None):
     return rgb * ratio
 
 
-def camera_model(hdr_cd, exposure: float = 1.0, gain: float = 1.0, clip_level: float = 1.0,
-                 noise_sigma: float = 0.0, offset: float = 0.0, gamma: float = SDR_GAMMA, generator=None,
-                 axis=None):
+def camera_model(hdr_cd: Array, exposure: float = 1.0, gain: float = 1.0, clip_level: float = 1.0,
+                 noise_sigma: float = 0.0, offset: float = 0.0, gamma: float = SDR_GAMMA,
+                 generator: np.random.Generator | torch.Generator | None = None,
+                 axis: int | None = None) -> Array:
     """Virtual SDR camera after KPNet eq. (1): ``I = clip(t/g phi + I_0 + n, 0, I_max)``, then its gamma.
 
     ``phi`` is the scene light with HDR reference white at 1.0 (cd/m2 / 203), ``t`` = ``exposure``,
@@ -243,11 +251,11 @@ def camera_model(hdr_cd, exposure: float = 1.0, gain: float = 1.0, clip_level: f
     Domain: linear BT.2020 cd/m2 (>= 0). Range: linear BT.2020 relative [0, clip_level^(2.4/gamma)].
     """
     phi = B.clip(B.as_float(hdr_cd), 0.0, None) / HDR_REFERENCE_WHITE
-    I = (exposure / gain) * phi + offset
+    signal = (exposure / gain) * phi + offset  # the paper's I
     if noise_sigma > 0:
-        I = I + noise_sigma * _gaussian_like(I, generator)
-    I = B.clip(I, 0.0, clip_level)
-    return I if gamma == SDR_GAMMA else B.spow(I, SDR_GAMMA / gamma)
+        signal = signal + noise_sigma * _gaussian_like(signal, generator)
+    signal = B.clip(signal, 0.0, clip_level)
+    return signal if gamma == SDR_GAMMA else B.spow(signal, SDR_GAMMA / gamma)
 
 
 def _gaussian_like(x, generator):
@@ -263,7 +271,7 @@ def _gaussian_like(x, generator):
 ACES_A, ACES_B, ACES_C, ACES_D, ACES_E = 2.51, 0.03, 2.43, 0.59, 0.14
 
 
-def aces_filmic(hdr_cd, exposure: float = 0.8, axis=None):
+def aces_filmic(hdr_cd: Array, exposure: float = 0.8, axis: int | None = None) -> Array:
     """Narkowicz's ACES fit per channel on ``exposure x`` (x = cd/m2 / 203), clipped to [0, 1].
 
     A held-out curve: never in a training set. Per-channel with a strong shoulder, so saturated highlights shift
@@ -277,7 +285,8 @@ def aces_filmic(hdr_cd, exposure: float = 0.8, axis=None):
     return B.clip(y, 0.0, 1.0)
 
 
-def log_shoulder(hdr_cd, white: float = 2000.0, knee: float = 12.0, desaturation: float = 0.5, axis=None):
+def log_shoulder(hdr_cd: Array, white: float = 2000.0, knee: float = 12.0, desaturation: float = 0.5,
+                 axis: int | None = None) -> Array:
     """Logarithmic shoulder on luminance: ``L' = log(1 + k L) / log(1 + k Lw)`` with highlights desaturated.
 
     A held-out curve: never in a training set. L is luminance relative to 203 cd/m2, ``white`` (cd/m2) lands on

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..color import _backend as B
+from ..color._backend import Array
 from ..color.gamut import BT709_TO_BT2020, BT2020_TO_XYZ
 from ..color.transfer import pq_inverse_eotf
 from ..color.ycbcr import ycbcr_matrix
@@ -69,7 +70,7 @@ C_Y_HDR_IP = C_Y_SDR_IP / C_K1
 _Y_2020 = np.asarray(BT2020_TO_XYZ[1])
 
 
-def bt2408_direct(sdr, white: float = HDR_REFERENCE_WHITE, axis=None):
+def bt2408_direct(sdr: Array, white: float = HDR_REFERENCE_WHITE, axis: int | None = None) -> Array:
     """BT.2408 display-referred direct mapping: SDR 100% lands on ``white`` cd/m2 (203 by default).
 
     SDR R'G'B' -> gamma 2.4 -> times ``white`` -> BT.709 to BT.2020 (BT.2087) -> PQ.
@@ -89,7 +90,7 @@ def _sdr709_to_2020_prime(sdr, axis):
     return B.spow(linear, 1 / SDR_GAMMA)
 
 
-def bt2446a_inverse_luma(Y_p):
+def bt2446a_inverse_luma(Y_p: Array) -> Array:
     """BT.2446-1 Table 4 luma expansion: ``E`` and ``Y'hdr = Y''^E`` with ``Y'' = 255 Y'``.
 
     Domain: SDR luma ``Y'`` in [0, 1]. Range: ``(E, Y'hdr)``, E about [1.21, 1.31], Y'hdr in [0, 1000]
@@ -109,7 +110,7 @@ def bt2446a_inverse_luma(Y_p):
     return E, Y_hdr
 
 
-def bt2446a_inverse(sdr, axis=None):
+def bt2446a_inverse(sdr: Array, axis: int | None = None) -> Array:
     """Inverse BT.2446 Method A (BT.2446-1 Table 4) from BT.709 SDR R'G'B' to PQ BT.2020.
 
     The SDR signal is first moved to BT.2020 R'G'B' (linearise with gamma 2.4, BT.2087 matrix, gamma 1/2.4);
@@ -141,7 +142,7 @@ def crosstalk_matrix(alpha: float) -> np.ndarray:
     return np.full((3, 3), alpha) + np.eye(3) * (1 - 3 * alpha)
 
 
-def bt2446c_forward_luminance(Y_hdr):
+def bt2446c_forward_luminance(Y_hdr: Array) -> Array:
     """BT.2446-1 Method C curve: ``k1 Y`` below ``Y_HDR,ip`` (69.81 cd/m2), else ``k2 ln(Y / Y_HDR,ip - k3) + k4``.
 
     Domain: HDR luminance in cd/m2 (>= 0). Range: SDR luminance in cd/m2 (118.39 at 1000, 153.9 at 10000).
@@ -154,7 +155,7 @@ def bt2446c_forward_luminance(Y_hdr):
     return B.where(Y < C_Y_HDR_IP, C_K1 * Y, knee)
 
 
-def bt2446c_inverse_luminance(Y_sdr):
+def bt2446c_inverse_luminance(Y_sdr: Array) -> Array:
     """BT.2446-1 section 6.2 inverse curve: ``Y / k1`` below ``Y_HDR,ip``, else ``Y_HDR,ip (exp((Y - k4) / k2) + k3)``.
 
     Domain: SDR luminance in cd/m2 (>= 0). Range: HDR luminance in cd/m2 (332.38 at 100).
@@ -183,7 +184,7 @@ def _method_c_scale(rgb_2020_cd, curve, slope_at_zero: float, alpha: float, axis
     return rgb_2020_cd * ratio
 
 
-def bt2446c_inverse(sdr, alpha: float = 0.0, axis=None):
+def bt2446c_inverse(sdr: Array, alpha: float = 0.0, axis: int | None = None) -> Array:
     """Inverse BT.2446 Method C (section 6.2): SDR display light, x, y kept, Y expanded, to PQ BT.2020.
 
     SDR R'G'B' -> 100 R'^2.4 cd/m2 -> BT.2020 -> (crosstalk alpha) -> Y through the inverse curve ->

@@ -5,25 +5,27 @@ estimator must see the whole crop (its thumbnail and histograms are what identif
 pixels of each 128x128 crop makes a step about four times cheaper than mapping every pixel, with the same
 gradient in expectation. The local branch, when trained, sees whole crops.
 
-- train_adaptive(pool, out, ...) -> the run folder: weights.safetensors, card.json, log.csv, checkpoint.pt
+- train_adaptive(pool, out, ...) -> the run folder: weights.safetensors, weights.json (its card), log.csv, checkpoint.pt
   (`resume=True` continues from the checkpoint exactly: model, optimiser, step, random state)
 - Leave-one-curve-out: `exclude=("hable",)` drops every sample whose SDR was made by that family.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.weights import check_fit, write_card
 from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["train_adaptive"]
@@ -54,15 +56,99 @@ def grade_weights(recs: list[dict], spread: float | None) -> np.ndarray | None:
     return w / w.sum()
 
 
+def cosine_adam(params: Iterable[torch.nn.Parameter], lr: float,
+                steps: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """Adam with a cosine decay of the learning rate to zero over `steps` (train_adaptive, train_informed)."""
+    opt = torch.optim.Adam(params, lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    return opt, sched
+
+
+def _start_model(model_name: str, init: str | Path | None, seed: int) -> torch.nn.Module:
+    """The model, seeded; with init, its global path loaded from those weights (only local.* may be new)."""
+    from safetensors.torch import load_file
+
+    from sdr2hdr.models import create
+
+    torch.manual_seed(seed)
+    model = create(model_name)
+    if init:
+        state = load_file(str(init))
+        missing = check_fit(model, state, str(init), partial=True)
+        if any(not k.startswith("local.") for k in missing):
+            raise InputError(f"{init} does not fit {model_name}: tensor {missing[0]!r} is missing")
+        model.load_state_dict(state, strict=False)
+    return model
+
+
+def _resume(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator,
+            log: Callable[[str], None]) -> tuple[int, float, float | None]:
+    """Restore a run from its checkpoint: (step, wall seconds so far, running loss)."""
+    state = load_checkpoint(ckpt)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    sched.load_state_dict(state["sched"])
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    log(f"resumed at step {state['step']}")
+    return state["step"], state["wall"], state.get("loss")
+
+
+def _save(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator, step: int, wall: float,
+          loss: float | None) -> None:
+    """The checkpoint _resume reads back: weights, optimiser, schedule, both random streams, step, time, loss."""
+    save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                           "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
+                           "wall": wall, "loss": loss})
+
+
+def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, local: bool, rng: np.random.Generator,
+          pixels: int) -> torch.Tensor:
+    """L1 in PQ: over the whole crop with a local branch, else over `pixels` random pixels of the global curve."""
+    if local:
+        return F.l1_loss(model(x), y)
+    prior = model.prior(x)
+    h, w = x.shape[-2:]
+    pick = torch.from_numpy(rng.integers(0, h * w, pixels))
+    return F.l1_loss(model.global_pq(x.flatten(2)[:, :, pick], prior), y.flatten(2)[:, :, pick])
+
+
+def _log_step(logf: TextIO, name: str, step: int, steps: int, loss: float, lr: float, seconds: float,
+              progress: bool) -> None:
+    """A log.csv row, and the progress line (step, loss, rate, time left) when asked for."""
+    logf.write(f"{step},{loss:.6f},{lr:.3e},{seconds:.1f}\n")
+    logf.flush()
+    if progress:
+        rate = step / max(seconds, 1e-9)
+        print(f"\r{name}: step {step}/{steps} loss {loss:.5f} {rate:.1f} steps/s "
+              f"{(steps - step) / max(rate, 1e-9):.0f} s left", end="", file=sys.stderr, flush=True)
+
+
+def _card(model: torch.nn.Module, model_name: str, pool: str | Path, recs: list[dict], steps: int, batch: int,
+          lr: float, pixels: int | None, wall: float, exclude, grade_spread: float | None, run_loss: float | None,
+          init: str | Path | None) -> dict:
+    from sdr2hdr.models import count_params
+
+    return {"model": model_name, "params": count_params(model), "steps": steps, "batch": batch, "lr": lr,
+            "pixels_per_crop": pixels, "wall_seconds": round(wall, 1),
+            "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
+            "data": {"pool": Path(pool).name, "recipe": "configs/data/generated.yaml", "samples": len(recs),
+                     "families": sorted({r["family"] for r in recs}), "left_out": sorted(exclude),
+                     "grade_prior": None if grade_spread is None else
+                     f"Gaussian in log2 stops around 203 cd/m2 white (sd {grade_spread}) and 1000 cd/m2 peak "
+                     f"(sd {2 * grade_spread}), floor 0.1"},
+            "final_loss_l1_pq": None if run_loss is None else round(float(run_loss), 6),
+            "initialised_from": str(Path(init).name) if init else None}
+
+
 def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptive_itm", steps: int = 3000,
-                   batch: int = 32, lr: float = 2e-3, pixels: int = 4096, exclude=(), seed: int = 0,
-                   resume: bool = False, init: str | Path | None = None, log=print, progress: bool = True,
-                   grade_spread: float | None = None) -> Path:
+                   batch: int = 32, lr: float = 2e-3, pixels: int = 4096, exclude: Sequence[str] = (), seed: int = 0,
+                   resume: bool = False, init: str | Path | None = None, log: Callable[[str], None] = print,
+                   progress: bool = True, grade_spread: float | None = None) -> Path:
     """Train on the pool at `pool` (data.generator.build_pool) into the folder `out`."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     from sdr2hdr.data.generator import FAMILIES, load_pool
-    from sdr2hdr.models import count_params, create
 
     unknown = [f for f in exclude if f not in FAMILIES]
     if unknown:
@@ -71,87 +157,46 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     out.mkdir(parents=True, exist_ok=True)
     sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
     probs = grade_weights(recs, grade_spread)
-    torch.manual_seed(seed)
-    model = create(model_name)
+    model = _start_model(model_name, init, seed)
     local = getattr(model, "local", None) is not None
-    if init:
-        state = load_file(str(init))
-        missing, _ = model.load_state_dict(state, strict=False)
-        if any(not k.startswith("local.") for k in missing):
-            raise InputError(f"{init} does not fit {model_name}: missing {missing[0]}")
     # the local branch trains on top of a trained global path: only its own weights move
     params = list(model.local.parameters()) if (local and init) else list(model.parameters())
-    opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    opt, sched = cosine_adam(params, lr, steps)
     rng = np.random.default_rng(seed)
-    step, wall, resumed_loss = 0, 0.0, None
     ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        state = load_checkpoint(ckpt)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, wall, resumed_loss = state["step"], state["wall"], state.get("loss")
-        log(f"resumed at step {step}")
+    step, wall, run_loss = _resume(ckpt, model, opt, sched, rng, log) if resume and ckpt.exists() else (0, 0.0, None)
     logf = open(out / "log.csv", "a" if resume else "w")
     if not resume or step == 0:
         logf.write("step,loss,lr,seconds\n")
     model.train()
     t0 = time.perf_counter() - wall
-    run_loss = resumed_loss  # None until a step is taken (a finished run resumed takes none)
     n = len(sdr)
-    H, W = sdr.shape[1:3]
     while step < steps:
-        x, y = _batch(sdr, hdr, rng.choice(n, batch, p=probs) if probs is not None else rng.integers(0, n, batch),
-                      rng)
-        if local:
-            pred = model(x)
-            loss = F.l1_loss(pred, y)
-        else:
-            prior = model.prior(x)
-            pick = torch.from_numpy(rng.integers(0, H * W, pixels))
-            xp = x.flatten(2)[:, :, pick]
-            yp = y.flatten(2)[:, :, pick]
-            loss = F.l1_loss(model.global_pq(xp, prior), yp)
+        idx = rng.choice(n, batch, p=probs) if probs is not None else rng.integers(0, n, batch)
+        x, y = _batch(sdr, hdr, idx, rng)
+        loss = _loss(model, x, y, local, rng, pixels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         step += 1
+        # run_loss is None until a step is taken (a finished run resumed takes none)
         run_loss = loss.item() if run_loss is None else 0.98 * run_loss + 0.02 * loss.item()
         if step % 50 == 0 or step == steps:
-            el = time.perf_counter() - t0
-            logf.write(f"{step},{run_loss:.6f},{sched.get_last_lr()[0]:.3e},{el:.1f}\n")
-            logf.flush()
-            if progress:
-                rate = step / max(el, 1e-9)
-                print(f"\r{out.name}: step {step}/{steps} loss {run_loss:.5f} {rate:.1f} steps/s "
-                      f"{(steps - step) / max(rate, 1e-9):.0f} s left", end="", file=sys.stderr, flush=True)
+            _log_step(logf, out.name, step, steps, run_loss, sched.get_last_lr()[0], time.perf_counter() - t0,
+                      progress)
         if step % 500 == 0 or step == steps:
-            save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state,
-                                   "torch_rng": torch.get_rng_state(), "step": step,
-                                   "wall": time.perf_counter() - t0, "loss": run_loss})
+            _save(ckpt, model, opt, sched, rng, step, time.perf_counter() - t0, run_loss)
     if progress:
         print(file=sys.stderr)
     logf.close()
     wall = time.perf_counter() - t0
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
-    families = sorted({r["family"] for r in recs})
-    card = {"model": model_name, "params": count_params(model), "steps": steps, "batch": batch, "lr": lr,
-            "pixels_per_crop": None if local else pixels, "wall_seconds": round(wall, 1),
-            "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} threads",
-            "data": {"pool": Path(pool).name, "recipe": "configs/data/generated.yaml", "samples": int(n),
-                     "families": families, "left_out": sorted(exclude),
-                     "grade_prior": None if grade_spread is None else
-                     f"Gaussian in log2 stops around 203 cd/m2 white (sd {grade_spread}) and 1000 cd/m2 peak "
-                     f"(sd {2 * grade_spread}), floor 0.1"},
-            "final_loss_l1_pq": None if run_loss is None else round(float(run_loss), 6),
-            "initialised_from": str(Path(init).name) if init else None}
-    (out / "card.json").write_text(json.dumps(card, indent=2))
+    write_card(out / "weights.safetensors", _card(model, model_name, pool, recs, steps, batch, lr,
+                                                  None if local else pixels, wall, exclude, grade_spread, run_loss,
+                                                  init))
     loss_text = "n/a" if run_loss is None else f"{run_loss:.5f}"
-    log(f"{out}: {steps} steps in {wall:.0f} s, L1 {loss_text} on {n} samples ({', '.join(families)})")
+    log(f"{out}: {steps} steps in {wall:.0f} s, L1 {loss_text} on {n} samples "
+        f"({', '.join(sorted({r['family'] for r in recs}))})")
     return out

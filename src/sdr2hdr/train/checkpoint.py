@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.weights import average_states
 
 _NAME = re.compile(r"step_(\d+)\.pt$")
 
@@ -85,21 +86,14 @@ def prune_checkpoints(folder: str | os.PathLike, keep: int) -> None:
 
 
 def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
-    """Mean of the "model" weights of the checkpoints at paths (float tensors; counters taken from the last)."""
+    """Mean of the "model" weights of the checkpoints at paths (models.weights.average_states does the maths)."""
     if not paths:
         raise ValueError("no checkpoints to average")
-    total: dict[str, torch.Tensor] = {}
-    last: dict[str, torch.Tensor] = {}
+    states = []
     for p in paths:
         state = load_checkpoint(p)["model"]
-        if total and set(state) != set(total):
+        if states and set(state) != set(states[0]):
             raise InputError(f"cannot average {p.name}: its tensors differ from the first checkpoint's "
                              "(a checkpoint from another stage or model)")
-        for k, v in state.items():
-            if v.is_floating_point():
-                # accumulate in float64: the mean of six float32 tensors then rounds once
-                total[k] = total[k] + v.double() if k in total else v.double()
-            else:
-                total.setdefault(k, v)
-            last[k] = v
-    return {k: (total[k] / len(paths)).to(last[k].dtype) if last[k].is_floating_point() else last[k] for k in total}
+        states.append(state)
+    return average_states(states)

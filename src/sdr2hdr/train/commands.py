@@ -6,11 +6,11 @@ import argparse
 import os
 from pathlib import Path
 
-from sdr2hdr.errors import InputError
 from sdr2hdr.argtypes import positive_int
+from sdr2hdr.errors import InputError
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the `train` command to the CLI's sub-parsers."""
     p = sub.add_parser(
         "train", help="train a registered model from a YAML config (paper recipe or a CPU preset)",
@@ -61,7 +61,7 @@ def register(sub) -> None:
     i.set_defaults(func=cmd_train_informed)
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from .config import DEFAULT_PRESET, load_config
     from .trainer import Trainer
 
@@ -88,7 +88,7 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_train_adaptive(args) -> int:
+def cmd_train_adaptive(args: argparse.Namespace) -> int:
     from .adaptive import train_adaptive
 
     if not args.pool.is_dir():
@@ -98,7 +98,7 @@ def cmd_train_adaptive(args) -> int:
     return 0
 
 
-def cmd_train_informed(args) -> int:
+def cmd_train_informed(args: argparse.Namespace) -> int:
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS
 
     from .informed import train_informed

@@ -253,6 +253,11 @@ def _convert(tp: Any, value: Any, path: str, partial: bool) -> Any:
         return out
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, path, partial)
+    return _convert_scalar(tp, value, path)
+
+
+def _convert_scalar(tp: Any, value: Any, path: str) -> Any:
+    """bool, int, float or str: checked strictly (a bool is not a number here), ints accepted as floats."""
     if tp is bool:
         if not isinstance(value, bool):
             raise InputError(f"config key {path!r} must be true or false, got {_show(value)}")
@@ -317,6 +322,7 @@ def _check_model_kwargs(name: str, kwargs: dict, key: str):
 
 def validate(cfg: Config, prefix: str = "") -> None:
     """Value checks the types cannot express; prefix names the preset being checked."""
+    # long on purpose: a flat list of independent checks, one or two lines per config key, read top to bottom
     from sdr2hdr.models import list_models
 
     p = prefix
@@ -448,7 +454,7 @@ def load_config(path: str | Path, preset: str | None = None, overrides: list[str
     raw = dict(raw)
     presets = raw.pop("presets", None) or {}
     if not isinstance(presets, dict):
-        raise InputError(f"config key 'presets' must be a mapping of preset names to partial configs")
+        raise InputError("config key 'presets' must be a mapping of preset names to partial configs")
     base = _build(Config, raw, "", partial=False)
     validate(base)
     for name, over in presets.items():

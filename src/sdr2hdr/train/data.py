@@ -57,7 +57,7 @@ def build_datasets(cfg: DataConfig, scale: int, frames: int, patch: int, root: s
     def make(split: str, qps: list[int], crop: int | None):
         # crop here, where the frames are memory-mapped, rather than decoding whole frames; augmentation
         # stays with PatchPairs, which also seeds the crop so resumed and multi-worker runs draw the same
-        common = dict(split=split, qps=qps, scale=scale, patch=crop, augment=False, progress=progress)
+        common = dict(split=split, qps=qps, scale=scale, patch=crop, progress=progress)
         if frames == 1:
             return _PackageItems(ds.PairDataset(path, **common), frames)
         return _PackageItems(ds.ClipDataset(path, frames=frames, **common), frames)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from sdr2hdr.errors import InputError
 
@@ -85,7 +87,7 @@ def all_mean(info: DistInfo, values: list[float]) -> list[float]:
     return (t / info.world).tolist()
 
 
-def gather_objects(info: DistInfo, obj) -> list:
+def gather_objects(info: DistInfo, obj: Any) -> list:
     """Every process's obj, in rank order, on every process."""
     if not info.active:
         return [obj]
@@ -94,7 +96,7 @@ def gather_objects(info: DistInfo, obj) -> list:
     return out
 
 
-def broadcast_buffers(info: DistInfo, model) -> None:
+def broadcast_buffers(info: DistInfo, model: nn.Module) -> None:
     """Rank 0's buffers (batch-norm running statistics) on every process.
 
     DDP copies them from rank 0 before each forward, so after the last step the other ranks still hold their own
@@ -106,7 +108,7 @@ def broadcast_buffers(info: DistInfo, model) -> None:
         dist.broadcast(b.data, src=0)
 
 
-def broadcast_object(info: DistInfo, obj):
+def broadcast_object(info: DistInfo, obj: Any) -> Any:
     """Rank 0's obj on every process."""
     if not info.active:
         return obj

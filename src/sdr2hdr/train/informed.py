@@ -4,16 +4,15 @@ The builder's clips follow one grading convention (diffuse white near 203 cd/m2,
 make their SDR with the standard curves at their standard settings, which is what a broadcast round trip through
 BT.2446 A or C is; the restoration learns what x265 at QPs 27-47, 8 bits and the BT.709 clip did after the curve.
 
-- train_informed(data_dir, curve, out, steps, ...) -> the run folder (weights.safetensors, card.json, log.csv,
-  checkpoint.pt; `resume=True` continues)
+- train_informed(data_dir, curve, out, steps, ...) -> the run folder (weights.safetensors and its card weights.json,
+  log.csv, checkpoint.pt; `resume=True` continues)
 """
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.weights import write_card
+from sdr2hdr.train.adaptive import cosine_adam
 from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["train_informed"]
@@ -40,9 +41,28 @@ def _load(data_dir, curve: str, qps) -> tuple[list, np.ndarray]:
     return lq, hdr
 
 
-def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12, patch: int = 96,
-                   lr: float = 5e-4, qps=(27, 32, 37, 42, 47), seed: int = 0, resume: bool = False,
-                   log=print, progress: bool = True) -> Path:
+def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.ndarray], np.ndarray],
+            qps: Sequence[int], batch: int, patch: int, rng: np.random.Generator):
+    """A batch of random patches at random QPs: (SDR input, its source inverse, HDR target), NCHW float in [0, 1]."""
+    n, h, w = hdr.shape[:3]
+    xs, ys = [], []
+    for _ in range(batch):
+        k, qp = int(rng.integers(n)), qps[int(rng.integers(len(qps)))]
+        y0, x0 = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
+        xs.append(lq[qp][k, y0:y0 + patch, x0:x0 + patch])
+        ys.append(hdr[k, y0:y0 + patch, x0:x0 + patch])
+    x = np.stack(xs).astype(np.float32) / 255.0
+    inv = np.stack([inverse(f) for f in x])
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2)
+    it = torch.from_numpy(inv).permute(0, 3, 1, 2)
+    yt = torch.from_numpy(np.stack(ys).astype(np.float32) / 65535.0).permute(0, 3, 1, 2)
+    return xt, it, yt
+
+
+def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int = 2500, batch: int = 12,
+                   patch: int = 96, lr: float = 5e-4, qps: Sequence[int] = (27, 32, 37, 42, 47), seed: int = 0,
+                   resume: bool = False, log: Callable[[str], None] = print, progress: bool = True) -> Path:
+    """Train the restoration of informed_<curve> on a built set's train split into the folder `out`."""
     from safetensors.torch import save_file
 
     from sdr2hdr.models import count_params, create
@@ -54,8 +74,7 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
     inverse = source_inverse(curve)
     torch.manual_seed(seed)
     model = create(f"informed_{curve}")
-    opt = torch.optim.Adam(model.restore.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    opt, sched = cosine_adam(model.restore.parameters(), lr, steps)
     rng = np.random.default_rng(seed)
     step, t0 = 0, time.perf_counter()
     ckpt = out / "checkpoint.pt"
@@ -67,20 +86,10 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
         rng.bit_generator.state = st["rng"]
         step, t0 = st["step"], time.perf_counter() - st["wall"]
     logf = open(out / "log.csv", "a" if resume else "w")
-    n, H, W = hdr.shape[:3]
+    n = hdr.shape[0]
     run = st.get("loss") if resume and ckpt.exists() else None
     while step < steps:
-        xs, ys = [], []
-        for _ in range(batch):
-            k, qp = int(rng.integers(n)), qps[int(rng.integers(len(qps)))]
-            y0, x0 = int(rng.integers(0, H - patch + 1)), int(rng.integers(0, W - patch + 1))
-            xs.append(lq[qp][k, y0:y0 + patch, x0:x0 + patch])
-            ys.append(hdr[k, y0:y0 + patch, x0:x0 + patch])
-        x = np.stack(xs).astype(np.float32) / 255.0
-        inv = np.stack([inverse(f) for f in x])
-        xt = torch.from_numpy(x).permute(0, 3, 1, 2)
-        it = torch.from_numpy(inv).permute(0, 3, 1, 2)
-        yt = torch.from_numpy(np.stack(ys).astype(np.float32) / 65535.0).permute(0, 3, 1, 2)
+        xt, it, yt = _sample(lq, hdr, inverse, qps, batch, patch, rng)
         loss = F.l1_loss(model(xt, inv=it), yt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -107,6 +116,6 @@ def train_informed(data_dir, curve: str, out, steps: int = 2500, batch: int = 12
             "patch": patch, "lr": lr, "wall_seconds": round(wall, 1), "data": {"set": Path(data_dir).name,
             "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)},
             "final_l1_pq": None if run is None else round(run, 6)}
-    (out / "card.json").write_text(json.dumps(card, indent=2))
+    write_card(out / "weights.safetensors", card)
     log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run if run is None else round(run, 5)} on {n} frames")
     return out

@@ -24,20 +24,31 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.weights import card_summary, check_fit, save_weights, write_card
 
 from . import distributed as D
-from .checkpoint import (average_state_dicts, checkpoint_path, list_checkpoints, load_checkpoint, prune_checkpoints,
-                         rng_state, save_checkpoint, set_rng_state)
+from .checkpoint import (
+    average_state_dicts,
+    checkpoint_path,
+    list_checkpoints,
+    load_checkpoint,
+    prune_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import Config, StageConfig, config_to_dict
 from .data import CentreCrop, PatchPairs, ResumableBatchSampler, build_datasets, make_loader, make_val_loader
 from .losses import TrainingLoss
@@ -47,18 +58,6 @@ from .schedules import build_scheduler
 RESUMABLE_CHANGES = {"description", "train.steps", "train.log_every", "train.ckpt_every", "train.val_every",
                      "train.keep_ckpts", "train.average_last", "train.device", "data.num_workers", "data.root",
                      "data.val_items", "data.val_crop"}
-
-
-def card_summary(card: dict) -> str:
-    """One line on what a weights card holds: kind, steps, preset, data, the run it continued, validation."""
-    data = card.get("data") or {}
-    on = "generated pairs" if data.get("source") == "synthetic" else f"data {data.get('root')}"
-    init = ((card.get("config") or {}).get("model") or {}).get("init_weights")
-    val = card.get("val") or {}
-    return (f"{card['kind']} weights after {card['steps']} steps ({card.get('preset') or 'custom'} preset, {on}, "
-            f"QP {data.get('qp')}{', initialised from ' + init if init else ''})"
-            + (f", validation PSNR {val['psnr_db']:.2f} dB ({val['on']}, QP {val['qp']})"
-               if val.get("psnr_db") is not None else ""))
 
 
 @dataclass
@@ -89,7 +88,7 @@ def weights_fingerprint(model: nn.Module) -> str:
 
 
 @torch.no_grad()
-def validate_psnr(model: nn.Module, loader, device: torch.device) -> float:
+def validate_psnr(model: nn.Module, loader: Iterable[dict[str, Tensor]], device: torch.device) -> float:
     """Mean over items of PSNR (dB, peak 1) between the clamped PQ output and the target.
 
     Only for choosing the best weights; sdr2hdr.metrics is the reference for reported figures.
@@ -127,22 +126,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _load_matching(model: nn.Module, state: dict[str, Tensor], source: str, prefix: str = "") -> list[str]:
-    """Load the tensors of state into model (names prefixed); refuse unexpected or mis-shaped ones by name.
+def load_matching(model: nn.Module, state: dict[str, Tensor], source: str, prefix: str = "") -> list[str]:
+    """Load the tensors of state into model (names prefixed), refusing any that do not fit (models.weights.check_fit).
 
     Returns the model's tensors the state did not provide (new in this stage, or outside the prefix).
     """
-    own = model.state_dict()
     state = {prefix + k: v for k, v in state.items()}
-    name = type(model).__name__
-    for key, value in state.items():
-        if key not in own:
-            raise InputError(f"{source} does not fit {name}: unexpected tensor {key!r}")
-        if tuple(value.shape) != tuple(own[key].shape):
-            raise InputError(f"{source} does not fit {name}: tensor {key!r} has shape {tuple(value.shape)}, "
-                             f"the model needs {tuple(own[key].shape)}")
+    missing = check_fit(model, state, source, partial=True)
     model.load_state_dict(state, strict=False)
-    return sorted(set(own) - set(state))
+    return missing
 
 
 class _CsvLog:
@@ -171,6 +163,48 @@ class _CsvLog:
         self.file.close()
 
 
+@dataclass
+class _State:
+    """What changes as a run goes on: position, the model of the current stage, its optimiser, the best so far."""
+
+    info: D.DistInfo
+    step: int
+    stage: int
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    wrapped: nn.Module
+    best: dict | None = None
+    elapsed0: float = 0.0  # training seconds before this process started (a resumed run)
+    grad_norm: float | None = None
+    t_start: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return self.elapsed0 + time.perf_counter() - self.t_start
+
+
+class _Meter:
+    """Running sums of the loss and its terms between two log rows, and the steps per second over them."""
+
+    def __init__(self, terms: int) -> None:
+        self.sums = np.zeros(1 + terms)
+        self.count, self.tick = 0, time.perf_counter()
+
+    def add(self, loss: float, terms: list[float]) -> None:
+        self.sums += [loss, *terms]
+        self.count += 1
+
+    def means(self) -> list[float]:
+        return [float(v) for v in self.sums / max(self.count, 1)]
+
+    def rate(self) -> float:
+        return round(self.count / max(time.perf_counter() - self.tick, 1e-9), 3)
+
+    def reset(self) -> None:
+        self.sums[:] = 0
+        self.count, self.tick = 0, time.perf_counter()
+
+
 class Trainer:
     """One training run of a resolved Config into an output folder.
 
@@ -178,7 +212,8 @@ class Trainer:
     Dataset whose items follow sdr2hdr.train.data's contract works, the loop does not care where they come from.
     """
 
-    def __init__(self, cfg: Config, out: str | Path, *, train_set=None, val_set=None, data_root: str | None = None,
+    def __init__(self, cfg: Config, out: str | Path, *, train_set: Dataset | None = None,
+                 val_set: Dataset | None = None, data_root: str | None = None,
                  resume: bool = False, max_steps: int | None = None, ddp: bool = False, progress: bool = True,
                  config_file: str = "", preset: str = "") -> None:
         self.cfg, self.out = cfg, Path(out)
@@ -244,7 +279,7 @@ class Trainer:
         path = Path(m.init_weights)
         if not path.is_file():
             raise InputError(f"model.init_weights: no such file {path}")
-        missing = _load_matching(model, load_file(str(path)), f"model.init_weights {path.name}", m.init_prefix)
+        missing = load_matching(model, load_file(str(path)), f"model.init_weights {path.name}", m.init_prefix)
         log(f"initialised from {path} ({len(model.state_dict()) - len(missing)} tensors"
             f"{', prefix ' + repr(m.init_prefix) if m.init_prefix else ''})")
 
@@ -265,32 +300,36 @@ class Trainer:
             raise InputError(f"--resume: the config changed since the checkpoint: {key} was {then.get(key)!r}, "
                              f"now {now.get(key)!r} (use another --out for a new run)")
 
-    def _run(self, info: D.DistInfo) -> RunResult:
-        cfg, t = self.cfg, self.cfg.train
-        main = info.is_main
-
+    def _logger(self, info: D.DistInfo) -> Callable[[str], None]:
         def log(msg: str) -> None:
-            if main and self.progress:
+            if info.is_main and self.progress:
                 tqdm.write(msg, file=sys.stderr)
 
+        return log
+
+    def _per_process_batch(self, info: D.DistInfo) -> int:
+        t = self.cfg.train
         if t.batch % info.world:
             raise InputError(f"train.batch {t.batch} does not split evenly over {info.world} processes")
-        per_batch = t.batch // info.world
-        if cfg.train.deterministic and info.device.type == "cuda":
+        if t.deterministic and info.device.type == "cuda":
             # cuBLAS needs a fixed workspace for reproducible matrix products
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
+        return t.batch // info.world
 
-        # ---- resume point: rank 0 reads, every rank gets the same checkpoint (nodes need not share a disk)
-        ckpt_dir = self.out / "checkpoints"
+    def _resume_point(self, info: D.DistInfo) -> dict | None:
+        """The checkpoint to continue from (None for a fresh run): rank 0 reads, every rank gets the same one.
+
+        Nodes need not share a disk; an error found on rank 0 is raised on every rank.
+        """
         ck, error = None, None
-        if main:
-            found = list_checkpoints(ckpt_dir)
+        if info.is_main:
+            found = list_checkpoints(self.out / "checkpoints")
             try:
                 if self.resume:
                     if not found:
-                        raise InputError(f"--resume: no checkpoint in {ckpt_dir}")
+                        raise InputError(f"--resume: no checkpoint in {self.out / 'checkpoints'}")
                     ck = load_checkpoint(found[-1][1])
                     self._check_resume_config(ck["config"])
                 elif found:
@@ -301,161 +340,200 @@ class Trainer:
         ck, error = D.broadcast_object(info, (ck, error))
         if error:
             raise InputError(error)
-        step = ck["step"] if ck else 0
-        stage = ck["stage"] if ck else 0
+        return ck
 
-        # ---- model, data, optimiser
+    def _start_model(self, info: D.DistInfo, ck: dict | None, stage: int, log: Callable[[str], None]) -> nn.Module:
         model = self._build_model(stage)
-        scale, frames = model.scale, model.frames
         if ck:
             model.load_state_dict(ck["model"])
         elif stage == 0:
             self._init_weights(model, log)
         self._freeze(model, self.stages[stage])
-        model.to(info.device)
+        return model.to(info.device)
+
+    def _loaders(self, info: D.DistInfo, model: nn.Module, per_batch: int, step: int):
+        """(train loader, its resumable sampler, validation loader or None) for this process."""
+        cfg, t = self.cfg, self.cfg.train
         train_set, val_set = self.train_set, self.val_set
         if train_set is None:
-            train_set, val_set = build_datasets(cfg.data, scale, frames, t.patch, self.data_root, seed=t.seed,
-                                                progress=main and self.progress)
-        patches = PatchPairs(train_set, t.patch, scale, cfg.data.augment, t.seed)
+            train_set, val_set = build_datasets(cfg.data, model.scale, model.frames, t.patch, self.data_root,
+                                                seed=t.seed, progress=info.is_main and self.progress)
+        patches = PatchPairs(train_set, t.patch, model.scale, cfg.data.augment, t.seed)
         sampler = ResumableBatchSampler(patches, per_batch, t.seed, info.rank, info.world, start_step=step)
         loader = make_loader(patches, sampler, cfg.data.num_workers, pin_memory=info.device.type == "cuda")
         val_loader = None
-        if val_set is not None and main:
-            val_loader = make_val_loader(CentreCrop(val_set, cfg.data.val_crop, scale, cfg.data.val_items))
-        opt, sched = self._optimizer(model, stage)
-        best = ck.get("best") if ck else None
-        elapsed0 = ck.get("elapsed", 0.0) if ck else 0.0
-        if ck:
-            opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
-            states = ck["rng"]
-            if len(states) == info.world:
-                set_rng_state(states[info.rank])
-            else:
-                # another process count shares the samples out differently: weights, optimiser and schedule
-                # carry over, the exact sequence of batches and dropout masks cannot
-                log(f"resuming on {info.world} processes from a {len(states)}-process checkpoint: "
-                    "not bit-exact (samples and random streams are shared out differently)")
-                seed_all(t.seed + 1 + info.rank + 104729 * step)
-        else:
-            seed_all(t.seed + 1 + info.rank)
-        wrapped = self._wrap(model, info)
+        if val_set is not None and info.is_main:
+            val_loader = make_val_loader(CentreCrop(val_set, cfg.data.val_crop, model.scale, cfg.data.val_items))
+        return loader, sampler, val_loader
 
+    def _restore_optimiser(self, st: _State, ck: dict | None, log: Callable[[str], None]) -> None:
+        """Optimiser, schedule and random streams as the checkpoint left them (or freshly seeded)."""
+        t, info = self.cfg.train, st.info
+        if not ck:
+            seed_all(t.seed + 1 + info.rank)
+            return
+        st.opt.load_state_dict(ck["optimizer"])
+        st.sched.load_state_dict(ck["scheduler"])
+        states = ck["rng"]
+        if len(states) == info.world:
+            set_rng_state(states[info.rank])
+            return
+        # another process count shares the samples out differently: weights, optimiser and schedule
+        # carry over, the exact sequence of batches and dropout masks cannot
+        log(f"resuming on {info.world} processes from a {len(states)}-process checkpoint: "
+            "not bit-exact (samples and random streams are shared out differently)")
+        seed_all(t.seed + 1 + info.rank + 104729 * st.step)
+
+    def _run(self, info: D.DistInfo) -> RunResult:
+        cfg, t = self.cfg, self.cfg.train
+        log = self._logger(info)
+        per_batch = self._per_process_batch(info)
+        ck = self._resume_point(info)
+        step, stage = (ck["step"], ck["stage"]) if ck else (0, 0)
+        model = self._start_model(info, ck, stage, log)
+        loader, sampler, val_loader = self._loaders(info, model, per_batch, step)
+        opt, sched = self._optimizer(model, stage)
+        st = _State(info, step, stage, model, opt, sched, self._wrap(model, info),
+                    best=ck.get("best") if ck else None, elapsed0=ck.get("elapsed", 0.0) if ck else 0.0)
+        self._restore_optimiser(st, ck, log)
         end = t.steps if self.max_steps is None else min(t.steps, self.max_steps)
-        terms = self.loss_fn.term_names
-        columns = ["step", "stage", "epoch", "lr", "loss", *(f"loss_{n}" for n in terms), "grad_norm",
-                   "steps_per_s", "elapsed_s", "val_psnr"]
-        csv_log = _CsvLog(self.out / "log.csv", columns, step if ck else None) if main else None
+        columns = ["step", "stage", "epoch", "lr", "loss", *(f"loss_{n}" for n in self.loss_fn.term_names),
+                   "grad_norm", "steps_per_s", "elapsed_s", "val_psnr"]
+        csv_log = _CsvLog(self.out / "log.csv", columns, step if ck else None) if info.is_main else None
         from sdr2hdr.models import count_params
 
         log(f"training {cfg.model.name} ({count_params(model):,} parameters) on {info.device}"
             f"{f' x {info.world} processes' if info.active else ''}: steps {step} -> {end} of {t.steps}, "
             f"batch {t.batch} ({per_batch} per process), patch {t.patch}, stage {self.stages[stage].name}; "
             f"output {self.out}")
-
-        result = RunResult(out=self.out, step=step, stage=self.stages[stage].name, best=best)
+        result = RunResult(out=self.out, step=step, stage=self.stages[stage].name, best=st.best)
         bar = tqdm(total=end, initial=step, unit="step", dynamic_ncols=True, file=sys.stderr,
-                   disable=not (main and self.progress), desc=cfg.model.name)
-        it = iter(loader)
-        sums = np.zeros(1 + len(terms))
-        count, tick, t_start = 0, time.perf_counter(), time.perf_counter()
-        grad_norm = None
+                   disable=not (info.is_main and self.progress), desc=cfg.model.name)
         try:
-            while step < end:
-                if step == self.bounds[stage] and stage + 1 < len(self.stages):
-                    # next stage: rebuild (e.g. with modulation), carry the weights over, fresh optimiser
-                    state = {k: v.cpu() for k, v in model.state_dict().items()}
-                    stage += 1
-                    model = self._build_model(stage)
-                    new = _load_matching(model, state, f"stage {self.stages[stage - 1].name} weights")
-                    log(f"stage {self.stages[stage].name}: {len(new)} new tensors")
-                    self._freeze(model, self.stages[stage])
-                    model.to(info.device)
-                    opt, sched = self._optimizer(model, stage)
-                    wrapped = self._wrap(model, info)
-                    result.stage = self.stages[stage].name
-                batch = {k: v.to(info.device, non_blocking=True) for k, v in next(it).items()}
-                wrapped.train()
-                outputs = wrapped(batch["lq"])
-                loss, parts = self.loss_fn(outputs, batch)
-                value = loss.item()
-                if not math.isfinite(value):
-                    raise RuntimeError(f"loss is {value} at step {step + 1} (stage {self.stages[stage].name}); "
-                                       f"lower optim.lr or set optim.grad_clip; the last checkpoint is intact")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                params = [p for p in model.parameters() if p.requires_grad]
-                if cfg.optim.grad_clip is not None:
-                    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip))
-                lr = opt.param_groups[0]["lr"]
-                opt.step()
-                sched.step()
-                step += 1
-                sums += [value, *(parts[n].item() for n in terms)]
-                count += 1
-                bar.update(1)
-
-                at_stage_end = step == self.bounds[stage]
-                row = None
-                if step % t.log_every == 0 or step == end:
-                    if cfg.optim.grad_clip is None:
-                        grad_norm = float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
-                    means = D.all_mean(info, [float(v) for v in sums / max(count, 1)])
-                    now = time.perf_counter()
-                    row = {"step": step, "stage": self.stages[stage].name, "epoch": sampler.epoch_of(step - 1),
-                           "lr": lr, "loss": means[0], **{f"loss_{n}": m for n, m in zip(terms, means[1:])},
-                           "grad_norm": grad_norm, "steps_per_s": round(count / max(now - tick, 1e-9), 3),
-                           "elapsed_s": round(elapsed0 + now - t_start, 2)}
-                    result.losses.append(means[0])
-                    bar.set_postfix(loss=f"{means[0]:.4g}", lr=f"{lr:.3g}", refresh=False)
-                    sums[:] = 0
-                    count, tick = 0, now
-                if val_loader is not None and (step % t.val_every == 0 or step == end):
-                    psnr = validate_psnr(model, val_loader, info.device)
-                    result.val_psnr = psnr
-                    row = row or {"step": step, "stage": self.stages[stage].name}
-                    row["val_psnr"] = psnr
-                    if best is None or psnr > best["val_psnr"]:
-                        best = {"val_psnr": psnr, "step": step, "stage": self.stages[stage].name}
-                        self._export(model, "best", step, best, info, elapsed0 + time.perf_counter() - t_start)
-                        log(f"step {step}: validation PSNR {psnr:.3f} dB (best)")
-                if row is not None and csv_log is not None:
-                    csv_log.write(row)
-                if step % t.ckpt_every == 0 or step == end or at_stage_end:
-                    rngs = D.gather_objects(info, rng_state())
-                    if main:
-                        save_checkpoint(checkpoint_path(ckpt_dir, step), {
-                            "format": 1, "step": step, "stage": stage, "model": model.state_dict(),
-                            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rngs,
-                            "best": best, "config": config_to_dict(cfg), "world": info.world,
-                            "elapsed": elapsed0 + time.perf_counter() - t_start})
-                        prune_checkpoints(ckpt_dir, max(t.keep_ckpts, t.average_last))
+            self._loop(st, iter(loader), sampler, val_loader, csv_log, end, result, bar, log)
         finally:
             bar.close()
             if csv_log is not None:
                 csv_log.close()
+        return self._finish(st, result, log)
 
-        result.step, result.best = step, best
-        D.broadcast_buffers(info, model)
-        elapsed = elapsed0 + time.perf_counter() - t_start
-        if main:
-            result.exported["last"] = self._export(model, "last", step, best, info, elapsed, val=result.val_psnr)
+    def _loop(self, st: _State, batches, sampler: ResumableBatchSampler, val_loader, csv_log: _CsvLog | None,
+              end: int, result: RunResult, bar: tqdm, log: Callable[[str], None]) -> None:
+        """Steps until `end`: stage changes, one optimiser step, then logging, validation and checkpoints as due."""
+        t = self.cfg.train
+        meter = _Meter(len(self.loss_fn.term_names))
+        while st.step < end:
+            if st.step == self.bounds[st.stage] and st.stage + 1 < len(self.stages):
+                self._next_stage(st, log)
+                result.stage = self.stages[st.stage].name
+            value, parts, lr = self._train_step(st, next(batches))
+            meter.add(value, [parts[n].item() for n in self.loss_fn.term_names])
+            bar.update(1)
+            row = None
+            if st.step % t.log_every == 0 or st.step == end:
+                row = self._log_row(st, meter, sampler, lr)
+                result.losses.append(row["loss"])
+                bar.set_postfix(loss=f"{row['loss']:.4g}", lr=f"{lr:.3g}", refresh=False)
+            if val_loader is not None and (st.step % t.val_every == 0 or st.step == end):
+                row = row or {"step": st.step, "stage": self.stages[st.stage].name}
+                row["val_psnr"] = result.val_psnr = self._validate(st, val_loader, log)
+            if row is not None and csv_log is not None:
+                csv_log.write(row)
+            if st.step % t.ckpt_every == 0 or st.step == end or st.step == self.bounds[st.stage]:
+                self._save(st)
+
+    def _next_stage(self, st: _State, log: Callable[[str], None]) -> None:
+        """Rebuild the model for the next stage (e.g. with modulation), carry the weights over, fresh optimiser."""
+        state = {k: v.cpu() for k, v in st.model.state_dict().items()}
+        st.stage += 1
+        st.model = self._build_model(st.stage)
+        new = load_matching(st.model, state, f"stage {self.stages[st.stage - 1].name} weights")
+        log(f"stage {self.stages[st.stage].name}: {len(new)} new tensors")
+        self._freeze(st.model, self.stages[st.stage])
+        st.model.to(st.info.device)
+        st.opt, st.sched = self._optimizer(st.model, st.stage)
+        st.wrapped = self._wrap(st.model, st.info)
+
+    def _train_step(self, st: _State, batch: dict[str, Tensor]) -> tuple[float, dict[str, Tensor], float]:
+        """One optimiser step on a batch: (loss, its terms, the learning rate the step used)."""
+        batch = {k: v.to(st.info.device, non_blocking=True) for k, v in batch.items()}
+        st.wrapped.train()
+        loss, parts = self.loss_fn(st.wrapped(batch["lq"]), batch)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise RuntimeError(f"loss is {value} at step {st.step + 1} (stage {self.stages[st.stage].name}); "
+                               f"lower optim.lr or set optim.grad_clip; the last checkpoint is intact")
+        st.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in st.model.parameters() if p.requires_grad]
+        clip = self.cfg.optim.grad_clip
+        # without clipping the norm is only measured when a log row needs it
+        st.grad_norm = float(torch.nn.utils.clip_grad_norm_(params, clip)) if clip is not None else None
+        lr = st.opt.param_groups[0]["lr"]
+        st.opt.step()
+        st.sched.step()
+        st.step += 1
+        return value, parts, lr
+
+    def _log_row(self, st: _State, meter: _Meter, sampler: ResumableBatchSampler, lr: float) -> dict:
+        """The log.csv row of this step: losses averaged since the last row over every process, speed, norm."""
+        if st.grad_norm is None:
+            grads = [p.grad for p in st.model.parameters() if p.requires_grad and p.grad is not None]
+            st.grad_norm = float(torch.nn.utils.get_total_norm(grads))
+        means = D.all_mean(st.info, meter.means())
+        terms = self.loss_fn.term_names
+        row = {"step": st.step, "stage": self.stages[st.stage].name, "epoch": sampler.epoch_of(st.step - 1),
+               "lr": lr, "loss": means[0], **{f"loss_{n}": m for n, m in zip(terms, means[1:])},
+               "grad_norm": st.grad_norm, "steps_per_s": meter.rate(), "elapsed_s": round(st.elapsed(), 2)}
+        meter.reset()
+        return row
+
+    def _validate(self, st: _State, val_loader, log: Callable[[str], None]) -> float:
+        """Validation PSNR now; a new best is exported at once as weights/best."""
+        psnr = validate_psnr(st.model, val_loader, st.info.device)
+        if st.best is None or psnr > st.best["val_psnr"]:
+            st.best = {"val_psnr": psnr, "step": st.step, "stage": self.stages[st.stage].name}
+            self._export(st.model, "best", st.step, st.best, st.info, st.elapsed())
+            log(f"step {st.step}: validation PSNR {psnr:.3f} dB (best)")
+        return psnr
+
+    def _save(self, st: _State) -> None:
+        """A checkpoint for exact resume (every rank's RNG gathered; rank 0 writes), old ones pruned."""
+        t = self.cfg.train
+        rngs = D.gather_objects(st.info, rng_state())
+        if not st.info.is_main:
+            return
+        ckpt_dir = self.out / "checkpoints"
+        save_checkpoint(checkpoint_path(ckpt_dir, st.step), {
+            "format": 1, "step": st.step, "stage": st.stage, "model": st.model.state_dict(),
+            "optimizer": st.opt.state_dict(), "scheduler": st.sched.state_dict(), "rng": rngs,
+            "best": st.best, "config": config_to_dict(self.cfg), "world": st.info.world, "elapsed": st.elapsed()})
+        prune_checkpoints(ckpt_dir, max(t.keep_ckpts, t.average_last))
+
+    def _finish(self, st: _State, result: RunResult, log: Callable[[str], None]) -> RunResult:
+        """Exports (last, averaged, best), per-rank weight fingerprints and summary.json."""
+        t, info = self.cfg.train, st.info
+        result.step, result.best = st.step, st.best
+        D.broadcast_buffers(info, st.model)
+        elapsed = st.elapsed()
+        if info.is_main:
+            result.exported["last"] = self._export(st.model, "last", st.step, st.best, info, elapsed,
+                                                   val=result.val_psnr)
             if t.average_last > 0:
-                result.exported.update(self._export_average(model, stage, step, best, info, elapsed))
-            if best is not None:
+                result.exported.update(self._export_average(st.model, st.stage, st.step, st.best, info, elapsed))
+            if st.best is not None:
                 result.exported["best"] = self.out / "weights" / "best.safetensors"
-        result.fingerprints = D.gather_objects(info, weights_fingerprint(model))
-        if main:
-            summary = {"model": cfg.model.name, "preset": self.preset, "config_file": self.config_file,
-                       "step": step, "steps": t.steps, "stage": result.stage, "world_size": info.world,
+        result.fingerprints = D.gather_objects(info, weights_fingerprint(st.model))
+        if info.is_main:
+            summary = {"model": self.cfg.model.name, "preset": self.preset, "config_file": self.config_file,
+                       "step": st.step, "steps": t.steps, "stage": result.stage, "world_size": info.world,
                        "device": str(info.device), "elapsed_s": round(elapsed, 2),
                        "last_loss": result.losses[-1] if result.losses else None, "val_psnr": result.val_psnr,
-                       "best": best, "exported": {k: str(v) for k, v in result.exported.items()},
+                       "best": st.best, "exported": {k: str(v) for k, v in result.exported.items()},
                        "weights_identical_across_ranks": len(set(result.fingerprints)) == 1,
                        "fingerprints": result.fingerprints}
             (self.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            log(f"done: step {step}, last loss {summary['last_loss']}, weights in {self.out / 'weights'}")
+            log(f"done: step {st.step}, last loss {summary['last_loss']}, weights in {self.out / 'weights'}")
         D.barrier(info)
         return result
 
@@ -463,7 +541,7 @@ class Trainer:
 
     def _card(self, kind: str, model: nn.Module, step: int, best: dict | None, info: D.DistInfo, elapsed: float,
               val: float | None, extra: dict | None = None) -> dict:
-        from sdr2hdr.models import count_params, get_card
+        from sdr2hdr.models import count_params, get_summary
 
         cfg = self.cfg
         d = cfg.data
@@ -481,12 +559,12 @@ class Trainer:
             "data": {"source": cfg.data.source, "root": self.data_root or cfg.data.root, "qp": cfg.data.qp},
             "preset": self.preset,
             "config_file": self.config_file,
-            "paper_recipe": get_card(cfg.model.name).paper_recipe,
+            "paper_recipe": get_summary(cfg.model.name).paper_recipe,
             "train_seconds": round(elapsed, 1),
             "world_size": info.world,
             "device": str(info.device),
             "torch": torch.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": config_to_dict(cfg),
         }
         card.update(extra or {})
@@ -494,8 +572,6 @@ class Trainer:
         return card
 
     def _write_weights(self, model_or_state, kind: str, card: dict, stage: int = 0) -> Path:
-        from sdr2hdr.models.weights import save_weights
-
         folder = self.out / "weights"
         folder.mkdir(parents=True, exist_ok=True)
         model = model_or_state
@@ -506,7 +582,7 @@ class Trainer:
                 "val": card["val"], "config": card["config"]}
         path = save_weights(model, folder / f"{kind}.safetensors", meta)
         card["weights"] = path.name
-        (folder / f"{kind}.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+        write_card(path, card)
         return path
 
     def _export(self, model: nn.Module, kind: str, step: int, best: dict | None, info: D.DistInfo, elapsed: float,

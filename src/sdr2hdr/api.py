@@ -11,11 +11,17 @@ Functions
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from sdr2hdr.errors import InputError
+
+if TYPE_CHECKING:  # typing only: `import sdr2hdr` stays free of torch and PyAV
+    from torch import nn
+
+    from sdr2hdr.engine.convert import ConvertReport
 
 METHODS = ("bt2408", "bt2446a", "bt2446c")
 QUALITY = ("fast", "balanced", "best")
@@ -114,7 +120,7 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
             crf: float | None = None, qp: int | None = None, preset: str = "fast", exact: bool = False,
             overwrite: bool = False, quiet: bool = False, max_frames: int | None = None,
             resume: bool = False, segment_seconds: float | None = None, ray: str | None = None,
-            ray_workers: int | None = None, notify: Callable[[str], None] = print):
+            ray_workers: int | None = None, notify: Callable[[str], None] = print) -> ConvertReport:
     """Convert an SDR video to HDR10 (or an SDR image to a 16-bit PQ PNG / linear EXR); returns the report.
 
     The options are those of `sdr2hdr convert` (underscores for dashes). Bad input or options raise
@@ -158,29 +164,25 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
 def check_options(*, method: str | None = None, model: str | None = None, source_tmo: str | None = None,
                   quality: str = "fast", weights: PathLike | None = None, device: str = "auto",
                   precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0, crf: float | None = None,
-                  qp: int | None = None, preset: str = "fast", exact: bool = False, **_ignored) -> None:
+                  qp: int | None = None, preset: str = "fast", exact: bool = False, **_ignored: object) -> None:
     """Raise InputError for options convert() would refuse (including an unknown model or missing weights),
     before any file is touched: a folder conversion checks once instead of failing every file."""
     _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset, None)
     make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact, True)
 
 
-def create_model(name: str, pretrained: bool = True):
+def create_model(name: str, pretrained: bool = True) -> nn.Module:
     """A registered model in eval mode; with pretrained=True its shipped weights are loaded (InputError if none)."""
-    from sdr2hdr.models import create, list_models as registered
-    from sdr2hdr.models.weights import load_weights, shipped_weights
+    from sdr2hdr.models.weights import build_model, load_model, shipped_weights
 
-    if name not in registered():
-        raise InputError(f"unknown model {name!r}; sdr2hdr.list_models() lists them")
-    net = create(name)
-    if pretrained:
-        path = shipped_weights(name)
-        if path is None:
-            shipped = ", ".join(list_models(pretrained=True)) or "none"
-            raise InputError(f"model {name!r} has no shipped weights (shipped: {shipped}); use pretrained=False "
-                             f"and load your own")
-        load_weights(net, path)
-    return net.eval()
+    if not pretrained:
+        return build_model(name).eval()
+    if shipped_weights(name) is None:
+        build_model(name)  # an unknown name is refused as such first
+        shipped = ", ".join(list_models(pretrained=True)) or "none"
+        raise InputError(f"model {name!r} has no shipped weights (shipped: {shipped}); use pretrained=False "
+                         f"and load your own")
+    return load_model(name)[0].eval()
 
 
 def list_models(pretrained: bool | None = None) -> list[str]:

@@ -8,19 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from sdr2hdr.argtypes import positive
-from sdr2hdr.errors import InputError
-
 from sdr2hdr.api import METHODS, PRECISIONS, PRESETS, QUALITY
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors on one line with exit status 2, like every other input error."""
-
-    def error(self, message: str) -> None:  # noqa: D102
-        # main() prefixes "sdr2hdr: error:"; name the subcommand only ("data build: ...")
-        command = self.prog.removeprefix("sdr2hdr").strip()
-        raise InputError(f"{command}: {message}" if command else message)
+from sdr2hdr.argtypes import positive
+from sdr2hdr.errors import CliParser, InputError, run_cli
 
 
 def _add_convert(sub) -> None:
@@ -68,7 +58,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
 
 
-def convert_options(args) -> dict:
+def convert_options(args: argparse.Namespace) -> dict:
     """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
     return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
             "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
@@ -76,7 +66,7 @@ def convert_options(args) -> dict:
             "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet, "max_frames": args.max_frames}
 
 
-def segment_options(args) -> dict:
+def segment_options(args: argparse.Namespace) -> dict:
     """convert's long-film options (not batch's: its --ray spreads whole files instead)."""
     return {"resume": args.resume, "segment_seconds": args.segment_seconds, "ray": args.ray,
             "ray_workers": args.ray_workers}
@@ -98,7 +88,7 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
                      help="CPUs of the local cluster (--ray local; default: all)")
 
 
-def cmd_convert(args) -> int:
+def cmd_convert(args: argparse.Namespace) -> int:
     from sdr2hdr.api import convert
     from sdr2hdr.engine.convert import is_image_path
 
@@ -138,7 +128,7 @@ def _add_batch(sub) -> None:
     p.set_defaults(func=cmd_batch)
 
 
-def cmd_batch(args) -> int:
+def cmd_batch(args: argparse.Namespace) -> int:
     from sdr2hdr.batch import run_batch
 
     result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
@@ -160,7 +150,7 @@ def _add_info(sub) -> None:
     p.set_defaults(func=cmd_info)
 
 
-def cmd_info(args) -> int:
+def cmd_info(args: argparse.Namespace) -> int:
     from sdr2hdr.engine.inspect import describe
 
     print(describe(args.file))
@@ -168,22 +158,22 @@ def cmd_info(args) -> int:
 
 
 def _add_models(sub) -> None:
-    p = sub.add_parser("models", help="the registered models: cards, parameter counts, shipped weights",
-                       description="Print every registered model's card with our parameter count beside the "
+    p = sub.add_parser("models", help="the registered models: summaries, parameter counts, shipped weights",
+                       description="Print every registered model's summary with our parameter count beside the "
                                    "paper's, and which names have shipped weights.")
     p.add_argument("--cost", action="store_true",
                    help="DIDNet table 5: operations of feature modulation vs kernel modulation")
     p.set_defaults(func=cmd_models)
 
 
-def cmd_models(args) -> int:
-    from sdr2hdr.models import cards_table, cost_table, list_models
+def cmd_models(args: argparse.Namespace) -> int:
+    from sdr2hdr.models import cost_table, list_models, summaries_table
     from sdr2hdr.models.weights import shipped_card
 
     if args.cost:
         print(cost_table())
         return 0
-    print(cards_table())
+    print(summaries_table())
     shipped = [(n, shipped_card(n)) for n in list_models()]
     shipped = [(n, c) for n, c in shipped if c is not None]
     print("\nshipped weights:" if shipped else "\nshipped weights: none yet (train with `sdr2hdr train`)")
@@ -207,7 +197,7 @@ def _add_compare(sub) -> None:
     p.set_defaults(func=cmd_compare)
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from sdr2hdr.engine.preview import compare_page
 
     if args.frame < 0:
@@ -233,9 +223,9 @@ def _add_export(sub) -> None:
     p.set_defaults(func=cmd_export)
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from sdr2hdr.models import list_models
-    from sdr2hdr.models.export import TOLERANCE, check_export, export_onnx
+    from sdr2hdr.models.export import TOLERANCE, check_export
 
     if args.name not in list_models():
         raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
@@ -253,9 +243,9 @@ def cmd_export(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sdr2hdr", description="SDR to HDR10 conversion: classical mappings and neural networks.")
+    parser = CliParser(prog="sdr2hdr", description="SDR to HDR10 conversion: classical mappings and neural networks.")
     parser.add_argument("--version", action="version", version=f"sdr2hdr {__import__('sdr2hdr').__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CliParser)
     _add_convert(sub)
     _add_batch(sub)
     _add_info(sub)
@@ -274,23 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1."""
-    debug = os.environ.get("SDR2HDR_DEBUG") == "1"
-    try:
+
+    def body() -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except InputError as exc:
-        print(f"sdr2hdr: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("sdr2hdr: interrupted (a conversion leaves no partial file; training keeps its checkpoints)", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except BrokenPipeError:
-        return 1
-    except Exception as exc:  # noqa: BLE001 - the user gets one line; SDR2HDR_DEBUG shows the rest
-        if debug:
-            raise
-        print(f"sdr2hdr: error: {type(exc).__name__}: {exc} (set SDR2HDR_DEBUG=1 for details)", file=sys.stderr)
-        return 1
+
+    return run_cli(body, interrupted="interrupted (a conversion leaves no partial file; training keeps its "
+                                     "checkpoints)")
 
 
 def entry() -> int:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import queue
-from contextlib import nullcontext
-from collections import deque
 import sys
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,12 +33,14 @@ from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.engine.threads import single_threaded
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
-from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames, frame_plane
+from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoInfo, VideoReader, estimate_frames, frame_plane
 from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
 VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
 IMAGE_OUT_EXTENSIONS = {".png", ".exr"}
 _LUT_BREAK_EVEN_PIXELS = 2 * (1 << 24)
+
+DEFAULT_MASTERING = MasteringDisplay()  # P3-D65, 1000 cd/m2 (frozen: safe to share as a default)
 
 
 def classical_mapper(method: str, peak_nits: float = 1000.0) -> ClassicalStream:
@@ -57,16 +60,9 @@ def classical_mapper(method: str, peak_nits: float = 1000.0) -> ClassicalStream:
 def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",
                  precision: str = "fp32", tile: int | None = 512, peak_nits: float = 1000.0) -> ModelStream:
     """A registered model with its weights (shipped ones by default) as a stream mapper."""
-    from sdr2hdr.models import create, list_models
-    from sdr2hdr.models.weights import load_weights, shipped_weights
+    from sdr2hdr.models.weights import load_model
 
-    if name not in list_models():
-        raise InputError(f"unknown model {name!r}; `sdr2hdr models` lists them")
-    model = create(name)
-    path = Path(weights) if weights else shipped_weights(name)
-    if path is None:
-        raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
-    load_weights(model, path)
+    model, path = load_model(name, weights)
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
     if hasattr(model, "pq_mapping"):  # adaptive_itm: per-frame global inverse, baked into the code table
         from sdr2hdr.engine.adaptive import AdaptiveStream
@@ -121,7 +117,8 @@ def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS | SDR_IMAGE_EXTENSIONS
 
 
-def convert_image(src, dst, mapper: StreamMapper, overwrite: bool = False) -> ConvertReport:
+def convert_image(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper,
+                  overwrite: bool = False) -> ConvertReport:
     """SDR still (8-bit PNG, JPEG, ...) -> 16-bit PQ PNG or linear BT.2020 EXR in cd/m2."""
     src, dst = check_paths(src, dst, overwrite)
     if dst.suffix.lower() not in IMAGE_OUT_EXTENSIONS:
@@ -166,9 +163,11 @@ class _Progress:
 _DONE = object()
 
 
-def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, crf: float | None = None,
-                  qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(),
-                  progress: bool = True, max_frames: int | None = None, notify=print,
+def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper, *, overwrite: bool = False,
+                  crf: float | None = None, qp: int | None = None, preset: str = "fast",
+                  mastering: MasteringDisplay = DEFAULT_MASTERING,
+                  progress: bool = True, max_frames: int | None = None,
+                  notify: Callable[[str], None] = print,
                   lut: bool | None = None, x265_params: str = "") -> ConvertReport:
     """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete.
 
@@ -199,7 +198,8 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
         fast = fast_path(mapper, info, total, lut, report)
 
         def write(tmp: str) -> None:
-            writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
+            writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate,
+                                 copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering, x265_params=x265_params,
                                  language=reader.stream.metadata.get("language"))
             try:
@@ -224,7 +224,7 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
     return report
 
 
-def fast_path(mapper: StreamMapper, info, total: int | None, lut: bool | None,
+def fast_path(mapper: StreamMapper, info: VideoInfo, total: int | None, lut: bool | None,
               report: ConvertReport) -> CodeLUT | AdaptiveTable | None:
     """The mapper baked into a code table when the source and the clip's length allow it (see convert_video)."""
     w, h = info.width - info.width % 2, info.height - info.height % 2
@@ -244,8 +244,9 @@ def fast_path(mapper: StreamMapper, info, total: int | None, lut: bool | None,
 
 def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapper, span: tuple, *,
                  film_frames: int | None, lut: bool | None = None, crf: float | None = None, qp: int | None = None,
-                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = "",
-                 state: dict | None = None, bar=None, cache: dict | None = None) -> tuple[ConvertReport, dict | None]:
+                 preset: str = "fast", mastering: MasteringDisplay = DEFAULT_MASTERING, x265_params: str = "",
+                 state: dict | None = None, bar: _Progress | None = None,
+                 cache: dict | None = None) -> tuple[ConvertReport, dict | None]:
     """One segment of a film (frames with start <= pts < end) to its own HEVC file, for engine.segments.
 
     The piece has no other streams and keeps the sentinel MaxCLL/MaxFALL (the joined film is patched with the

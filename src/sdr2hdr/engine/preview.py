@@ -18,8 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.color import (BT709_TO_BT2020, apply_matrix, bt1886_inverse_eotf, gamut_clip_2020_to_709, pq_eotf,
-                           pq_inverse_eotf)
+from sdr2hdr.color import (
+    BT709_TO_BT2020,
+    apply_matrix,
+    bt1886_inverse_eotf,
+    gamut_clip_2020_to_709,
+    pq_eotf,
+    pq_inverse_eotf,
+)
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, Image, read_image, write_png8, write_png16
 

@@ -28,14 +28,14 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from sdr2hdr.engine.convert import (VIDEO_OUT_EXTENSIONS, ConvertReport, _Progress, check_paths, convert_span,
-                                    fast_path)
+from sdr2hdr.engine.convert import VIDEO_OUT_EXTENSIONS, ConvertReport, _Progress, check_paths, convert_span, fast_path
 from sdr2hdr.engine.infer import StreamMapper
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import write_atomic
@@ -145,8 +145,8 @@ def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, 
             raise InputError(f"cannot resume: {parts} is not a work folder of this version; run without --resume "
                              f"to start over")
         if old["input"] != manifest["input"]:
-            raise InputError(f"cannot resume: the input changed since the interrupted run (size, time or "
-                             f"content); run without --resume to start over")
+            raise InputError("cannot resume: the input changed since the interrupted run (size, time or "
+                             "content); run without --resume to start over")
         if old["options"] != manifest["options"]:
             diff = sorted(k for k in set(old["options"]) | set(manifest["options"])
                           if old["options"].get(k) != manifest["options"].get(k))
@@ -185,7 +185,7 @@ _TABLES: dict = {}  # code tables kept between the pieces converted in this proc
 
 
 def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_frames: int, settings: Settings,
-                  state: dict | None, bar=None) -> dict:
+                  state: dict | None, bar: _Progress | None = None) -> dict:
     """Convert one segment to `piece-NNNNN.nut` (atomically) and write its record; returns the record."""
     name = f"piece-{seg['index']:05d}"
     tmp, final = parts / f"tmp-{name}{PIECE_EXT}", parts / f"{name}{PIECE_EXT}"
@@ -413,9 +413,11 @@ def _options(mapper: StreamMapper, settings: Settings, seconds: float, dst: Path
             "segment_seconds": seconds, "output_type": dst.suffix.lower(), "version": __version__}
 
 
-def convert_segmented(src, dst, mapper: StreamMapper, *, seconds: float = 10.0, resume: bool = False,
-                      overwrite: bool = False, settings: Settings | None = None, progress: bool = True,
-                      ray: str | None = None, ray_workers: int | None = None, notify=print) -> ConvertReport:
+def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper, *,
+                      seconds: float = 10.0, resume: bool = False, overwrite: bool = False,
+                      settings: Settings | None = None, progress: bool = True, ray: str | None = None,
+                      ray_workers: int | None = None,
+                      notify: Callable[[str], None] = print) -> ConvertReport:
     """Convert a video in keyframe-aligned segments (resumable; on Ray workers with ``ray``), then join them."""
     settings = settings or Settings()
     done = _joined_before(Path(src), Path(dst)) if resume else None

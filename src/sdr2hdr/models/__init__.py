@@ -18,10 +18,6 @@ from .registry import (
 # importing the model modules registers them
 from . import adaptive_itm, agcm, csrnet, deep_sr_itm, didnet, dncnn, gpgmnet, hdrtvnet, hdrunet, informed, kpnet  # noqa: E402,F401 isort:skip
 
-# the old names, kept only until cli.py's `models` command uses summaries_table (a "card" is now only the JSON
-# beside a weights file, models.weights); remove with that change
-cards_table = summaries_table
-
 __all__ = [
     "ModelSummary",
     "summaries_table",

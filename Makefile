@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo lint test bench clean
 
 $(STAMP): pyproject.toml
 	@command -v ffprobe >/dev/null 2>&1 || { echo "installing Debian ffmpeg (ffprobe is the independent check)"; \
@@ -22,6 +22,9 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m sdr2hdr.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests scripts
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -50,6 +50,7 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=120)
     ap.add_argument("--method", default="bt2446c")
     ap.add_argument("--preset", default="fast")
+    ap.add_argument("--x265-params", default="", help="extra x265 parameters for both paths, e.g. frame-threads=2")
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--exact", action="store_true", help="per-pixel float mapping instead of the code table")
@@ -68,7 +69,8 @@ def main() -> int:
             print(f"made a {args.width}x{args.height} H.264 clip of {args.frames} frames in "
                   f"{time.perf_counter() - t:.1f} s")
         report = convert_video(src, Path(tmp) / "out.mkv", classical_mapper(args.method), preset=args.preset,
-                               progress=True, notify=lambda m: None, lut=False if args.exact else None)
+                               progress=True, notify=lambda m: None, lut=False if args.exact else None,
+                               x265_params=args.x265_params)
         if args.compare:
             from sdr2hdr.models.weights import default_model
 
@@ -78,7 +80,7 @@ def main() -> int:
                 model = f"{name}_local" if tier == "best" else name
                 r = convert_video(src, Path(tmp) / f"{tier}.mkv", model_mapper(model, device="cpu"),
                                   preset=args.preset, progress=True, notify=lambda m: None,
-                                  lut=False if tier == "balanced" else None)
+                                  lut=False if tier == "balanced" else None, x265_params=args.x265_params)
                 show(f"default {model} tier {tier}", r)
                 print(f"  ratio to the classical table path: {r.fps / report.fps:.2f}")
             return 0

@@ -89,15 +89,26 @@ def _open(path: str | os.PathLike):
     if path.stat().st_size == 0:
         raise InputError(f"the file is empty: {path}")
     try:
-        return av.open(str(path), "r")
+        # "file:" so that a name such as pipe:0.mp4 is a file, never one of FFmpeg's protocols
+        return av.open(_file_url(path), "r")
     except av.error.EOFError:
         raise InputError(f"the file has no frames (it ends before the first one): {path}") from None
     except av.error.FFmpegError as exc:
         raise InputError(f"not a video or image file, or unreadable: {path} ({_reason(exc)})") from None
 
 
+def _file_url(path: str | os.PathLike) -> str:
+    return "file:" + os.fspath(path)
+
+
 def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
+
+
+def _video_streams(container) -> list:
+    """Video streams that hold a moving picture: cover art (an attached picture) is not one."""
+    return [s for s in container.streams.video if s.codec_context is not None
+            and not s.disposition & av.stream.Disposition.attached_pic]
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -107,9 +118,9 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 
 def _probe_open(path: Path, container) -> VideoInfo:
-    videos = [s for s in container.streams.video if s.codec_context is not None]
+    videos = _video_streams(container)
     if not videos:
-        raise InputError(f"no video stream in {path}")
+        raise InputError(f"no video stream in {path} (cover art is not a video); give a video file")
     vs = videos[0]
     cc = vs.codec_context
     if cc.width <= 0 or cc.height <= 0:
@@ -145,6 +156,9 @@ def frame_to_rgb(frame: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
     """Decoded frame -> float32 HWC R'G'B' in [0,1], using the given matrix and range, never a library default."""
     fmt = frame.format
     name = fmt.name
+    if fmt.has_palette or fmt.is_bit_stream or fmt.is_bayer or name.startswith("ya"):
+        # palette, 1-bit and Bayer pictures hold R'G'B' (or grey) samples, not Y'CbCr: no matrix is involved
+        return frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
     if name.startswith(("rgb", "bgr", "gbr", "argb", "abgr")):
         deep = max(c.bits for c in fmt.components) > 8
         arr = frame.to_ndarray(format="rgb48le" if deep else "rgb24")
@@ -161,7 +175,10 @@ def frame_to_rgb(frame: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
         # Planar re-layout only (same matrix and range): swscale changes no colour between YUV formats.
         bits = min((b for b in (8, 10, 12, 16) if b >= bits), default=16)
         suffix = "" if bits == 8 else f"{bits}le"
-        frame = frame.reformat(format=("yuv420p" if is_420 else "yuv444p") + suffix)
+        # A yuvj (full-range) source goes to a yuvj layout: to a yuv one swscale would squeeze it to limited
+        # range, and it would then be read as full range (converted twice).
+        family = "yuvj" if name.startswith("yuvj") else "yuv"
+        frame = frame.reformat(format=family + ("420p" if is_420 else "444p") + suffix)
     y, u, v = (frame_plane(frame, i, bits) for i in range(3))
     return _yuv_to_rgb(y, u, v, frame, matrix, bits, full_range)
 
@@ -193,7 +210,7 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
-        self.stream = self._container.streams.video[0]
+        self.stream = _video_streams(self._container)[0]
         self.stream.thread_type = "AUTO"
         self.copy_streams = [self._container.streams[i] for i, _, _ in self.info.copy_streams]
         self.frames_decoded = 0
@@ -335,7 +352,7 @@ class HDR10Writer:
         options = {"write_crc32": "0"} if fmt in (".mkv", ".mka", ".webm") else {}  # patched bytes would fail CRC
         if fmt in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "+write_colr"
-        self._out = av.open(self.path, "w", format=_format_for(fmt), options=options)
+        self._out = av.open(_file_url(self.path), "w", format=_format_for(fmt), options=options)
         try:
             self.stream = self._out.add_stream("libx265", rate=rate or Fraction(25))
             cc = self.stream.codec_context

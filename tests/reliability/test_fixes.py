@@ -42,7 +42,8 @@ def _flat_clip(path: Path, pix_fmt: str, planes: tuple, codec: str = "ffv1", fra
         for plane, value in zip(frame.planes, planes):
             np.frombuffer(memoryview(plane), np.uint8)[:] = value
         for key, value in tags.items():
-            setattr(frame, key, value)
+            if hasattr(frame, key):
+                setattr(frame, key, value)
         frame.pts = i
         for packet in vs.encode(frame):
             out.mux(packet)

@@ -30,7 +30,7 @@ from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, Stre
 from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
-from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoReader, estimate_frames, frame_plane
+from sdr2hdr.io.video import MIN_SIDE, HDR10Writer, MasteringDisplay, VideoReader, estimate_frames, frame_plane
 from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
 VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
@@ -129,9 +129,9 @@ def convert_image(src, dst, mapper: StreamMapper, overwrite: bool = False) -> Co
         raise InputError(f"input is already HDR ({'16-bit PQ PNG' if img.kind == 'pq' else 'linear EXR/HDR'}): {src}")
     pq = mapper(img.pixels)  # a multi-frame model sees the still repeated over its window
     if dst.suffix.lower() == ".png":
-        write_png16(dst, pq)
+        write_png16(dst, pq, overwrite=overwrite)
     else:
-        write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020")
+        write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020", overwrite=overwrite)
     report = ConvertReport(dst, 1, pq.shape[1], pq.shape[0])
     nits = np.asarray(pq_eotf(pq.max(axis=-1)))
     report.max_cll, report.max_fall = round(float(nits.max())), round(float(nits.mean()))
@@ -188,12 +188,15 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
             report.notes.append(note)
             notify(f"note: {note}")
         report.width, report.height = w * mapper.scale, h * mapper.scale
+        _check_input(reader, report, notify)
         total = estimate_frames(info)
         if max_frames:
             total = min(total or max_frames, max_frames)
 
         t0 = time.perf_counter()  # the table's build counts in the total
         fast = None
+        if reader.needs_gamut_conversion:
+            lut = False  # the code tables read Y'CbCr directly, without the primaries conversion
         if lut is not False and isinstance(mapper, AdaptiveStream) and mapper.model.local is None \
                 and supports(info.pix_fmt):
             # the global inverse of each shot baked into the code table: the table is the default path here
@@ -209,7 +212,8 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate, copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering,
-                                 language=reader.stream.metadata.get("language"))
+                                 language=reader.stream.metadata.get("language"),
+                                 sample_aspect_ratio=reader.stream.sample_aspect_ratio)
             try:
                 pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
                 _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, fast, pq_peak)
@@ -217,10 +221,19 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
                 writer.abort()
                 raise
             t = time.perf_counter()
+            writer.display_matrix = reader.display_matrix
             report.max_cll, report.max_fall = writer.close()
             report.seconds["encode"] += time.perf_counter() - t
+            for note in writer.dropped:
+                report.notes.append(note)
+                notify(f"warning: {note}")
 
-        write_atomic(dst, write)
+        write_atomic(dst, write, overwrite)
+        if reader.interlaced:
+            note = ("the input is interlaced; it was converted frame by frame without deinterlacing (deinterlace "
+                    "it first, e.g. ffmpeg -vf bwdif, for a progressive HDR result)")
+            report.notes.append(note)
+            notify(f"warning: {note}")
         report.seconds["total"] = time.perf_counter() - t0
         if isinstance(fast, AdaptiveTable):
             tr = fast.tracker
@@ -229,6 +242,19 @@ def convert_video(src, dst, mapper: StreamMapper, *, overwrite: bool = False, cr
     finally:
         reader.close()
     return report
+
+
+def _check_input(reader: VideoReader, report: ConvertReport, notify) -> None:
+    """Refuse a picture x265 cannot encode; say when the input's primaries are converted before the mapping."""
+    info = reader.info
+    if min(report.width, report.height) < MIN_SIDE:
+        raise InputError(f"the picture is {info.width}x{info.height}, too small for HEVC (x265 needs at least "
+                         f"{MIN_SIDE}x{MIN_SIDE}); scale it up first, e.g. ffmpeg -i IN -vf scale=-2:64 OUT")
+    if reader.needs_gamut_conversion:
+        note = ("the input is tagged with BT.2020 primaries: its colours are taken to BT.709 for the mapping "
+                "(colours outside BT.709 are clipped) and come back out in BT.2020")
+        report.notes.append(note)
+        notify(f"note: {note}")
 
 
 def _pipeline(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, report: ConvertReport,

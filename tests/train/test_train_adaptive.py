@@ -102,7 +102,7 @@ def test_resume_continues_without_redoing_steps(run, pool, tmp_path, capsys):
     assert _log_steps(copy) == [20, 30]  # the log goes on from step 20: nothing done twice
     card = json.loads((copy / "card.json").read_text())
     assert card["steps"] == 30 and card["wall_seconds"] >= json.loads((run / "card.json").read_text())["wall_seconds"]
-    assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 30
+    assert torch.load(copy / "checkpoint.pt", weights_only=True)["step"] == 30
     # resuming a finished run does no step, keeps the weights, and still writes its card
     before = (copy / "weights.safetensors").read_bytes()
     assert main(["train-adaptive", str(pool), "--out", str(copy), "--steps", "30", "--batch", "4", "--resume"]) == 0

@@ -628,9 +628,10 @@ def _remux_with_matrix(path: str | os.PathLike, matrix: bytes) -> None:
                 for key, value in s.metadata.items():
                     if key.upper() not in ("DURATION", "ENCODER"):
                         streams[s.index].metadata[key] = value
-                streams[s.index].disposition = s.disposition
+                streams[s.index].disposition = int(s.disposition.value)
             for packet in src.demux():
-                if packet.dts is not None and packet.stream.index in streams:
+                # Matroska stores no decoding times: a packet without dts is still a packet to keep
+                if packet.size and packet.stream.index in streams:
                     packet.stream = streams[packet.stream.index]
                     out.mux(packet)
         os.replace(remuxed, path)

@@ -45,6 +45,7 @@ class Result:
 
 def make_seeds(folder: Path) -> list[Path]:
     """The valid files (64x48, 5 frames, a short tone where the container takes audio)."""
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, opts in SEEDS:
         out = folder / name

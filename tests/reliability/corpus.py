@@ -223,7 +223,9 @@ def _signals() -> list[Case]:
 
 
 def _cases() -> list[Case]:
-    return [case for group in (_containers(), _pixel_formats(), _colour_tags(), _sizes(), _timestamps(), _side_data(), _streams(), _options(), _signals()) for case in group]
+    groups = (_containers, _pixel_formats, _colour_tags, _sizes, _timestamps, _side_data, _streams, _options,
+              _signals)
+    return [case for group in groups for case in group()]
 
 
 CASES = _cases()

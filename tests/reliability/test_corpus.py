@@ -26,8 +26,9 @@ def _cli(args: list, cwd: Path | None = None) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def probe(path: Path, *entries: str, count: bool = False) -> dict:
-    cmd = ["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_frames" if count else "-show_format",
+def probe(path: Path, frames: bool = False) -> dict:
+    """ffprobe's streams (and decoded frames) of a file, as JSON."""
+    cmd = ["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_frames" if frames else "-show_format",
            str(path)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
@@ -36,7 +37,7 @@ def probe(path: Path, *entries: str, count: bool = False) -> dict:
 
 def _video_frames(path: Path) -> tuple[dict, list[float | None]]:
     """First non-cover video stream and the presentation times of its frames, as ffprobe decodes them."""
-    data = probe(path, count=True)
+    data = probe(path, frames=True)
     videos = [s for s in data["streams"] if s["codec_type"] == "video"
               and not s.get("disposition", {}).get("attached_pic")]
     stream = videos[0]
@@ -56,7 +57,7 @@ def _paths(case: Case, corpus_dir: Path, tmp_path: Path) -> tuple[Path, Path, Pa
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     name = case.checks.get("out_name", "o" + case.out_ext)
-    out = out_dir / case.checks.get("output_dir", "") / name if "output_dir" in case.checks else out_dir / name
+    out = out_dir / case.checks.get("output_dir", "") / name  # a missing folder for that case
     if case.checks.get("existing_output"):
         out.write_bytes(b"keep me")
     return (Path(src.name) if cwd else src), src, out, cwd
@@ -114,9 +115,6 @@ def test_case(case: Case, corpus_dir: Path, tmp_path: Path) -> None:
 
 
 def _check_output(case: Case, src: Path, out: Path) -> None:
-    umask = os.umask(0)
-    os.umask(umask)
-    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     in_stream, in_times = _video_frames(src)
     stream, times = _video_frames(out)
     assert (stream["codec_name"], stream["pix_fmt"]) == ("hevc", "yuv420p10le")
@@ -133,6 +131,9 @@ def _check_output(case: Case, src: Path, out: Path) -> None:
         in_rel = [t - in_times[0] for t in sorted(in_times)]
         assert all(abs(a - b) < 2.5e-3 for a, b in zip(rel, in_rel)), (rel, in_rel)
     _check_streams(case, out, stream)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask, oct(out.stat().st_mode)
 
 
 def _check_streams(case: Case, out: Path, stream: dict) -> None:

@@ -4,6 +4,7 @@ changed input or a leftover file (a seeded, bounded run; scripts/fuzz_convert.py
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_convert.py"
@@ -12,6 +13,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_convert.py"
 def _load():
     spec = importlib.util.spec_from_file_location("fuzz_convert", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["fuzz_convert"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

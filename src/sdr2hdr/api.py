@@ -58,7 +58,9 @@ def _check_options(method, model, source_tmo, quality, weights, precision, tile,
         raise InputError(f"--qp must be in 0..51, got {qp}")
     if crf is not None and not 0 <= crf <= 51:
         raise InputError(f"--crf must be in 0..51, got {crf}")
-    for name, value in (("tile", tile), ("peak_nits", peak_nits), ("max_frames", max_frames)):
+    if not 100.0 <= peak_nits <= 10000.0:  # NaN fails both comparisons too
+        raise InputError(f"--peak-nits must be in 100..10000 cd/m2 (PQ ends at 10000), got {peak_nits}")
+    for name, value in (("tile", tile), ("max_frames", max_frames)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be positive, got {value}")
     if weights is not None and model is None:

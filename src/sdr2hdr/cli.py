@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sdr2hdr.api import METHODS, PRECISIONS, PRESETS, QUALITY
-from sdr2hdr.argtypes import positive
+from sdr2hdr.argtypes import in_range, positive
 from sdr2hdr.errors import CliParser, InputError, run_cli
 
 
@@ -44,8 +44,9 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="model arithmetic (bf16 is about 3x faster on recent CPUs)")
     p.add_argument("--tile", type=positive(int), default=512,
                    help="run the model on overlapping tiles of this size (default 512)")
-    p.add_argument("--peak-nits", type=positive(float), default=1000.0,
-                   help="mastering display peak in cd/m2; output is limited to it (default 1000)")
+    # 10000 cd/m2 is the top of PQ; below 100 the HDR master would be dimmer than SDR reference white
+    p.add_argument("--peak-nits", type=in_range(100.0, 10000.0, " cd/m2"), default=1000.0,
+                   help="mastering display peak in cd/m2, 100..10000; output is limited to it (default 1000)")
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
@@ -262,19 +263,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (timeout, systemd, a closed terminal), raised in the main thread like Ctrl-C so the same
+    cleanup runs: a conversion's temporary file is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    for sig in _STOP_SIGNALS:  # a second signal must not interrupt the cleanup the first one started
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _stop)
 
     def body() -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
 
-    return run_cli(body, interrupted="interrupted (a conversion leaves no partial file; training keeps its "
-                                     "checkpoints)")
+    return run_cli(body, after="a conversion leaves no partial file; training keeps its checkpoints")
 
 
 def entry() -> int:
-    """The `sdr2hdr` command: main(), and after an interrupt an immediate exit with status 130.
+    """The `sdr2hdr` command: main(), and after an interrupt an immediate exit with status 128 + the signal.
 
     A conversion interrupted while a worker thread is inside a torch kernel could otherwise end, after main has
     cleaned up and returned 130, killed by SIGINT during interpreter shutdown (exit status -2 instead of 130). The
@@ -282,7 +302,7 @@ def entry() -> int:
     at once.
     """
     status = main()
-    if status == 128 + signal.SIGINT:
+    if status in (128 + signal.SIGINT, 128 + signal.SIGTERM, 128 + signal.SIGHUP):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

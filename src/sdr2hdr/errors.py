@@ -26,12 +26,12 @@ class CliParser(argparse.ArgumentParser):
         raise InputError(f"{command}: {message}" if command else message)
 
 
-def run_cli(body: Callable[[], int], interrupted: str = "interrupted") -> int:
+def run_cli(body: Callable[[], int], after: str = "") -> int:
     """Run a command's body and turn what it raises into one line on stderr and an exit status.
 
     Args:
         body: the command; returns its exit status.
-        interrupted: what to say after Ctrl-C (e.g. how to continue).
+        after: what to say after an interrupt (Ctrl-C, SIGTERM, SIGHUP), e.g. how to continue.
 
     Returns:
         body's status; 2 for an InputError, 130 (128 + SIGINT) for an interrupt, 1 for a closed pipe or any other
@@ -42,9 +42,16 @@ def run_cli(body: Callable[[], int], interrupted: str = "interrupted") -> int:
     except InputError as exc:
         print(f"sdr2hdr: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"sdr2hdr: {interrupted}", file=sys.stderr)
-        return 128 + signal.SIGINT
+    except KeyboardInterrupt as exc:
+        # SIGTERM and SIGHUP arrive as a KeyboardInterrupt carrying their number (cli's handler), so that the
+        # same cleanup runs; the exit status is 128 + the signal, as a shell reports it
+        signum = getattr(exc, "signum", signal.SIGINT)
+        try:
+            detail = f"; {after}" if after else ""
+            print(f"sdr2hdr: interrupted by {signal.Signals(signum).name}{detail}", file=sys.stderr)
+        except OSError:  # the terminal that sent SIGHUP is gone
+            pass
+        return 128 + signum
     except BrokenPipeError:
         return 1
     except Exception as exc:  # noqa: BLE001 - the user gets one line; SDR2HDR_DEBUG shows the rest

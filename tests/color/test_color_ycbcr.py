@@ -19,11 +19,11 @@ from sdr2hdr.color import (
 )
 
 RNG = np.random.default_rng(3)
-COLOUR_K = {"bt709": "ITU-R BT.709", "bt2020": "ITU-R BT.2020"}
+COLOUR_K = {"bt709": "ITU-R BT.709", "bt2020": "ITU-R BT.2020", "bt601": "ITU-R BT.601"}
 
 
 def test_luma_coefficients_and_chroma_divisors():
-    assert KR_KB == {"bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+    assert KR_KB == {"bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593), "bt601": (0.299, 0.114)}
     m = ycbcr_matrix("bt2020")
     np.testing.assert_allclose(m[0], [0.2627, 0.6780, 0.0593], atol=1e-15)
     # BT.2020 NCL: Cb = (B' - Y') / 1.8814, Cr = (R' - Y') / 1.4746
@@ -32,10 +32,10 @@ def test_luma_coefficients_and_chroma_divisors():
     np.testing.assert_allclose(cb, (rgb[:, 2] - y) / 1.8814, atol=1e-14)
     np.testing.assert_allclose(cr, (rgb[:, 0] - y) / 1.4746, atol=1e-14)
     with pytest.raises(ValueError):
-        ycbcr_matrix("bt601")
+        ycbcr_matrix("smpte240m")
 
 
-@pytest.mark.parametrize("matrix", ["bt709", "bt2020"])
+@pytest.mark.parametrize("matrix", ["bt709", "bt2020", "bt601"])
 def test_ycbcr_analogue_matches_colour_science_and_inverts(matrix):
     rgb = RNG.random((200, 3))
     K = colour.WEIGHTS_YCBCR[COLOUR_K[matrix]]

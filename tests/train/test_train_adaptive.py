@@ -103,7 +103,7 @@ def test_resume_continues_without_redoing_steps(run, pool, tmp_path, capsys):
     card = json.loads((copy / "weights.json").read_text())
     before = json.loads((run / "weights.json").read_text())
     assert card["steps"] == 30 and card["wall_seconds"] >= before["wall_seconds"]
-    assert torch.load(copy / "checkpoint.pt", weights_only=False)["step"] == 30
+    assert torch.load(copy / "checkpoint.pt", weights_only=True)["step"] == 30
     # resuming a finished run does no step, keeps the weights, and still writes its card
     before = (copy / "weights.safetensors").read_bytes()
     assert main(["train-adaptive", str(pool), "--out", str(copy), "--steps", "30", "--batch", "4", "--resume"]) == 0

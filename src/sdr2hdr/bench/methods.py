@@ -86,18 +86,18 @@ def _state_dict(path: Path) -> dict:
     """The model tensors of a checkpoint file: safetensors, or a torch file with the state under a usual key."""
     import torch
 
+    from sdr2hdr.train.checkpoint import safe_torch_load
+
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         return load_file(str(path))
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - the unpickler refuses the NumPy RNG states `sdr2hdr train` stores
-        try:
-            # a full pickle: only checkpoints one wrote belong in --average-last
-            obj = torch.load(str(path), map_location="cpu", weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - a truncated or foreign file raises several types
-            raise InputError(f"cannot read checkpoint {path}: {exc}") from None
+        # never weights_only=False: a user-supplied folder must not be able to run pickled code
+        obj = safe_torch_load(path)
+    except Exception as exc:  # noqa: BLE001 - a truncated, foreign or code-carrying file raises several types
+        raise InputError(f"cannot read checkpoint {path}: it is not a plain tensor file "
+                         f"({str(exc).splitlines()[0][:200]}); give .safetensors weights instead") from None
     if isinstance(obj, dict):
         for key in ("model", "state_dict", "model_state", "model_state_dict", "weights"):
             if isinstance(obj.get(key), dict):

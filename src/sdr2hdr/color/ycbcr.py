@@ -1,9 +1,10 @@
-"""Y'CbCr: the BT.709 / BT.2020 NCL matrices, narrow and full range code values, 4:2:0 chroma resampling.
+"""Y'CbCr: the BT.709 / BT.2020 NCL / BT.601 matrices, narrow and full range code values, 4:2:0 chroma resampling.
 
 Functions
 ---------
 rgb_to_ycbcr, ycbcr_to_rgb
-    ITU-R BT.709-6 Part 3 items 3.2-3.3; ITU-R BT.2020-2 Table 4 (non-constant luminance).
+    ITU-R BT.709-6 Part 3 items 3.2-3.3; ITU-R BT.2020-2 Table 4 (non-constant luminance); ITU-R BT.601-7
+    item 2.5 (SD video and JPEG: what H.273 matrix codes 5 and 6 name).
 encode_ycbcr, decode_ycbcr
     Narrow range: BT.709-6 item 3.4 / BT.2020-2 Table 5 (n-bit quantisation, 16..235, 16..240 scaled by 2^(n-8)).
     Full range: ITU-T H.273 (2021) section 8.3, VideoFullRangeFlag = 1.
@@ -18,6 +19,8 @@ References
 ----------
 - ITU-R BT.709-6 (2015), Parameter values for the HDTV standards.
 - ITU-R BT.2020-2 (2015), Parameter values for UHDTV systems.
+- ITU-R BT.601-7 (2011), Studio encoding parameters of digital television for standard 4:3 and wide-screen 16:9
+  aspect ratios.
 - ITU-T H.273 (2021), Coding-independent code points for video signal type identification.
 """
 
@@ -43,7 +46,8 @@ __all__ = [
 ]
 
 # Luma weights (Kr, Kb): BT.709-6 item 3.2; BT.2020-2 Table 4.
-KR_KB = {"bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+# BT.601-7 item 2.5.1 (also SMPTE 170M and BT.470 System B/G, which share it): Kr 0.299, Kb 0.114.
+KR_KB = {"bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593), "bt601": (0.299, 0.114)}
 
 # Narrow range (8-bit scale, multiplied by 2^(n-8)): BT.709-6 item 3.4, BT.2020-2 Table 5.
 NARROW_Y_SCALE, NARROW_Y_OFFSET = 219.0, 16.0
@@ -54,7 +58,7 @@ def ycbcr_matrix(matrix: str = "bt709") -> np.ndarray:
     """The 3x3 R'G'B' -> Y'CbCr matrix built from (Kr, Kb).
 
     Args:
-        matrix: ``'bt709'`` or ``'bt2020'`` (non-constant luminance).
+        matrix: ``'bt709'``, ``'bt2020'`` (non-constant luminance) or ``'bt601'``.
 
     Returns:
         float64 3x3; rows give Y', Cb, Cr.

@@ -34,7 +34,15 @@ from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.engine.threads import single_threaded
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
-from sdr2hdr.io.video import HDR10Writer, MasteringDisplay, VideoInfo, VideoReader, estimate_frames, frame_plane
+from sdr2hdr.io.video import (
+    MIN_SIDE,
+    HDR10Writer,
+    MasteringDisplay,
+    VideoInfo,
+    VideoReader,
+    estimate_frames,
+    frame_plane,
+)
 from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
 VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
@@ -130,9 +138,9 @@ def convert_image(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
         raise InputError(f"input is already HDR ({'16-bit PQ PNG' if img.kind == 'pq' else 'linear EXR/HDR'}): {src}")
     pq = mapper(img.pixels)  # a multi-frame model sees the still repeated over its window
     if dst.suffix.lower() == ".png":
-        write_png16(dst, pq)
+        write_png16(dst, pq, overwrite=overwrite)
     else:
-        write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020")
+        write_exr(dst, np.asarray(pq_eotf(pq), dtype=np.float32), primaries="bt2020", overwrite=overwrite)
     report = ConvertReport(dst, 1, pq.shape[1], pq.shape[0])
     nits = np.asarray(pq_eotf(pq.max(axis=-1)))
     report.max_cll, report.max_fall = round(float(nits.max())), round(float(nits.mean()))
@@ -183,26 +191,24 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
     report = ConvertReport(dst)
     try:
         info = reader.info
-        w, h = info.width - info.width % 2, info.height - info.height % 2
-        if (w, h) != (info.width, info.height):
-            note = (f"{info.width}x{info.height} has an odd side; 4:2:0 needs even sizes, so the last "
-                    f"{'column' if w != info.width else ''}{' and ' if w != info.width and h != info.height else ''}"
-                    f"{'row' if h != info.height else ''} is cropped: output {w}x{h}")
-            report.notes.append(note)
-            notify(f"note: {note}")
+        w, h = _even_size(info, report, notify)
         report.width, report.height = w * mapper.scale, h * mapper.scale
+        _check_input(reader, report, notify)
         total = estimate_frames(info)
         if max_frames:
             total = min(total or max_frames, max_frames)
 
         t0 = time.perf_counter()  # the table's build counts in the total
+        if reader.needs_gamut_conversion:
+            lut = False  # the code tables read Y'CbCr directly, without the primaries conversion
         fast = fast_path(mapper, info, total, lut, report)
 
         def write(tmp: str) -> None:
             writer = HDR10Writer(tmp, report.width, report.height, info.time_base, info.rate,
                                  copy_from=reader.copy_streams, crf=crf,
                                  qp=qp, preset=preset, mastering=mastering, x265_params=x265_params,
-                                 language=reader.stream.metadata.get("language"))
+                                 language=reader.stream.metadata.get("language"),
+                                 sample_aspect_ratio=reader.stream.sample_aspect_ratio)
             try:
                 pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
                 _pipeline(reader, writer, mapper, report, total, progress, max_frames, w, h, fast, pq_peak)
@@ -210,19 +216,46 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
                 writer.abort()
                 raise
             t = time.perf_counter()
+            writer.display_matrix = reader.display_matrix
             report.max_cll, report.max_fall = writer.close()
             report.seconds["encode"] += time.perf_counter() - t
+            for note in writer.dropped:
+                report.notes.append(note)
+                notify(f"warning: {note}")
 
         with single_threaded() if fast is not None else nullcontext():
-            write_atomic(dst, write)
+            write_atomic(dst, write, overwrite)
         report.seconds["total"] = time.perf_counter() - t0
-        if isinstance(fast, AdaptiveTable):
-            tr = fast.tracker
-            report.notes.append(f"global inverse baked {tr.builds} time(s) ({fast.build_seconds:.1f} s), "
-                                f"{tr.cuts} scene cut(s)")
+        _closing_notes(reader, fast, report, notify)
     finally:
         reader.close()
     return report
+
+
+def _closing_notes(reader: VideoReader, fast: CodeLUT | AdaptiveTable | None, report: ConvertReport,
+                   notify: Callable[[str], None]) -> None:
+    """What the user should know once the file is written: interlaced input, the adaptive table's rebuilds."""
+    if reader.interlaced:
+        note = ("the input is interlaced; it was converted frame by frame without deinterlacing (deinterlace "
+                "it first, e.g. ffmpeg -vf bwdif, for a progressive HDR result)")
+        report.notes.append(note)
+        notify(f"warning: {note}")
+    if isinstance(fast, AdaptiveTable):
+        tr = fast.tracker
+        report.notes.append(f"global inverse baked {tr.builds} time(s) ({fast.build_seconds:.1f} s), "
+                            f"{tr.cuts} scene cut(s)")
+
+
+def _even_size(info: VideoInfo, report: ConvertReport, notify: Callable[[str], None]) -> tuple[int, int]:
+    """The picture size 4:2:0 can carry (even sides), with a note when a row or column is cropped."""
+    w, h = info.width - info.width % 2, info.height - info.height % 2
+    if (w, h) != (info.width, info.height):
+        note = (f"{info.width}x{info.height} has an odd side; 4:2:0 needs even sizes, so the last "
+                f"{'column' if w != info.width else ''}{' and ' if w != info.width and h != info.height else ''}"
+                f"{'row' if h != info.height else ''} is cropped: output {w}x{h}")
+        report.notes.append(note)
+        notify(f"note: {note}")
+    return w, h
 
 
 def fast_path(mapper: StreamMapper, info: VideoInfo, total: int | None, lut: bool | None,
@@ -243,6 +276,21 @@ def fast_path(mapper: StreamMapper, info: VideoInfo, total: int | None, lut: boo
     return None
 
 
+def _check_input(reader: VideoReader, report: ConvertReport, notify: Callable[[str], None]) -> None:
+    """Refuse a picture x265 cannot encode; say when the input's primaries are converted before the mapping."""
+    info = reader.info
+    if min(report.width, report.height) < MIN_SIDE:
+        raise InputError(f"the picture is {info.width}x{info.height}, too small for HEVC (x265 needs at least "
+                         f"{MIN_SIDE}x{MIN_SIDE}); scale it up first, e.g. ffmpeg -i IN -vf scale=-2:64 OUT")
+    if reader.needs_gamut_conversion:
+        note = ("the input is tagged with BT.2020 primaries: its colours are taken to BT.709 for the mapping "
+                "(colours outside BT.709 are clipped) and come back out in BT.2020")
+        report.notes.append(note)
+        notify(f"note: {note}")
+
+
+
+
 def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapper, span: tuple, *,
                  film_frames: int | None, lut: bool | None = None, crf: float | None = None, qp: int | None = None,
                  preset: str = "fast", mastering: MasteringDisplay = DEFAULT_MASTERING, x265_params: str = "",
@@ -259,6 +307,8 @@ def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapp
     info = reader.info
     w, h = info.width - info.width % 2, info.height - info.height % 2
     report = ConvertReport(Path(dst), width=w * mapper.scale, height=h * mapper.scale)
+    if reader.needs_gamut_conversion:
+        lut = False  # as in convert_video: the code tables read Y'CbCr without the primaries conversion
     # the cache keeps the mapper itself, so its id cannot be reused by another mapper while the entry lives
     key = (id(mapper), str(reader.path), lut, film_frames)
     if cache is not None and cache.get("key") == key:

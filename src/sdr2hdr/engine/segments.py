@@ -39,7 +39,7 @@ from sdr2hdr.engine.convert import VIDEO_OUT_EXTENSIONS, ConvertReport, _Progres
 from sdr2hdr.engine.infer import StreamMapper
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import write_atomic
-from sdr2hdr.io.video import MasteringDisplay, VideoReader, patch_content_light_level, probe
+from sdr2hdr.io.video import MasteringDisplay, VideoReader, patch_content_light_level, probe, sei_safe_light_level
 
 __all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
 
@@ -464,8 +464,9 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
     report = ConvertReport(dst, frames=sum(r["frames"] for r in recs), width=recs[0]["width"],
                            height=recs[0]["height"])
     # a frame's light level does not depend on the piece it is in: the film's maxima are the pieces' maxima
-    report.max_cll = max(r["max_cll"] for r in recs)
-    report.max_fall = max(r["max_fall"] for r in recs)
+    # (written as sei_safe_light_level makes them, so that what the file says is what the report prints)
+    report.max_cll, report.max_fall = sei_safe_light_level(max(r["max_cll"] for r in recs),
+                                                           max(r["max_fall"] for r in recs))
     for stage in ("decode", "convert", "encode"):  # CPU seconds over the pieces (on Ray, on many machines)
         report.seconds[stage] = sum(r["stages"][stage] for r in recs)
     pieces = [parts / f"piece-{seg['index']:05d}{PIECE_EXT}" for seg in segs]

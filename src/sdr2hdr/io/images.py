@@ -10,19 +10,20 @@ Functions
 - read_image(path) -> Image: what kind of signal the file holds, decided from its format
 - write_atomic(path, writer): every writer goes through a temporary name and a rename
 
-Conventions are those of signals.md: SDR is 8-bit R'G'B' (BT.709, BT.1886), HDR PNGs hold PQ R'G'B' (BT.2020) as
-value*65535, EXR holds scene- or display-linear RGB.
+Conventions are those of docs/conventions.md: SDR is 8-bit R'G'B' (BT.709, BT.1886), HDR PNGs hold PQ R'G'B'
+(BT.2020) as value*65535, EXR holds scene- or display-linear RGB.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -80,21 +81,60 @@ def _rgb_to_xyz_matrix(xy: tuple) -> np.ndarray:
     return prim * np.linalg.solve(prim, white)
 
 
-def write_atomic(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
-    """Run writer(tmp) on a temporary file beside path and rename it into place only when it succeeded."""
+def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True) -> Path:
+    """Run writer(tmp) on a temporary file beside path and move it into place only when it succeeded.
+
+    The file gets the mode a plain create would (0666 less the umask). Without ``overwrite`` a file that
+    appeared at path meanwhile (another run writing the same output) is never replaced: that is an error.
+    A failed write (disk full, file size limit) is an InputError and leaves nothing behind.
+    """
     path = Path(path)
     if not path.parent.exists():
         raise InputError(f"output directory does not exist: {path.parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    # the hidden name must fit in NAME_MAX (255) too: ".", stem, ".", 8 random characters, ".part", suffix
+    stem = path.stem[: max(1, 240 - len(".part") - len(path.suffix) - 10)]
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
+        os.chmod(tmp, 0o666 & ~_umask())
+        _move_into_place(tmp, path, overwrite)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        raise InputError(f"cannot write {path}: {exc.strerror or exc} (check free space, quota and file size "
+                         f"limits)") from None
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     return path
+
+
+# what a full disk, a quota, a file size limit or a read-only or failing file system give
+_WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it; restored at once
+    os.umask(mask)
+    return mask
+
+
+def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path exists: unlike rename, it never replaces a file that appeared meanwhile
+    except FileExistsError:
+        raise InputError(f"output exists: {path} (another run wrote it meanwhile; use --overwrite to replace "
+                         f"it)") from None
+    except OSError:  # a file system without hard links: the check and the rename are then two steps
+        if path.exists():
+            raise InputError(f"output exists: {path} (use --overwrite to replace it)") from None
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
 
 
 def read_exr(path: str | os.PathLike) -> np.ndarray:
@@ -107,7 +147,7 @@ def read_exr(path: str | os.PathLike) -> np.ndarray:
             chroma = f.header().get("chromaticities")
             chroma = tuple(chroma) if chroma is not None else None
             channels = {k: np.array(v.pixels, copy=True) for k, v in f.channels().items()}
-    except Exception as exc:  # OpenEXR raises bare exceptions with C++ messages
+    except Exception as exc:  # noqa: BLE001 - OpenEXR raises bare exceptions with C++ messages
         raise InputError(f"cannot read EXR {path}: {exc}") from None
     rgb = _pick_rgb(channels)
     if rgb is None:
@@ -135,7 +175,8 @@ def _pick_rgb(channels: dict) -> np.ndarray | None:
     return None
 
 
-def write_exr(path: str | os.PathLike, rgb: np.ndarray, half: bool = True, primaries: str = "bt709") -> Path:
+def write_exr(path: str | os.PathLike, rgb: np.ndarray, half: bool = True, primaries: str = "bt709",
+              overwrite: bool = True) -> Path:
     """Write float HWC linear RGB to an EXR (half float by default, ZIP compression), tagging BT.2020 primaries."""
     import OpenEXR
 
@@ -145,10 +186,17 @@ def write_exr(path: str | os.PathLike, rgb: np.ndarray, half: bool = True, prima
         header["chromaticities"] = tuple(float(v) for xy in _BT2020_XY for v in xy)
 
     def _write(tmp: str) -> None:
-        with OpenEXR.File(header, {"RGB": px}) as f:
-            f.write(tmp)
+        try:
+            with OpenEXR.File(header, {"RGB": px}) as f:
+                f.write(tmp)
+            # read back: a write cut short must never pass for a complete file
+            with OpenEXR.File(tmp) as f:
+                if f.channels()["RGB"].pixels.shape != px.shape:
+                    raise RuntimeError("the written file does not read back whole")
+        except RuntimeError as exc:  # OpenEXR reports every I/O failure as a RuntimeError with the C++ message
+            raise OSError(errno.EIO, str(exc).split(". ")[-1].rstrip(".") or str(exc)) from None
 
-    return write_atomic(path, _write)
+    return write_atomic(path, _write, overwrite)
 
 
 def read_radiance(path: str | os.PathLike) -> np.ndarray:
@@ -231,7 +279,8 @@ def read_cicp(path: str | os.PathLike) -> Cicp | None:
                 return Cicp(*payload)
 
 
-def _write_png(path, rgb01: np.ndarray, bits: int, cicp: Cicp | None = None) -> Path:
+def _write_png(path: str | os.PathLike, rgb01: np.ndarray, bits: int, cicp: Cicp | None = None,
+               overwrite: bool = True) -> Path:
     import cv2
 
     scale = (1 << bits) - 1
@@ -239,23 +288,30 @@ def _write_png(path, rgb01: np.ndarray, bits: int, cicp: Cicp | None = None) -> 
     px = np.clip(np.rint(np.asarray(rgb01, dtype=np.float64)[..., :3] * scale), 0, scale).astype(dtype)
     px = np.ascontiguousarray(px[..., ::-1])
 
+    ok, data = cv2.imencode(".png", px)
+    if not ok:
+        raise InputError(f"cannot encode PNG {path}")
+    payload = add_cicp(data.tobytes(), cicp) if cicp is not None else data.tobytes()
+
     def _write(tmp: str) -> None:
-        ok, encoded = cv2.imencode(".png", px)
-        if not ok:
-            raise InputError(f"cannot write PNG {path}")
-        data = encoded.tobytes()
-        Path(tmp).write_bytes(add_cicp(data, cicp) if cicp is not None else data)
+        # written by Python rather than OpenCV, which does not report a short write (full disk, size limit)
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
 
-    return write_atomic(path, _write)
+    return write_atomic(path, _write, overwrite)
 
 
-def write_png16(path: str | os.PathLike, rgb01: np.ndarray, cicp: Cicp | None = PQ_BT2020) -> Path:
+def write_png16(path: str | os.PathLike, rgb01: np.ndarray, cicp: Cicp | None = PQ_BT2020,
+                overwrite: bool = True) -> Path:
     """Write HWC values in [0,1] as a 16-bit RGB PNG (value*65535, rounded), e.g. PQ R'G'B' HDR frames.
 
     The file carries a cICP chunk (default: BT.2020, PQ, full range) so viewers know the samples are PQ;
-    cicp=None writes none (for 16-bit PNGs that hold something else).
+    cicp=None writes none (for 16-bit PNGs that hold something else). ``overwrite=False``: an existing file at
+    ``path`` (even one that appeared while writing) is an InputError.
     """
-    return _write_png(path, rgb01, 16, cicp)
+    return _write_png(path, rgb01, 16, cicp, overwrite)
 
 
 def write_png8(path: str | os.PathLike, rgb01: np.ndarray) -> Path:

@@ -7,7 +7,7 @@ Classes and functions
   CTA-861.3 MaxCLL / MaxFALL measured on the frames written, audio and subtitles copied unchanged
 - MasteringDisplay: the x265 master-display string for a set of primaries and luminances
 
-The Y'CbCr matrix and range always come from the stream (untagged = BT.709 limited, signals.md), never from a
+The Y'CbCr matrix and range always come from the stream (untagged = BT.709 limited, docs/conventions.md), never from a
 library default: PyAV's reformat would silently use BT.601.
 """
 
@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import mmap
 import os
+import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
 
-from sdr2hdr.color import decode_ycbcr, pq_eotf, rgb_to_yuv420, ycbcr_matrix, ycbcr_to_rgb, yuv420_to_rgb
+from sdr2hdr.color import (
+    bt1886_eotf,
+    bt1886_inverse_eotf,
+    decode_ycbcr,
+    gamut_clip_2020_to_709,
+    pq_eotf,
+    rgb_to_yuv420,
+    ycbcr_matrix,
+    ycbcr_to_rgb,
+    yuv420_to_rgb,
+)
 from sdr2hdr.color.ycbcr import _code_scales, _up2
 from sdr2hdr.errors import InputError
 
@@ -36,6 +47,7 @@ _PLANAR_YUV = {f"yuv{c}p{d}" for c in ("420", "444") for d in ("", "10le", "12le
 _HDR_TRC = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
 
 PRIMARIES_BT2020, TRC_PQ, MATRIX_BT2020NCL, RANGE_LIMITED = 9, 16, 9, 1
+MIN_SIDE = 16  # x265 refuses pictures narrower or lower than this
 
 # x265 writes the content-light-level SEI before any frame exists; it is written with these sentinel values and
 # patched in place once the whole output has been measured (same byte length, so no container offset moves).
@@ -89,15 +101,26 @@ def _open(path: str | os.PathLike):
     if path.stat().st_size == 0:
         raise InputError(f"the file is empty: {path}")
     try:
-        return av.open(str(path), "r")
+        # "file:" so that a name such as pipe:0.mp4 is a file, never one of FFmpeg's protocols
+        return av.open(_file_url(path), "r")
     except av.error.EOFError:
         raise InputError(f"the file has no frames (it ends before the first one): {path}") from None
     except av.error.FFmpegError as exc:
         raise InputError(f"not a video or image file, or unreadable: {path} ({_reason(exc)})") from None
 
 
+def _file_url(path: str | os.PathLike) -> str:
+    return "file:" + os.fspath(path)
+
+
 def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
+
+
+def _video_streams(container) -> list:
+    """Video streams that hold a moving picture: cover art (an attached picture) is not one."""
+    return [s for s in container.streams.video if s.codec_context is not None
+            and not s.disposition & av.stream.Disposition.attached_pic]
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
@@ -107,9 +130,9 @@ def probe(path: str | os.PathLike) -> VideoInfo:
 
 
 def _probe_open(path: Path, container) -> VideoInfo:
-    videos = [s for s in container.streams.video if s.codec_context is not None]
+    videos = _video_streams(container)
     if not videos:
-        raise InputError(f"no video stream in {path}")
+        raise InputError(f"no video stream in {path} (cover art is not a video); give a video file")
     vs = videos[0]
     cc = vs.codec_context
     if cc.width <= 0 or cc.height <= 0:
@@ -145,6 +168,9 @@ def frame_to_rgb(frame: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
     """Decoded frame -> float32 HWC R'G'B' in [0,1], using the given matrix and range, never a library default."""
     fmt = frame.format
     name = fmt.name
+    if fmt.has_palette or fmt.is_bit_stream or fmt.is_bayer or name.startswith("ya"):
+        # palette, 1-bit and Bayer pictures hold R'G'B' (or grey) samples, not Y'CbCr: no matrix is involved
+        return frame.to_ndarray(format="rgb24").astype(np.float32) / 255.0
     if name.startswith(("rgb", "bgr", "gbr", "argb", "abgr")):
         deep = max(c.bits for c in fmt.components) > 8
         arr = frame.to_ndarray(format="rgb48le" if deep else "rgb24")
@@ -161,7 +187,10 @@ def frame_to_rgb(frame: av.VideoFrame, matrix: str, full_range: bool) -> np.ndar
         # Planar re-layout only (same matrix and range): swscale changes no colour between YUV formats.
         bits = min((b for b in (8, 10, 12, 16) if b >= bits), default=16)
         suffix = "" if bits == 8 else f"{bits}le"
-        frame = frame.reformat(format=("yuv420p" if is_420 else "yuv444p") + suffix)
+        # A yuvj (full-range) source goes to a yuvj layout: to a yuv one swscale would squeeze it to limited
+        # range, and it would then be read as full range (converted twice).
+        family = "yuvj" if name.startswith("yuvj") else "yuv"
+        frame = frame.reformat(format=family + ("420p" if is_420 else "444p") + suffix)
     y, u, v = (frame_plane(frame, i, bits) for i in range(3))
     return _yuv_to_rgb(y, u, v, frame, matrix, bits, full_range)
 
@@ -185,7 +214,7 @@ def frame_plane(frame: av.VideoFrame, index: int, bits: int) -> np.ndarray:
 class VideoReader:
     """Decode the first video stream to R'G'B' frames, and hand over audio/subtitle packets for copying."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._container = _open(self.path)
         try:
@@ -193,13 +222,16 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
-        self.stream = self._container.streams.video[0]
+        self.stream = _video_streams(self._container)[0]
         self.stream.thread_type = "AUTO"
         self.copy_streams = [self._container.streams[i] for i, _, _ in self.info.copy_streams]
         self.frames_decoded = 0
+        self.packets_demuxed = 0
         self.last_pts = None
+        self.interlaced = False
+        self.display_matrix: bytes | None = None  # rotation / flip of the picture (FFmpeg display matrix)
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -213,10 +245,9 @@ class VideoReader:
         try:
             for packet in self._container.demux(self.stream, *self.copy_streams):
                 if packet.stream is self.stream or packet.stream.index == self.stream.index:
+                    self.packets_demuxed += 1 if packet.size else 0
                     for frame in packet.decode():
-                        self.frames_decoded += 1
-                        self.last_pts = frame.pts
-                        yield "frame", frame
+                        yield "frame", self._checked(frame)
                 elif packet.size:
                     yield "packet", packet
         except av.error.FFmpegError as exc:
@@ -255,11 +286,33 @@ class VideoReader:
             if frame.pts is not None and frame.pts >= start:
                 yield "frame", frame
 
+    def _checked(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """Count a decoded frame; give it a timestamp when the stream has none; refuse a change of size."""
+        info = self.info
+        if (frame.width, frame.height) != (info.width, info.height):
+            raise InputError(f"the picture size changes mid-stream in {self.path} ({info.width}x{info.height} to "
+                             f"{frame.width}x{frame.height} at frame {self.frames_decoded}); split the file where "
+                             f"it changes or scale it to one size first")
+        if frame.pts is None:
+            # a raw elementary stream (.h264, .hevc) has no timestamps: frame k is shown at k / rate
+            rate = info.rate or Fraction(25)
+            frame.pts = round(self.frames_decoded / (rate * self.stream.time_base))
+        self.interlaced = self.interlaced or frame.interlaced_frame
+        if self.frames_decoded == 0:
+            for sd in frame.side_data:
+                if "DISPLAYMATRIX" in str(sd.type).upper():
+                    self.display_matrix = bytes(sd)[:36]
+        self.frames_decoded += 1
+        self.last_pts = frame.pts
+        return frame
+
     def _check_complete(self) -> None:
         info = self.info
         if self.frames_decoded == 0:
             raise InputError(f"the video stream has no frames: {self.path}")
-        if info.frames and self.frames_decoded < info.frames:
+        # Counted in packets: an edit list (an MP4 cut without re-encoding, a negative start) hides the frames
+        # before its start, so fewer frames than declared come out of a complete file.
+        if info.frames and self.packets_demuxed < info.frames and self.frames_decoded < info.frames:
             raise InputError(f"truncated stream in {self.path}: decoded {self.frames_decoded} of "
                              f"{info.frames} frames")
         declared = self._declared_video_seconds()
@@ -286,9 +339,24 @@ class VideoReader:
             return self.info.duration_s
         return None
 
+    @property
+    def needs_gamut_conversion(self) -> bool:
+        """SDR tagged with BT.2020 primaries: the mappers take BT.709 R'G'B', so rgb() converts it first."""
+        return self.info.tags.get("primaries") == "bt2020"
+
     def rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        """Frame -> float32 HWC R'G'B' [0,1] with the stream's matrix and range."""
-        return frame_to_rgb(frame, self.info.matrix, self.info.full_range)
+        """Frame -> float32 HWC R'G'B' [0,1] (BT.709 primaries) with the stream's matrix and range."""
+        rgb = frame_to_rgb(frame, self.info.matrix, self.info.full_range)
+        if self.needs_gamut_conversion:
+            rgb = bt2020_to_bt709_sdr(rgb)
+        return rgb
+
+
+def bt2020_to_bt709_sdr(rgb: np.ndarray) -> np.ndarray:
+    """SDR R'G'B' with BT.2020 primaries -> BT.709 R'G'B': BT.1886 display light, the BT.2407 matrix and clip
+    (colours outside BT.709 are clipped to it), and back through the inverse of the same EOTF."""
+    light = gamut_clip_2020_to_709(bt1886_eotf(rgb, Lw=1.0), upper=1.0)
+    return np.asarray(bt1886_inverse_eotf(light, Lw=1.0), dtype=np.float32)
 
 
 @dataclass
@@ -357,20 +425,24 @@ class HDR10Writer:
     """Encode BT.2020 PQ frames to HEVC Main10 with HDR10 metadata, copying other streams unchanged."""
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, time_base: Fraction,
-                 rate: Fraction | None, copy_from=(), crf: float | None = None, qp: int | None = None,
-                 preset: str = "fast", mastering: MasteringDisplay = MasteringDisplay(), x265_params: str = "",
-                 language: str | None = None):
+                 rate: Fraction | None, copy_from: Iterable[av.stream.Stream] = (), crf: float | None = None,
+                 qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay | None = None,
+                 x265_params: str = "", language: str | None = None,
+                 sample_aspect_ratio: Fraction | None = None) -> None:
+        mastering = mastering if mastering is not None else MasteringDisplay()
         self.path = str(path)
         self.width, self.height = width, height
         fmt = Path(path).suffix.lower()
         options = {"write_crc32": "0"} if fmt in (".mkv", ".mka", ".webm") else {}  # patched bytes would fail CRC
         if fmt in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "+write_colr"
-        self._out = av.open(self.path, "w", format=_format_for(fmt), options=options)
+        self._out = av.open(_file_url(self.path), "w", format=_format_for(fmt), options=options)
         try:
             self.stream = self._out.add_stream("libx265", rate=rate or Fraction(25))
             cc = self.stream.codec_context
             cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p10le"
+            if sample_aspect_ratio and sample_aspect_ratio != 1:  # non-square pixels stay non-square
+                cc.sample_aspect_ratio = sample_aspect_ratio
             cc.time_base = time_base
             self.stream.time_base = time_base
             cc.color_primaries, cc.color_trc = PRIMARIES_BT2020, TRC_PQ
@@ -387,31 +459,43 @@ class HDR10Writer:
             if Path(path).suffix.lower() in (".mp4", ".mov", ".m4v"):
                 self.stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC in MP4
             self._copied = {}
-            for src in copy_from:
-                try:
-                    dst = self._out.add_stream_from_template(src)
-                    # language, title and default/forced flags are part of "unchanged" for a viewer
-                    for key, value in src.metadata.items():
-                        if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
-                            dst.metadata[key] = value
-                    try:
-                        dst.disposition = src.disposition
-                    except (AttributeError, TypeError, ValueError):
-                        pass
-                    self._copied[src.index] = dst
-                except (ValueError, av.error.FFmpegError) as exc:
-                    raise InputError(f"cannot copy {src.type} stream #{src.index} ({src.codec_context.name}) "
-                                     f"unchanged into a {fmt} file: {_reason(exc)}; write the output with the "
-                                     f"input's container type instead") from None
+            self.dropped: list[str] = []
+            self._add_copies(copy_from, fmt)
         except BaseException:
             self._out.close()
             raise
         self.level = LightLevel()
         self.frames_written = 0
+        self.display_matrix: bytes | None = None  # the input's rotation, set before close()
         # MaxCLL / MaxFALL are measured on what a player will see: each packet is decoded again as it leaves the
         # encoder, so lossy-coding overshoot at edges is counted, at the cost of one HEVC decode per frame.
         self._decoder = av.CodecContext.create("hevc", "r")
         self._decoder.thread_type = "AUTO"
+
+    def _add_copies(self, copy_from, fmt: str) -> None:
+        """Output streams for the audio and subtitle streams copied unchanged."""
+        for src in copy_from:
+            codec = src.codec_context.name if src.codec_context else "?"
+            if fmt == ".ts" and src.type == "subtitle" and codec not in _TS_SUBTITLES:
+                # the MPEG-TS muxer would store it as an opaque data stream no player shows
+                self.dropped.append(f"subtitle stream #{src.index} ({codec}) dropped: MPEG-TS carries only "
+                                    f"DVB subtitles; write .mkv to keep it")
+                continue
+            try:
+                dst = self._out.add_stream_from_template(src)
+                # language, title and default/forced flags are part of "unchanged" for a viewer
+                for key, value in src.metadata.items():
+                    if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
+                        dst.metadata[key] = value
+                try:
+                    dst.disposition = src.disposition
+                except (AttributeError, TypeError, ValueError):
+                    pass
+                self._copied[src.index] = dst
+            except (ValueError, av.error.FFmpegError) as exc:
+                raise InputError(f"cannot copy {src.type} stream #{src.index} ({src.codec_context.name}) "
+                                 f"unchanged into a {fmt} file: {_reason(exc)}; write the output with the "
+                                 f"input's container type instead") from None
 
     def write_planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None) -> None:
         """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""
@@ -456,9 +540,12 @@ class HDR10Writer:
             self._out.mux(packet)
         self._measure(None)
         self._out.close()
-        cll = (round(self.level.max_cll), round(self.level.max_fall))
+        cll = sei_safe_light_level(round(self.level.max_cll), round(self.level.max_fall))
         if patch:
             patch_content_light_level(self.path, *cll)
+        if self.display_matrix is not None and not set_display_matrix(self.path, self.display_matrix):
+            self.dropped.append(f"the input's rotation is not kept: a {Path(self.path).suffix} file has no place "
+                                f"for it; write .mkv or .mp4 to keep it")
         return cll
 
     def abort(self) -> None:
@@ -467,6 +554,9 @@ class HDR10Writer:
             self._out.close()
         except Exception:  # noqa: BLE001 - the file is being thrown away
             pass
+
+
+_TS_SUBTITLES = {"dvb_subtitle", "dvb_teletext"}
 
 
 def _format_for(ext: str) -> str | None:
@@ -478,15 +568,34 @@ def _needs_emulation_prevention(payload: bytes) -> bool:
     return any(payload[i] == 0 and payload[i + 1] == 0 and payload[i + 2] <= 3 for i in range(len(payload) - 2))
 
 
-def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) -> int:
-    """Replace the sentinel MaxCLL/MaxFALL in every content-light-level SEI of a file; returns the count."""
+def _cll_payload(max_cll: int, max_fall: int) -> bytes:
+    return bytes([max_cll >> 8, max_cll & 255, max_fall >> 8, max_fall & 255, 0x80])
+
+
+def sei_safe_light_level(max_cll: int, max_fall: int) -> tuple[int, int]:
+    """The MaxCLL / MaxFALL pair to write in place of the sentinel: the measured one, unless its bytes would need
+    an emulation-prevention byte (a longer NAL unit, so every container offset after it would move).
+
+    That happens only when MaxCLL is a multiple of 256 and MaxFALL is at most 3 (a black clip: 0 and 0), or
+    when MaxCLL is 0. MaxCLL is then raised by 1 cd/m2, which always clears it (its low byte is no longer 0):
+    at most 1 cd/m2 off the measurement, where raising MaxFALL past the pattern took it up to 1024. The caller
+    reports the pair returned, so what is printed is what is written.
+    """
     max_cll, max_fall = min(int(max_cll), 65535), min(int(max_fall), 65535)
-    payload = bytes([max_cll >> 8, max_cll & 255, max_fall >> 8, max_fall & 255, 0x80])
-    # The new bytes must not need an emulation-prevention byte (that would change the NAL length); a 1 cd/m2
-    # nudge avoids it in the rare cases (e.g. MaxCLL 256 with MaxFALL < 4).
-    while _needs_emulation_prevention(_CLL_SEI[-1:] + payload):
-        max_fall += 1
-        payload = bytes([max_cll >> 8, max_cll & 255, max_fall >> 8, max_fall & 255, 0x80])
+    if _needs_emulation_prevention(_CLL_SEI[-1:] + _cll_payload(max_cll, max_fall)):
+        max_cll += 1 if max_cll < 65535 else -1
+    return max_cll, max_fall
+
+
+def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) -> int:
+    """Replace the sentinel MaxCLL/MaxFALL in every content-light-level SEI of a file; returns the count.
+
+    The values must be a pair sei_safe_light_level returns (anything else is refused)."""
+    max_cll, max_fall = min(int(max_cll), 65535), min(int(max_fall), 65535)
+    payload = _cll_payload(max_cll, max_fall)
+    if _needs_emulation_prevention(_CLL_SEI[-1:] + payload):
+        raise ValueError(f"MaxCLL {max_cll} / MaxFALL {max_fall} need an emulation-prevention byte; "
+                         "pass them through sei_safe_light_level first")
     old = _CLL_SEI + bytes([_CLL_SENTINEL[0] >> 8, _CLL_SENTINEL[0] & 255, _CLL_SENTINEL[1] >> 8,
                             _CLL_SENTINEL[1] & 255, 0x80])
     count = 0
@@ -500,6 +609,81 @@ def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: i
     if count == 0:
         raise RuntimeError(f"no content light level SEI found in {path}")
     return count
+
+
+_IDENTITY = struct.pack("<9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+
+
+def set_display_matrix(path: str | os.PathLike, matrix: bytes) -> bool:
+    """Give the video track of a written file the input's display matrix (rotation, flip); False where the
+    container has no place for one (MPEG-TS, raw HEVC).
+
+    MP4 / MOV: the matrix of the first track's tkhd box, rewritten in place (same size). Matroska: the file is
+    remuxed once, its video stream taken from a one-packet MP4 that carries the matrix, because that is the only
+    way PyAV lets a stream's display matrix reach the Matroska muxer (which writes it as a projection roll).
+    """
+    if len(matrix) != 36 or matrix == _IDENTITY:
+        return True
+    ext = Path(path).suffix.lower()
+    if ext in (".mp4", ".m4v", ".mov"):
+        _patch_tkhd(path, matrix)
+        return True
+    if ext in (".mkv", ".mka", ".webm"):
+        _remux_with_matrix(path, matrix)
+        return True
+    return False
+
+
+def _patch_tkhd(path: str | os.PathLike, matrix: bytes) -> None:
+    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:
+        pos = 0
+        while pos + 8 <= len(mm):  # top-level boxes: find moov, then the first track's tkhd inside it
+            size, kind = struct.unpack(">I4s", mm[pos: pos + 8])
+            size = struct.unpack(">Q", mm[pos + 8: pos + 16])[0] if size == 1 else (size or len(mm) - pos)
+            if kind == b"moov":
+                tkhd = mm.find(b"tkhd", pos, pos + size)
+                version = mm[tkhd + 4]
+                # after version/flags: times, track id, reserved, duration (v0: 20 bytes, v1: 32), then 16 bytes
+                at = tkhd + 8 + (32 if version == 1 else 20) + 16
+                mm[at: at + 36] = struct.pack(">9i", *struct.unpack("<9i", matrix))
+                mm.flush()
+                return
+            pos += size
+    raise RuntimeError(f"no moov box in {path}")
+
+
+def _remux_with_matrix(path: str | os.PathLike, matrix: bytes) -> None:
+    path = Path(path)
+    carrier = path.with_name(f".{os.getpid()}.matrix.mp4")  # short names: path's may be near NAME_MAX
+    remuxed = path.with_name(f".{os.getpid()}.remux{path.suffix}")
+    try:
+        with av.open(_file_url(path)) as src:
+            video = src.streams.video[0]
+            with av.open(_file_url(carrier), "w", format="mp4") as out:
+                dst = out.add_stream_from_template(video)
+                packet = next(p for p in src.demux(video) if p.size)
+                packet.stream = dst
+                out.mux(packet)
+        _patch_tkhd(carrier, matrix)
+        with av.open(_file_url(path)) as src, av.open(_file_url(carrier)) as car, \
+                av.open(_file_url(remuxed), "w", format="matroska") as out:
+            streams = {s.index: out.add_stream_from_template(car.streams.video[0] if s.index == 0 else s)
+                       for s in src.streams}
+            for s in src.streams:  # templates with a codec carry no tags: language, title, flags by hand
+                for key, value in s.metadata.items():
+                    if key.upper() not in ("DURATION", "ENCODER"):
+                        streams[s.index].metadata[key] = value
+                streams[s.index].disposition = int(s.disposition.value)
+            for packet in src.demux():
+                # Matroska stores no decoding times: a packet without dts is still a packet to keep
+                if packet.size and packet.stream.index in streams:
+                    packet.stream = streams[packet.stream.index]
+                    out.mux(packet)
+        os.replace(remuxed, path)
+    finally:
+        for tmp in (carrier, remuxed):
+            if tmp.exists():
+                tmp.unlink()
 
 
 def read_hdr10_metadata(path: str | os.PathLike) -> dict:

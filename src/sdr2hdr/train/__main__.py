@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
         return args.func(args)
 
-    return run_cli(body, interrupted="interrupted; continue with --resume")
+    return run_cli(body, after="continue with --resume")
 
 
 if __name__ == "__main__":

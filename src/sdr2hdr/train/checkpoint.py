@@ -16,6 +16,7 @@ import os
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +29,11 @@ _NAME = re.compile(r"step_(\d+)\.pt$")
 
 def rng_state() -> dict:
     """Every generator a training step may draw from in this process."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    # NumPy's key array travels as a tensor: the file then holds only what torch.load(weights_only=True) reads
+    state = {"python": random.getstate(), "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                     int(has_gauss), float(gauss)),
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -36,7 +41,8 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.int64).astype(np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -56,12 +62,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     return path
 
 
+def _numpy_array_globals() -> list:
+    """What unpickling a NumPy array needs (older checkpoints hold NumPy RNG states): array and dtype
+    reconstruction, none of which can run code."""
+    core = getattr(np, "_core", None) or np.core
+    return [np.ndarray, np.dtype, core.multiarray._reconstruct, type(np.dtype(np.uint32))]
+
+
+def safe_torch_load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
+    """torch.load with weights_only=True (tensors, containers, numbers, NumPy arrays); never runs pickled code."""
+    with torch.serialization.safe_globals(_numpy_array_globals()):
+        return torch.load(path, map_location=map_location, weights_only=True)
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """A checkpoint written by save_checkpoint (a full pickle: load only checkpoints you wrote)."""
+    """A checkpoint written by save_checkpoint, read with weights_only=True: a file that would run code when
+    unpickled is refused, never executed."""
     path = Path(path)
     try:
-        # weights_only=False: the RNG states are NumPy and Python objects; these are our own training files
-        return torch.load(path, map_location=map_location, weights_only=False)
+        return safe_torch_load(path, map_location)
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign file raises several types
         raise InputError(f"cannot read checkpoint {path}: {exc}") from None
 

@@ -223,13 +223,21 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
                 report.notes.append(note)
                 notify(f"warning: {note}")
 
-        with single_threaded() if fast is not None else nullcontext():
+        with single_threaded() if _light(mapper, fast) else nullcontext():
             write_atomic(dst, write, overwrite)
         report.seconds["total"] = time.perf_counter() - t0
         _closing_notes(reader, fast, report, notify)
     finally:
         reader.close()
     return report
+
+
+def _light(mapper: StreamMapper, fast: CodeLUT | AdaptiveTable | None) -> bool:
+    """True when the mapping is light work beside x265 (a code table, a classical mapping or adaptive_itm's
+    per-pixel inverse on the CPU): it then runs on one thread (engine.threads). A CNN keeps every thread."""
+    if fast is not None or isinstance(mapper, ClassicalStream):
+        return True
+    return isinstance(mapper, AdaptiveStream) and mapper.device.type == "cpu" and mapper.model.local is None
 
 
 def _closing_notes(reader: VideoReader, fast: CodeLUT | AdaptiveTable | None, report: ConvertReport,
@@ -328,7 +336,7 @@ def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapp
                          language=reader.stream.metadata.get("language"))
     try:
         pq_peak = float(pq_inverse_eotf(np.array([mastering.max_nits], dtype=np.float64))[0])
-        with single_threaded() if fast is not None else nullcontext():
+        with single_threaded() if _light(mapper, fast) else nullcontext():
             _pipeline(reader, writer, mapper, report, None, False, None, w, h, fast, pq_peak,
                       items=reader.span(*span), bar=bar)
     except BaseException:

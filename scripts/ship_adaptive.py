@@ -47,13 +47,14 @@ def main() -> None:
     ap.add_argument("--heldout", type=Path, default=None, help="heldout.csv of `sdr2hdr benchmark --heldout`")
     ap.add_argument("--informed", type=Path, default=None, help="informed.md of scripts/eval_generalisation.py")
     ap.add_argument("--qp", type=int, default=37)
+    ap.add_argument("--tag", default=None, help="the training's tag (default: s<steps>)")
     args = ap.parse_args()
     src = args.run / "weights.safetensors"
     run = read_card(src)
     name = run["model"]
     if src.stat().st_size > MAX_BYTES:
         raise SystemExit(f"{src} is over 20 MB")
-    card = {"model": name, "weights": f"{name}.safetensors", "training": run}
+    card = {"model": name, "training": run}
     summary = (f"{run['steps']} steps, batch {run.get('batch')}, {run['wall_seconds'] / 60:.0f} min on "
                f"{run.get('machine', 'a CPU')}")
     if args.heldout:
@@ -73,8 +74,8 @@ def main() -> None:
     if args.informed:
         card["informed_table"] = args.informed.read_text().strip().splitlines()
     card["summary"] = summary
-    ship(src, name, card)
-    print(f"shipped {name}: {summary}")
+    ship(src, name, card, tag=args.tag or f"s{run['steps']}")
+    print(f"shipped {name}.{card['tag']}: {summary}")
 
 
 if __name__ == "__main__":

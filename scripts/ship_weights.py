@@ -17,7 +17,7 @@ import csv
 import sys
 from pathlib import Path
 
-from sdr2hdr.models.weights import card_summary, read_card, ship, shipped_card, weights_dir
+from sdr2hdr.models.weights import card_summary, read_card, ship, shipped_card, shipped_weights, weights_dir
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -50,7 +50,8 @@ def _from_run(spec: str) -> tuple[str, Path, str, dict]:
                                                "train_seconds", "device", "paper_recipe")}
     init = ((train_card.get("config") or {}).get("model") or {}).get("init_weights")
     training["init_weights"] = init
-    if init and Path(init).resolve() == (weights_dir() / f"{name}.safetensors").resolve():
+    shipped_now = shipped_weights(name)
+    if init and shipped_now is not None and Path(init).resolve() == shipped_now.resolve():
         # The run continued from the weights it replaces: keep their record, or it would be lost.
         prev = shipped_card(name)
         prev_head = _training_head(prev)
@@ -68,7 +69,6 @@ def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench
     s = scores[qp]
     return {
         "model": name,
-        "weights": f"{name}.safetensors",
         "summary": (f"{head}; test split QP {qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
                     f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
                     f"{ref['delta_e_itp']:.2f})"),
@@ -84,13 +84,15 @@ def main() -> int:
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
     ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
     ap.add_argument("--qp", default="37")
+    ap.add_argument("--tag", default=None,
+                    help="the tag of these trainings (default: <preset>_s<steps> from each run's card)")
     args = ap.parse_args()
     rows = _rows(args.bench)
     classical = {r["method"] for r in rows if r["kind"] == "classical"}
     best_classical = max(classical, key=lambda m: (_score(rows, m, args.qp) or {"psnr": -1})["psnr"])
     ref = _score(rows, best_classical, args.qp)
     weights_dir().mkdir(parents=True, exist_ok=True)
-    shipped = {}
+    shipped, tags = {}, {}
     for spec in args.runs:
         if ":" in spec:
             name, src, head, training = _from_run(spec)
@@ -100,6 +102,7 @@ def main() -> int:
             if old is None:
                 sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
             head, training = _training_head(old), old["training"]
+            tags[name] = old.get("tag")
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
         shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref))
@@ -107,8 +110,9 @@ def main() -> int:
     default = max(contenders, key=lambda n: shipped[n][1]["test_scores"][args.qp]["psnr"]) if contenders else None
     for name, (src, card) in shipped.items():
         card["default"] = name == default
-        ship(src, name, card)
-        print(f"shipped {name}: {card['summary']}{' [default]' if card['default'] else ''}")
+        tag = args.tag or tags.get(name) or f"{training.get('preset') or 'custom'}_s{training.get('steps')}"
+        ship(src, name, card, tag=tag.replace("-", "_"))
+        print(f"shipped {name}.{card['tag']}: {card['summary']}{' [default]' if card['default'] else ''}")
     if default is None:
         print(f"no shipped model beats {best_classical} at QP {args.qp}: the converter keeps the classical default")
     return 0

@@ -169,17 +169,22 @@ def _add_models(sub) -> None:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from sdr2hdr.models import cost_table, list_models, summaries_table
-    from sdr2hdr.models.weights import shipped_card
+    from sdr2hdr.models.weights import default_tag, shipped_card, shipped_tags, split_tag, weights_dir
 
     if args.cost:
         print(cost_table())
         return 0
     print(summaries_table())
-    shipped = [(n, shipped_card(n)) for n in list_models()]
-    shipped = [(n, c) for n, c in shipped if c is not None]
-    print("\nshipped weights:" if shipped else "\nshipped weights: none yet (train with `sdr2hdr train`)")
-    for name, card in shipped:
-        print(f"  {name}: {card.get('summary', '')}")
+    # a folder of one's own (SDR2HDR_WEIGHTS_DIR) may hold untagged <name>.safetensors files too
+    shipped = [f"{n}.{t}" for n in list_models() for t in shipped_tags(n)]
+    shipped += [n for n in list_models() if (weights_dir() / f"{n}.safetensors").is_file()]
+    print("\nshipped weights (NAME.TAG; NAME alone is the tag marked *; sha256 checked on load):" if shipped
+          else "\nshipped weights: none yet (train with `sdr2hdr train`)")
+    for key in shipped:
+        name, tag = split_tag(key)
+        card = shipped_card(key) or {}
+        mark = "*" if tag is None or tag == default_tag(name) else " "
+        print(f" {mark} {key} [sha256 {str(card.get('sha256', 'not recorded'))[:12]}]: {card.get('summary', '')}")
     return 0
 
 

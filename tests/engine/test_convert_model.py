@@ -78,6 +78,6 @@ def test_the_default_shipped_model_is_used_without_model_or_method(tmp_path, wei
     assert res.returncode == 0, res.stderr
     assert "using the shipped model agcm" in res.stdout
     listing = run_cli("models")
-    assert "agcm: test card" in listing.stdout
+    assert "* agcm [sha256 not recorded]: test card" in listing.stdout
     res = run_cli("convert", tmp_path / "in.png", tmp_path / "out2.png", "--method", "bt2408")
     assert "shipped model" not in res.stdout and "bt2408" in res.stdout

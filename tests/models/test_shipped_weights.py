@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from sdr2hdr.models import create, list_models
-from sdr2hdr.models.weights import default_model, file_sha256, load_weights, shipped_card, weights_dir
+from sdr2hdr.models.weights import default_model, file_sha256, load_weights, shipped_card, shipped_weights
 
-SHIPPED = sorted(p.stem for p in weights_dir().glob("*.safetensors"))
+SHIPPED = [n for n in list_models() if shipped_weights(n) is not None]  # by name: each default tag
 
 
 def test_the_package_ships_the_trained_models():
@@ -20,7 +20,7 @@ def test_the_package_ships_the_trained_models():
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_weights_fit_their_model_and_card(name):
     assert name in list_models()
-    path = weights_dir() / f"{name}.safetensors"
+    path = shipped_weights(name)
     assert path.stat().st_size < 20 * 1024 * 1024
     card = shipped_card(name)
     assert card["model"] == name and card["weights"] == path.name
@@ -52,7 +52,7 @@ def test_the_default_wins_the_held_out_curve_protocol_and_runs():
     if name is None:
         return
     model = create(name).eval()
-    load_weights(model, weights_dir() / f"{name}.safetensors")
+    load_weights(model, shipped_weights(name))
     frames = getattr(model, "frames", 1)
     torch.manual_seed(0)
     frame = torch.rand(1, 3, 32, 32)

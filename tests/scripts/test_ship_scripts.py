@@ -45,10 +45,11 @@ def test_ship_adaptive_writes_the_card_and_moves_the_default(tmp_path):
     rows = [{"method": m, "curve": c, "qp": 37, "psnr": p + (c == "aces"), "delta_e_itp": 30}
             for m, p in (("learned", 27.0), ("bt2446a", 25.0), ("bt2408", 24.0)) for c in ("aces", "hable")]
     _run("ship_adaptive.py", [str(run), "--heldout", str(_csv(tmp_path / "heldout.csv", rows))], shipped)
-    card = json.loads((shipped / "adaptive_itm.json").read_text())
-    assert card["weights"] == "adaptive_itm.safetensors" and card["default"] is True
+    card = json.loads((shipped / "adaptive_itm.s20.json").read_text())  # tag s<steps>: a new file, never in place
+    assert card["weights"] == "adaptive_itm.s20.safetensors" and card["default"] is True
+    assert card["tag"] == "s20" and card["default_tag"] is True
     digest = file_sha256(run / "weights.safetensors")
-    assert card["sha256"] == file_sha256(shipped / "adaptive_itm.safetensors") == digest
+    assert card["sha256"] == file_sha256(shipped / "adaptive_itm.s20.safetensors") == digest
     assert card["training"]["steps"] == 20 and card["heldout_curves"]["best_fixed_classical"] == "bt2446a"
     assert json.loads((shipped / "kpnet.json").read_text())["default"] is False
 
@@ -64,7 +65,7 @@ def test_ship_weights_joins_the_trainer_card_and_the_benchmark(tmp_path):
     rows = [{"method": m, "kind": k, "qp": "37", "degradation": "all", "psnr": p, "ssim": 0.9, "ms_ssim": 0.9,
              "delta_e_itp": 30} for m, k, p in (("dncnn", "model", 28.0), ("bt2446a", "classical", 27.0))]
     _run("ship_weights.py", [f"{run}:best", "--bench", str(_csv(tmp_path / "summary.csv", rows))], shipped)
-    card = json.loads((shipped / "dncnn.json").read_text())
+    card = json.loads((shipped / "dncnn.cpu_smoke_s10.json").read_text())
     assert card["summary"].startswith("best weights after 10 steps (cpu-smoke preset, generated pairs")
     assert card["beats_best_classical"] is True and card["default"] is True
-    assert card["sha256"] == file_sha256(shipped / "dncnn.safetensors")
+    assert card["sha256"] == file_sha256(shipped / "dncnn.cpu_smoke_s10.safetensors")

@@ -1,10 +1,18 @@
 """Weights on disk: the shipped safetensors per registered name, loading with a named refusal on any mismatch.
 
+Shipped weights are versioned like timm's pretrained tags: each training is a file ``<name>.<tag>.safetensors``
+with its card ``<name>.<tag>.json`` (what it scored, how it was trained, the file's sha256, checked on load);
+one tag per model is its default (``"default_tag": true`` in the card). ``kpnet`` means kpnet's default tag,
+``kpnet.cpu_s5000`` that training. A new training gets a new tag and never overwrites an old one in place. A
+folder of one's own (SDR2HDR_WEIGHTS_DIR) may also hold untagged ``<name>.safetensors`` files.
+
 Functions
-- weights_dir() -> the folder holding shipped weights (<name>.safetensors beside <name>.json, its card)
+- weights_dir() -> the folder holding shipped weights
 - default_model() -> the shipped name `convert` uses when given neither --model nor --method
-- shipped_weights(name) -> path or None
+- split_tag(name) -> (model, tag or None); shipped_tags(model) -> its tags; default_tag(model) -> tag or None
+- shipped_weights(name) -> path or None (name with or without a tag)
 - shipped_card(name) -> dict (what the weights scored, how they were trained) or None
+- verify_shipped(name) -> path, after checking the file's sha256 against its card
 - load_weights(model, path): strict; a missing, unexpected or mis-shaped tensor is named in the error
 - save_weights(model, path, metadata): safetensors with string metadata
 """
@@ -29,16 +37,75 @@ def weights_dir() -> Path:
     return Path(override) if override else Path(str(resources.files("sdr2hdr") / "weights"))
 
 
+def split_tag(name: str) -> tuple[str, str | None]:
+    """``'kpnet.cpu_s5000'`` -> ``('kpnet', 'cpu_s5000')``; a name without a tag -> ``(name, None)``.
+
+    >>> split_tag("didnet_tiny.cpu_s8000"), split_tag("agcm")
+    (('didnet_tiny', 'cpu_s8000'), ('agcm', None))
+    """
+    model, _, tag = name.partition(".")
+    return model, (tag or None)
+
+
+def _tag_cards(model: str) -> dict[str, dict]:
+    folder = weights_dir()
+    cards = {}
+    for path in sorted(folder.glob(f"{model}.*.json")) if folder.is_dir() else []:
+        tag = path.name[len(model) + 1:-len(".json")]
+        if "." not in tag and path.with_suffix(".safetensors").is_file():
+            cards[tag] = json.loads(path.read_text())
+    return cards
+
+
+def shipped_tags(model: str) -> list[str]:
+    """The tags shipped for a model, sorted (empty when it has none)."""
+    return sorted(_tag_cards(model))
+
+
+def default_tag(model: str) -> str | None:
+    """The tag ``kpnet`` alone stands for: the card marked default_tag, else the only tag, else None."""
+    cards = _tag_cards(model)
+    marked = [tag for tag, card in cards.items() if card.get("default_tag")]
+    if marked:
+        return marked[0]
+    return next(iter(cards)) if len(cards) == 1 else None
+
+
 def shipped_weights(name: str) -> Path | None:
-    """The shipped weights file of a registered name, or None."""
-    path = weights_dir() / f"{name}.safetensors"
+    """The shipped weights file of ``name`` or ``name.tag`` (the default tag when none is given), or None."""
+    model, tag = split_tag(name)
+    folder = weights_dir()
+    if tag is None:
+        plain = folder / f"{model}.safetensors"  # a folder of one's own, untagged
+        if plain.is_file():
+            return plain
+        tag = default_tag(model)
+        if tag is None:
+            return None
+    path = folder / f"{model}.{tag}.safetensors"
     return path if path.is_file() else None
 
 
 def shipped_card(name: str) -> dict | None:
     """The card of the shipped weights of name (what they scored, how they were trained), or None."""
-    path = weights_dir() / f"{name}.safetensors"
-    return read_card(path) if card_path(path).is_file() else None
+    path = shipped_weights(name)
+    return read_card(path) if path is not None and card_path(path).is_file() else None
+
+
+def verify_shipped(name: str) -> Path:
+    """The shipped weights of ``name`` after checking their sha256 against their card (InputError if it differs)."""
+    path = shipped_weights(name)
+    if path is None:
+        model, tag = split_tag(name)
+        tags = shipped_tags(model)
+        known = f"; shipped tags: {', '.join(tags)}" if tags else ""
+        raise InputError(f"model {name!r} has no shipped weights{known}; pass --weights FILE")
+    card = shipped_card(name) or {}
+    want = card.get("sha256")
+    if want is not None and file_sha256(path) != want:
+        raise InputError(f"shipped weights {path.name} do not match the sha256 in their card (a damaged or "
+                         f"edited file); reinstall sdr2hdr")
+    return path
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike) -> dict:
@@ -140,23 +207,22 @@ def load_model(name: str, weights: str | os.PathLike | None = None) -> tuple[nn.
     """A registered model with its weights: the file given, else the shipped ones.
 
     Args:
-        name: a registered model name.
-        weights: a safetensors file; None takes the shipped weights of ``name``.
+        name: a registered model name, optionally with a tag (``kpnet.cpu_s5000``).
+        weights: a safetensors file; None takes the shipped weights of ``name`` (sha256 checked).
 
     Returns:
         (model, the weights file loaded); the model is in training mode, as torch builds it.
 
     Raises:
-        InputError: an unknown name, no weights shipped and none given, or weights that do not fit.
+        InputError: an unknown name, no weights shipped and none given, shipped weights whose sha256 is not
+        their card's, or weights that do not fit.
 
     >>> model, path = load_model("kpnet")
     >>> path.name, type(model).__name__
-    ('kpnet.safetensors', 'KPNet')
+    ('kpnet.cpu_s5000.safetensors', 'KPNet')
     """
-    model = build_model(name)
-    path = Path(weights) if weights else shipped_weights(name)
-    if path is None:
-        raise InputError(f"model {name!r} has no shipped weights; pass --weights FILE")
+    model = build_model(split_tag(name)[0])
+    path = Path(weights) if weights else verify_shipped(name)
     load_weights(model, path)
     return model, path
 
@@ -217,18 +283,36 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def ship(src: str | os.PathLike | None, name: str, card: dict) -> Path:
-    """Copy a weights file (None: keep the one shipped) into weights_dir() as <name>.safetensors, card beside it.
+def ship(src: str | os.PathLike | None, name: str, card: dict, tag: str | None = None,
+         make_default: bool = True) -> Path:
+    """Copy a weights file into weights_dir() as <name>.<tag>.safetensors, its card beside it.
 
-    The card gets the file's name and sha256, so a card always names the exact bytes it describes.
+    ``src`` None re-cards the weights already shipped under that tag. ``tag`` (default: the card's ``tag``, else
+    ``s<steps>``) names the training; a different file under an existing tag is refused, so a retraining never
+    overwrites shipped weights in place. ``make_default`` marks this tag as the model's default. The card gets
+    the file's name, tag and sha256, so a card always names the exact bytes it describes.
     """
     import shutil
 
-    dest = weights_dir() / f"{name}.safetensors"
+    tag = tag or card.get("tag") or f"s{(card.get('training') or card).get('steps', 0)}"
+    if "." in tag or "/" in tag:
+        raise InputError(f"a tag names a training in one word (letters, digits, _ and -), not {tag!r}")
+    dest = weights_dir() / f"{name}.{tag}.safetensors"
     dest.parent.mkdir(parents=True, exist_ok=True)
     if src is not None and Path(src).resolve() != dest.resolve():
+        if dest.is_file() and file_sha256(dest) != file_sha256(src):
+            raise InputError(f"{dest.name} is already shipped with other weights; give the new training its own "
+                             f"tag")
         shutil.copyfile(src, dest)
-    card.update(weights=dest.name, sha256=file_sha256(dest))
+    elif not dest.is_file():
+        raise InputError(f"no shipped weights {dest.name} to re-card")
+    if make_default:
+        for other, other_card in _tag_cards(name).items():
+            if other != tag and other_card.get("default_tag"):
+                other_card["default_tag"] = False
+                write_card(weights_dir() / f"{name}.{other}.safetensors", other_card)
+    card.update(model=name, tag=tag, weights=dest.name, sha256=file_sha256(dest),
+                default_tag=make_default or bool(card.get("default_tag")))
     write_card(dest, card)
     return dest
 
@@ -238,8 +322,10 @@ def default_model() -> str | None:
     folder = weights_dir()
     if not folder.is_dir():
         return None
-    for card_path in sorted(folder.glob("*.json")):
-        card = json.loads(card_path.read_text())
-        if card.get("default") and shipped_weights(card.get("model", "")) is not None:
-            return card["model"]
+    for path in sorted(folder.glob("*.json")):
+        card = json.loads(path.read_text())
+        model = card.get("model", "")
+        # the model's default training must be the one marked default (an old tag may still say default)
+        if card.get("default") and shipped_weights(model) is not None and shipped_card(model) == card:
+            return model
     return None

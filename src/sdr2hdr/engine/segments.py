@@ -39,7 +39,14 @@ from sdr2hdr.engine.convert import VIDEO_OUT_EXTENSIONS, ConvertReport, _Progres
 from sdr2hdr.engine.infer import StreamMapper
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import write_atomic
-from sdr2hdr.io.video import MasteringDisplay, VideoReader, patch_content_light_level, probe, sei_safe_light_level
+from sdr2hdr.io.video import (
+    MasteringDisplay,
+    VideoReader,
+    copy_stream,
+    patch_content_light_level,
+    probe,
+    sei_safe_light_level,
+)
 
 __all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
 
@@ -317,25 +324,6 @@ class _FilmProgress(_Progress):
             self.bar.update(frames)
 
 
-def _copy_stream(out, src_stream, ext: str):
-    """An audio/subtitle stream of the input, added unchanged (with its language, title and flags)."""
-    from sdr2hdr.io.video import _reason
-
-    try:
-        dst = out.add_stream_from_template(src_stream)
-    except (ValueError, av.error.FFmpegError) as exc:
-        raise InputError(f"cannot copy {src_stream.type} stream #{src_stream.index} unchanged into a {ext} file: "
-                         f"{_reason(exc)}; write the output with the input's container type instead") from None
-    for key, value in src_stream.metadata.items():
-        if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
-            dst.metadata[key] = value
-    try:
-        dst.disposition = src_stream.disposition
-    except (AttributeError, TypeError, ValueError):
-        pass
-    return dst
-
-
 def _packets(container, streams):
     """(seconds, packet) of the given streams in file order, skipping the empty end-of-stream packets."""
     for packet in container.demux(*streams):
@@ -396,7 +384,7 @@ def join_pieces(pieces: list[Path], src: Path, out_path: str, firsts: list[Fract
         if language:
             vout.metadata["language"] = language
         copies = [s for s in inp.streams if s.type in ("audio", "subtitle")]
-        targets = {s.index: _copy_stream(out, s, ext) for s in copies}
+        targets = {s.index: copy_stream(out, s, ext) for s in copies}
         video = ((t, p, vout) for t, p in _piece_packets(pieces, firsts))
         other = ((t, p, targets[p.stream.index]) for t, p in _packets(inp, copies)) if copies else iter(())
         for _, packet, target in heapq.merge(video, other, key=lambda item: item[0]):

@@ -421,6 +421,28 @@ def measure_light_level(frames_pq: Iterator[np.ndarray]) -> tuple[int, int]:
     return round(level.max_cll), round(level.max_fall)
 
 
+def copy_stream(out: av.container.OutputContainer, src: av.stream.Stream, fmt: str) -> av.stream.Stream:
+    """Add an audio or subtitle stream of the input to ``out`` unchanged, with its language, title and flags.
+
+    ``fmt``: the output's extension, for the message when its container cannot hold the stream (an InputError).
+    """
+    try:
+        dst = out.add_stream_from_template(src)
+    except (ValueError, av.error.FFmpegError) as exc:
+        codec = src.codec_context.name if src.codec_context else "?"
+        raise InputError(f"cannot copy {src.type} stream #{src.index} ({codec}) unchanged into a {fmt} file: "
+                         f"{_reason(exc)}; write the output with the input's container type instead") from None
+    # language, title and default/forced flags are part of "unchanged" for a viewer
+    for key, value in src.metadata.items():
+        if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
+            dst.metadata[key] = value
+    try:
+        dst.disposition = src.disposition
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return dst
+
+
 class HDR10Writer:
     """Encode BT.2020 PQ frames to HEVC Main10 with HDR10 metadata, copying other streams unchanged."""
 
@@ -481,21 +503,7 @@ class HDR10Writer:
                 self.dropped.append(f"subtitle stream #{src.index} ({codec}) dropped: MPEG-TS carries only "
                                     f"DVB subtitles; write .mkv to keep it")
                 continue
-            try:
-                dst = self._out.add_stream_from_template(src)
-                # language, title and default/forced flags are part of "unchanged" for a viewer
-                for key, value in src.metadata.items():
-                    if key.upper() not in ("DURATION", "ENCODER", "NUMBER_OF_FRAMES", "NUMBER_OF_BYTES"):
-                        dst.metadata[key] = value
-                try:
-                    dst.disposition = src.disposition
-                except (AttributeError, TypeError, ValueError):
-                    pass
-                self._copied[src.index] = dst
-            except (ValueError, av.error.FFmpegError) as exc:
-                raise InputError(f"cannot copy {src.type} stream #{src.index} ({src.codec_context.name}) "
-                                 f"unchanged into a {fmt} file: {_reason(exc)}; write the output with the "
-                                 f"input's container type instead") from None
+            self._copied[src.index] = copy_stream(self._out, src, fmt)
 
     def write_planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None) -> None:
         """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""

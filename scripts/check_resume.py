@@ -22,8 +22,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.engine.segments import plan_segments
-from sdr2hdr.io.video import frame_plane
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from clip_tools import decoded_frames, packet_times  # noqa: E402
+
+from sdr2hdr.engine.segments import plan_segments  # noqa: E402
 
 
 def make_clip(path: Path, seconds: float, fps: int = 24) -> Path:
@@ -76,21 +79,6 @@ def killed_run(src: Path, out: Path, extra: list[str], kills: int, seed: int) ->
     return done, time.perf_counter() - t0
 
 
-def decoded(path: Path) -> list[tuple[int, np.ndarray]]:
-    with av.open(str(path)) as c:
-        return [(f.pts, np.concatenate([frame_plane(f, i, 10).ravel() for i in range(3)]))
-                for f in c.decode(c.streams.video[0])]
-
-
-def packet_times(path: Path) -> dict:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts", "-of", "json",
-                          str(path)], capture_output=True, text=True, check=True).stdout
-    times: dict = {}
-    for p in json.loads(out)["packets"]:
-        times.setdefault(p["stream_index"], []).append(p.get("pts"))
-    return {k: sorted(v) for k, v in times.items()}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--input", type=Path, help="a video to use instead of the generated 1080p clip")
@@ -116,7 +104,7 @@ def main() -> int:
             t_ref = time.perf_counter() - t0
             print(f"uninterrupted: {t_ref:.1f} s", flush=True)
         kills, t_kill = killed_run(src, tmp / "resumed.mkv", extra, args.kills, args.seed)
-        a, b = decoded(reference), decoded(tmp / "resumed.mkv")
+        a, b = decoded_frames(reference), decoded_frames(tmp / "resumed.mkv")
         equal = sum(np.array_equal(x, y) for (_, x), (_, y) in zip(a, b))
         same_pts = [p for p, _ in a] == [p for p, _ in b]
         same_packets = packet_times(reference) == packet_times(tmp / "resumed.mkv")

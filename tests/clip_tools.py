@@ -78,3 +78,24 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def ffprobe(*args: str) -> str:
     return subprocess.run(["ffprobe", "-v", "error", *map(str, args)], capture_output=True, text=True,
                           check=True).stdout
+
+
+def decoded_frames(path: Path) -> list[tuple[int, np.ndarray]]:
+    """(pts, all three 10-bit planes flattened) of every decoded frame: what "the same frames" compares."""
+    from sdr2hdr.io.video import frame_plane
+
+    with av.open(str(path)) as c:
+        return [(f.pts, np.concatenate([frame_plane(f, i, 10).ravel() for i in range(3)]))
+                for f in c.decode(c.streams.video[0])]
+
+
+def packet_times(path: Path) -> dict:
+    """Every stream's packet presentation times as ffprobe (not the project's reader) reads them."""
+    import json
+
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts", "-of", "json",
+                          str(path)], capture_output=True, text=True, check=True).stdout
+    times: dict = {}
+    for p in json.loads(out)["packets"]:
+        times.setdefault(p["stream_index"], []).append(p.get("pts"))
+    return {k: sorted(v) for k, v in times.items()}

@@ -11,12 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
-from clip_tools import run_cli
-
-from sdr2hdr.io.video import frame_plane
+from clip_tools import decoded_frames, packet_times, run_cli
 
 SEGMENT = "0.25"  # with a keyframe every 6 frames at 24 frames/s: 10 pieces of 6 frames
 
@@ -32,28 +29,12 @@ def _clip(path: Path, frames: int = 60, gop: int = 6) -> Path:
     return path
 
 
-def _frames(path: Path) -> list[tuple[int, np.ndarray]]:
-    with av.open(str(path)) as c:
-        return [(f.pts, np.concatenate([frame_plane(f, i, 10).ravel() for i in range(3)]))
-                for f in c.decode(c.streams.video[0])]
-
-
-def _times(path: Path) -> dict:
-    """Every stream's packet presentation times as ffprobe (not the project's reader) reads them."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts", "-of", "json",
-                          str(path)], capture_output=True, text=True, check=True).stdout
-    times: dict = {}
-    for p in json.loads(out)["packets"]:
-        times.setdefault(p["stream_index"], []).append(p.get("pts"))
-    return {k: sorted(v) for k, v in times.items()}
-
-
 def _same_film(a: Path, b: Path) -> None:
-    fa, fb = _frames(a), _frames(b)
+    fa, fb = decoded_frames(a), decoded_frames(b)
     assert len(fa) == len(fb) == 60
     assert [p for p, _ in fa] == [p for p, _ in fb]
     assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(fa, fb))
-    assert _times(a) == _times(b)
+    assert packet_times(a) == packet_times(b)
 
 
 def _convert(src: Path, out: Path, *extra: str) -> subprocess.Popen:
@@ -182,7 +163,7 @@ def test_segments_map_like_one_run(film, tmp_path, monkeypatch):
     report = convert_segmented(src, seg, model_mapper("adaptive_itm"), seconds=0.5, progress=False,
                                settings=Settings(x265_params="lossless=1"), notify=lambda line: None)
     assert report.notes == ["2 piece(s)"]
-    fa, fb = _frames(one), _frames(seg)
+    fa, fb = decoded_frames(one), decoded_frames(seg)
     assert len(fa) == len(fb) == 24
     assert [p for p, _ in fa] == [p for p, _ in fb]
     assert all(np.array_equal(x, y) for (_, x), (_, y) in zip(fa, fb))

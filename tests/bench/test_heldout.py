@@ -18,8 +18,8 @@ from sdr2hdr.color import pq_eotf
 from sdr2hdr.data.datasets import BuiltSet
 from sdr2hdr.data.degrade import TMO_NAMES, draw_tmo, sdr_encode
 from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES, _seed, build_heldout
-from sdr2hdr.data.sources import sha256_file
 from sdr2hdr.io import read_png
+from sdr2hdr.io.images import file_sha256
 from sdr2hdr.models import create
 from sdr2hdr.models.weights import save_weights
 from sdr2hdr.tonemap import HELDOUT_TMOS
@@ -64,7 +64,7 @@ def test_manifest_lists_every_test_clip_through_every_curve(source_set, heldout_
     assert sorted(m["splits"]["test"]) == sorted(f"{base.id}-{c}" for c in CURVES)
     for entry in m["clips"].values():
         assert entry["split"] == "test" and entry["source"] == base.source
-        assert entry["sha256"] == sha256_file(heldout_set / entry["manifest"])
+        assert entry["sha256"] == file_sha256(heldout_set / entry["manifest"])
     BuiltSet(heldout_set, "test")  # readable as any built set (hashes checked there)
 
 

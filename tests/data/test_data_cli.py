@@ -12,6 +12,7 @@ import yaml
 
 from sdr2hdr.data import sources as sources_mod
 from sdr2hdr.data.recipe import Recipe
+from sdr2hdr.io.images import file_sha256
 
 from .data_helpers import tiny_recipe
 
@@ -61,7 +62,7 @@ def test_gather_skips_packages_already_there_without_downloading(tmp_path, monke
     for member in pkg.members:
         rel = f"{pkg.folder}/{member.rsplit('/', 1)[-1]}"
         (tmp_path / rel).write_bytes(rel.encode())
-        files[rel] = {"sha256": sources_mod.sha256_file(tmp_path / rel), "licence": pkg.licence}
+        files[rel] = {"sha256": file_sha256(tmp_path / rel), "licence": pkg.licence}
     (tmp_path / "sources.json").write_text(json.dumps({"files": files}))
 
     def no_network(*a, **k):

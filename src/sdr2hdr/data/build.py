@@ -41,8 +41,9 @@ from sdr2hdr.data import camera
 from sdr2hdr.data.degrade import X265_MIN_SIDE, draw_tmo, master, scene_exposure, sdr_encode, tone_map, x265_roundtrip
 from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.data.resize import imresize
-from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups, sha256_file
+from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.images import file_sha256
 
 __all__ = ["ClipSpec", "Plan", "BuildReport", "plan", "build_clip", "build", "CLIP_MANIFEST", "SET_MANIFEST"]
 
@@ -347,7 +348,7 @@ def _make_clip(spec: ClipSpec, recipe: Recipe, tmp: Path) -> dict:
 
     files: dict = {"hdr": _write_frames(tmp, "hdr", hdr16[: recipe.frames]), "sdr": {}, "lq": {}}
     bitstream_bytes = _write_scales(sdr, recipe, tmp, files)
-    checksums = {p.relative_to(tmp).as_posix(): sha256_file(p)
+    checksums = {p.relative_to(tmp).as_posix(): file_sha256(p)
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = _clip_manifest(spec, recipe, cam, exposure, source_peak, tmo, params, files, bitstream_bytes,
                               checksums)
@@ -390,7 +391,7 @@ def _write_set_manifest(out: Path, recipe: Recipe, p: Plan) -> None:
     for spec in p.clips:
         mpath = out / "clips" / spec.id / CLIP_MANIFEST
         clips[spec.id] = {"split": spec.split, "source": spec.source.id, "manifest": f"clips/{spec.id}/{CLIP_MANIFEST}",
-                          "sha256": sha256_file(mpath)}
+                          "sha256": file_sha256(mpath)}
     manifest = {
         "format": "sdr2hdr paired set v1",
         "builder_version": BUILDER_VERSION,

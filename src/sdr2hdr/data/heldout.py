@@ -57,7 +57,7 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
     from tqdm import tqdm
 
     from sdr2hdr.bench.dataset import load_split
-    from sdr2hdr.data.sources import sha256_file
+    from sdr2hdr.io.images import file_sha256
 
     out = Path(out)
     clips = load_split(data_dir, "test")
@@ -98,7 +98,7 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
                 tmp.write_text(json.dumps(m, indent=1))
                 os.replace(tmp, mpath)
             entries[cid] = {"split": "test", "source": clip.source, "manifest": f"clips/{cid}/clip.json",
-                            "sha256": sha256_file(mpath)}
+                            "sha256": file_sha256(mpath)}
             bar.update(1)
     bar.close()
     manifest = {"format": "sdr2hdr paired set v1", "kind": "held-out curves", "from": Path(data_dir).name,

@@ -31,6 +31,7 @@ import numpy as np
 
 from sdr2hdr.color import BT709_TO_BT2020, apply_matrix, pq_eotf
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.images import file_sha256
 
 __all__ = ["STARTER_PACKAGES", "Package", "GatherReport", "gather", "Source", "discover", "load_still",
            "fill_negative",
@@ -106,15 +107,6 @@ class GatherReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _image_name(pkg: Package, member: str) -> str:
     name = member.rsplit("/", 1)[-1]
     return name[: -len(".js")] if pkg.base64_js else name
@@ -137,7 +129,7 @@ def _complete(dest: Path, pkg: Package, files: dict) -> bool:
     for member in pkg.members:
         rel = f"{pkg.folder}/{_image_name(pkg, member)}"
         rec = files.get(rel)
-        if rec is None or not (dest / rel).is_file() or rec.get("sha256") != sha256_file(dest / rel):
+        if rec is None or not (dest / rel).is_file() or rec.get("sha256") != file_sha256(dest / rel):
             return False
     return True
 

@@ -166,12 +166,16 @@ class AdaptiveTable:
         if baked is None or (self.table is not None and self._table_params is not None
                              and torch.equal(self._table_params, baked)):
             return
+        self._bake(baked)
+
+    def _bake(self, params: torch.Tensor) -> None:
+        """The code table for ``params``: made on first use, rebuilt in place after (its decoded codes kept)."""
         if self.table is None:
-            self.table = CodeLUT(self._fn(baked), matrix=self.matrix, full_range=self.full_range, keep_rgb=True,
+            self.table = CodeLUT(self._fn(params), matrix=self.matrix, full_range=self.full_range, keep_rgb=True,
                                  chroma_step=2)
         else:
-            self.table.rebuild(self._fn(baked))
-        self._table_params = baked.clone()
+            self.table.rebuild(self._fn(params))
+        self._table_params = params.clone()
 
     def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import time
@@ -180,12 +184,7 @@ class AdaptiveTable:
         params, rebuild = self.tracker.update(thumb, grid)
         if rebuild:
             t = time.perf_counter()
-            if self.table is None:
-                self.table = CodeLUT(self._fn(params), matrix=self.matrix, full_range=self.full_range, keep_rgb=True,
-                                      chroma_step=2)
-            else:
-                self.table.rebuild(self._fn(params))
-            self._table_params = params.clone()
+            self._bake(params)
             self.build_seconds += time.perf_counter() - t
         return self.table(Y, U, V)
 

@@ -17,6 +17,7 @@ Conventions are those of docs/conventions.md: SDR is 8-bit R'G'B' (BT.709, BT.18
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import struct
 import tempfile
@@ -79,6 +80,15 @@ def _rgb_to_xyz_matrix(xy: tuple) -> np.ndarray:
                      [(1 - rx - ry) / ry, (1 - gx - gy) / gy, (1 - bx - by) / by]])
     white = np.array([wx / wy, 1.0, (1 - wx - wy) / wy])
     return prim * np.linalg.solve(prim, white)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (data set manifests, the cards of shipped weights)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True) -> Path:

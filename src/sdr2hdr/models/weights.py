@@ -19,7 +19,6 @@ Functions
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.images import file_sha256
 
 
 def weights_dir() -> Path:
@@ -272,15 +272,6 @@ def write_card(weights: str | os.PathLike, card: dict) -> Path:
     path = card_path(weights)
     path.write_text(json.dumps(card, indent=1, default=str) + "\n")
     return path
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, hex: what a shipped card records of its weights."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def ship(src: str | os.PathLike | None, name: str, card: dict, tag: str | None = None,

@@ -32,6 +32,21 @@ def conv3x3(cin: int, cout: int) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, padding=1)
 
 
+def xavier_init(net: nn.Module) -> None:
+    """The paper's Xavier initialisation as MatConvNet defines it: U(-sqrt(3 / fan_in), +sqrt(3 / fan_in)), zero bias.
+
+    PyTorch's default (kaiming_uniform with a = sqrt(5)) draws from U(-1/sqrt(fan_in), ...), about 0.58x this
+    spread; the authors trained from MatConvNet's 'xavier' (init_weight in cnn_imagenet_init.m).
+    """
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_in = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+            bound = (3.0 / fan_in) ** 0.5
+            nn.init.uniform_(m.weight, -bound, bound)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 class ResBlock(nn.Module):
     """Pre-activation residual block, RB(x) = Conv(RL(Conv(RL(x)))) + x (eq. 3)."""
 
@@ -130,6 +145,7 @@ class DeepSRITM(HDRModel):
             what the paper trained on (8-bit narrow BT.709 Y'CbCr / 255 in, 10-bit narrow BT.2020 PQ Y'CbCr / 1023
             out), e.g. to run the authors' released weights; input and output stay R'G'B' either way.
     Bicubic upsampling of the global residual uses PyTorch's kernel (a = -0.75); MATLAB's imresize uses a = -0.5.
+    Every convolution starts from the paper's Xavier initialisation (xavier_init).
     """
 
     scale = 2
@@ -165,6 +181,7 @@ class DeepSRITM(HDRModel):
         self.synth_conv = conv3x3(ch, ch)
         self.up_convs = nn.ModuleList(conv3x3(ch, 4 * ch) for _ in range(2 if scale == 4 else 1))
         self.out_conv = conv3x3(ch, 3)
+        xavier_init(self)
 
     def features(self, i: Tensor) -> Tensor:
         """The network on its own domain: LR image (N,3,H,W) -> HR prediction (N,3,sH,sW)."""

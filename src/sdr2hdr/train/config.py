@@ -52,10 +52,11 @@ class DataConfig:
     source: Literal["dataset", "synthetic"] = "dataset"
     #: the built data set's folder (overridden by --data)
     root: str | None = None
-    #: QPs of the LQ input used for training (DIDNet: 37 only)
-    qp: list[int] = field(default_factory=lambda: [37])
-    #: QPs used for validation
-    val_qp: list[int] = field(default_factory=lambda: [37])
+    #: QPs of the LQ input used for training (DIDNet: 37 only); null: the uncoded HQ SDR (at the model's scale,
+    #: the builder's MATLAB-style bicubic downscale), the input Deep SR-ITM and GPGMNet trained on
+    qp: list[int | None] = field(default_factory=lambda: [37])
+    #: QPs used for validation (null as above)
+    val_qp: list[int | None] = field(default_factory=lambda: [37])
     train_split: str = "train"
     #: a split of the set to validate on (choosing best.safetensors); null: see val_sources
     val_split: str | None = None
@@ -384,8 +385,10 @@ def validate(cfg: Config, prefix: str = "") -> None:
         _need(a.weight >= 0, key + ".weight", f"must not be negative, got {a.weight}")
     _need(loss.main_weight > 0 or any(a.weight > 0 for a in loss.aux), p + "loss", "every loss weight is zero")
     d = cfg.data
-    _need(len(d.qp) > 0 and all(0 <= q <= 51 for q in d.qp), p + "data.qp", f"must be QPs in 0..51, got {d.qp}")
-    _need(all(0 <= q <= 51 for q in d.val_qp), p + "data.val_qp", f"must be QPs in 0..51, got {d.val_qp}")
+    _need(len(d.qp) > 0 and all(q is None or 0 <= q <= 51 for q in d.qp), p + "data.qp",
+          f"must be QPs in 0..51 or null (uncoded), got {d.qp}")
+    _need(all(q is None or 0 <= q <= 51 for q in d.val_qp), p + "data.val_qp",
+          f"must be QPs in 0..51 or null (uncoded), got {d.val_qp}")
     _need(d.val_sources >= 0, p + "data.val_sources", f"must not be negative, got {d.val_sources}")
     _need(d.num_workers >= 0, p + "data.num_workers", f"must not be negative, got {d.num_workers}")
     _need(d.val_crop is None or (d.val_crop > 0 and d.val_crop % model.scale == 0), p + "data.val_crop",

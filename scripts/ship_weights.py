@@ -5,8 +5,8 @@
 Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged);
 a bare NAME re-scores weights already shipped (their training record is kept, the test figures are replaced).
 The card (src/sdr2hdr/weights/<name>.json) joins the trainer's own card (recipe, steps, validation) with the test-
-split figures of `sdr2hdr benchmark` for that model and for the best classical mapping at the same QP, and marks as
-the converter's default the shipped model with the highest PSNR at --qp, if it beats every classical mapping there.
+split figures of `sdr2hdr benchmark` for that model and for the best classical mapping at the same QP. It never makes
+a model the converter's default: that is the held-out-curve protocol's winner, shipped by ship_adaptive.py.
 Nothing in a card is typed by hand.
 """
 
@@ -106,15 +106,12 @@ def main() -> int:
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
         shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref))
-    contenders = [n for n, (_, c) in shipped.items() if c["beats_best_classical"]]
-    default = max(contenders, key=lambda n: shipped[n][1]["test_scores"][args.qp]["psnr"]) if contenders else None
     for name, (src, card) in shipped.items():
-        card["default"] = name == default
+        # in-distribution scores do not choose the converter's default (issue 12): the held-out protocol does
+        card["default"] = False
         tag = args.tag or tags.get(name) or f"{training.get('preset') or 'custom'}_s{training.get('steps')}"
         ship(src, name, card, tag=tag.replace("-", "_"))
-        print(f"shipped {name}.{card['tag']}: {card['summary']}{' [default]' if card['default'] else ''}")
-    if default is None:
-        print(f"no shipped model beats {best_classical} at QP {args.qp}: the converter keeps the classical default")
+        print(f"shipped {name}.{card['tag']}: {card['summary']}")
     return 0
 
 

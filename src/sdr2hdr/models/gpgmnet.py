@@ -22,9 +22,9 @@ kernel 3, 5 and 7 with 4 channels each (a pyramid of receptive fields at ~21K pa
 paper 0.92M). The x2 / x4 difference (147,712) is exactly one conv 64->256, the second upsampling stage.
 
 Upsampling order, a departure argued with the paper's own numbers. Section III-A says "the upsampling operation is
-performed after the last convolution of the network"; here each stage is conv 64->256 + pixel shuffle and the
-last conv (64->3) runs after it, at HR. The readings of that sentence, counted with everything else as built
-here (621,721 parameters outside the tail):
+performed after the last convolution of the network"; here each stage is conv 64->256 + pixel shuffle and the last
+conv (64->3) runs after it, at HR. The readings of that sentence, counted with everything else as built here
+(621,721 parameters outside the tail):
 
     tail (per stage -> last)                           x2          x4          x4 - x2
     ours: [conv 64->256, shuffle] x k, conv 64->3      771,164     918,876     147,712
@@ -33,15 +33,15 @@ here (621,721 parameters outside the tail):
     conv 64->3 at LR, conv 3->3s^2, shuffle            623,788     624,796       1,008
     [conv 64->256, shuffle] x (k-1), conv 64->12, sh.  628,645     776,357     147,712
 
-Everything but the tail is the same at x2 and x4, so no choice the paper leaves open moves the x4 - x2
-difference. The paper's 0.92M - 0.77M, each rounded to 10K, puts it in 140K..160K: it rules out the readings
-that shuffle the last conv's 3s^2 channels (rows 2-4, a difference of at most 20,772) and says the second stage
-holds one conv 64->256 (147,712). Only rows 1 and 5 remain. They differ in the last stage alone (row 1: conv 64->256,
-shuffle, conv 64->3 at HR; row 5: conv 64->12, shuffle), at x2 and x4 alike, by 142,519 parameters that the open
-choices could absorb (an SPCB about 2.3x wider, about 9 channels a branch instead of 4), and both keep every module at LR, the
-paper's reason for upsampling last. The counts cannot separate them; we keep row 1 because it fits both totals
-with the small SPCB the paper describes ("a little number of parameters"), it is the tail of Deep SR-ITM, whose
-recipe the paper follows, and our GPGMNet weights are trained with it.
+Everything but the tail is the same at x2 and x4, so no choice the paper leaves open moves the x4 - x2 difference.
+The paper's 0.92M - 0.77M, each rounded to 10K, puts it in 140K..160K: it rules out the readings that shuffle the
+last conv's 3s^2 channels (rows 2-4, a difference of at most 20,772) and says the second stage holds one conv
+64->256 (147,712). Only rows 1 and 5 remain. They differ in the last stage alone (row 1: conv 64->256, shuffle, conv
+64->3 at HR; row 5: conv 64->12, shuffle), at x2 and x4 alike, by 142,519 parameters that the open choices could
+absorb (an SPCB about 2.3x wider, about 9 channels a branch instead of 4), and both keep every module at LR, the
+paper's reason for upsampling last. The counts cannot separate them; we keep row 1 because it fits both totals with
+the small SPCB the paper describes ("a little number of parameters"), it is the tail of Deep SR-ITM, whose recipe
+the paper follows, and our GPGMNet weights are trained with it.
 The test tests/models/test_recipe_faithfulness.py pins these counts.
 
 The paper computes both priors on the whole LR frame at its own size; pooled over a frame of another size, or over

@@ -322,7 +322,7 @@ def _check_model_kwargs(name: str, kwargs: dict, key: str):
 
     try:
         return create(name, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # an unknown argument, or a value the builder refuses (refine: paper)
         raise InputError(f"config key {key!r}: model {name!r} does not take these arguments ({exc})") from None
 
 

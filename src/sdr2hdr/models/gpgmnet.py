@@ -21,6 +21,29 @@ kernel 3, 5 and 7 with 4 channels each (a pyramid of receptive fields at ~21K pa
 32-64-80 and a 3x3 output conv, which fit the paper's totals: 771,164 (x2, paper 0.77M) and 918,876 (x4,
 paper 0.92M). The x2 / x4 difference (147,712) is exactly one conv 64->256, the second upsampling stage.
 
+Upsampling order, a departure argued with the paper's own numbers. Section III-A says "the upsampling operation is
+performed after the last convolution of the network"; here each stage is conv 64->256 + pixel shuffle and the last
+conv (64->3) runs after it, at HR. The readings of that sentence, counted with everything else as built here
+(621,721 parameters outside the tail):
+
+    tail (per stage -> last)                           x2          x4          x4 - x2
+    ours: [conv 64->256, shuffle] x k, conv 64->3      771,164     918,876     147,712
+    ESPCN: conv 64->3s^2, one shuffle by s             628,645     649,417      20,772
+    conv 64->12, shuffle, conv 3->12, shuffle          628,645     628,981         336
+    conv 64->3 at LR, conv 3->3s^2, shuffle            623,788     624,796       1,008
+    [conv 64->256, shuffle] x (k-1), conv 64->12, sh.  628,645     776,357     147,712
+
+Everything but the tail is the same at x2 and x4, so no choice the paper leaves open moves the x4 - x2 difference.
+The paper's 0.92M - 0.77M, each rounded to 10K, puts it in 140K..160K: it rules out the readings that shuffle the
+last conv's 3s^2 channels (rows 2-4, a difference of at most 20,772) and says the second stage holds one conv
+64->256 (147,712). Only rows 1 and 5 remain. They differ in the last stage alone (row 1: conv 64->256, shuffle, conv
+64->3 at HR; row 5: conv 64->12, shuffle), at x2 and x4 alike, by 142,519 parameters that the open choices could
+absorb (an SPCB about 2.3x wider, about 9 channels a branch instead of 4), and both keep every module at LR, the
+paper's reason for upsampling last. The counts cannot separate them; we keep row 1 because it fits both totals with
+the small SPCB the paper describes ("a little number of parameters"), it is the tail of Deep SR-ITM, whose recipe
+the paper follows, and our GPGMNet weights are trained with it.
+The test tests/models/test_recipe_faithfulness.py pins these counts.
+
 The paper computes both priors on the whole LR frame at its own size; pooled over a frame of another size, or over
 one tile of a frame, the same picture gives another prior. Here both read the same thumbnail of fixed size
 (global-prior protocol, base.py), as AGCM's colour condition, whose blocks the CCP shares.
@@ -222,7 +245,9 @@ _DOMAIN = "YUV: SDR BT.709 8-bit /255 in, HDR BT.2020 PQ 10-bit /1023 out (optio
         paper_params=770_000,
         paper_runtime="0.78 s per frame, LR 1080x1920 (TITAN Xp)",
         paper_recipe=_RECIPE,
-        notes="no public code; SPCB kernels 3/5/7 x 4 ch and SSCB widths 32-64-80 chosen to fit 0.77M",
+        notes="no public code; SPCB kernels 3/5/7 x 4 ch and SSCB widths 32-64-80 chosen to fit 0.77M; last conv "
+        "64->3 after the shuffle, not before as the paper says: the x4 - x2 difference of its totals (~0.15M = one "
+        "conv 64->256, 147,712) rules out conv 64->3s^2 + shuffle (20,772), see the module docstring",
     )
 )
 def gpgmnet_x2(**kwargs: Any) -> GPGMNet:
@@ -241,7 +266,8 @@ def gpgmnet_x2(**kwargs: Any) -> GPGMNet:
         paper_params=920_000,
         paper_runtime="0.34 s per frame, LR 540x960 (TITAN Xp)",
         paper_recipe=_RECIPE,
-        notes="no public code; same choices as gpgmnet_x2 plus a second conv 64->256 + pixel shuffle",
+        notes="no public code; same choices as gpgmnet_x2 plus a second conv 64->256 + pixel shuffle (918,876 - "
+        "771,164 = 147,712, the paper's 0.92M - 0.77M); last conv after the shuffles, argued in the module docstring",
     )
 )
 def gpgmnet_x4(**kwargs: Any) -> GPGMNet:

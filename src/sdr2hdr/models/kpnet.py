@@ -3,6 +3,7 @@
 Defines:
     FeatureBlock   the per-scale feature block of the authors' code (their "dislocation_change").
     AFE            asymmetric frequency enhancement (eqs. 10-11).
+    refine_block   R's refinement (eq. 12): the authors' code's order (default) or eq. 12's (refine="eq12").
     KIB            knowledge-inspired block, R(f) * X(f) + Y(f) with R = refine(AFE(f)) (eqs. 9, 12-14).
     IFM            information fusion module: pairwise concatenation, shared 1x1, residual block each, shared
                    coordinate attention, sum, refine (eqs. 16-17).
@@ -20,6 +21,18 @@ up to the attention on a thumbnail of fixed short side (`prior_size`, 48, the sh
 training on such patches is unchanged), then resampled to each tile's rows and columns by position in the frame.
 `prior_size=None` pools the whole frame at full size (the authors' attention, exact under tiling, at the cost of a
 full-size pass).
+
+R's refinement, a departure from eq. 12 kept on purpose. Eq. 12 reads R = Conv3x3 o ReLU o Conv1x1 o ReLU(L^_F).
+In the paper's own notation the composition runs right to left (eq. 8, Relu o Conv3x3 o Down(F_out), and the
+tail equation match the authors' code only so), which makes eq. 12 ReLU -> 1x1 conv -> ReLU -> 3x3 conv: a
+pre-activation pair whose output R has either sign. The authors' code (R_hl.refine) and this module run
+3x3 conv -> ReLU -> 1x1 conv -> ReLU: the same two layers and parameter count (41,088), the other order, R >= 0.
+That is not a re-indexing: no permutation of weights maps one onto the other, because the ReLUs sit at other
+places (eq. 12 drops the negative part of L^_F before any convolution; the code's R can never be negative, so
+R * X takes its sign from X alone). We keep the code's order as the default, since the authors' checkpoints and
+the shipped weights (tests/models/golden.json) were trained with it and the paper's figures came from that
+code; `refine="eq12"` builds the right-to-left reading of eq. 12 for an ablation (its weights do not load into
+the default and vice versa).
 """
 
 from __future__ import annotations
@@ -74,16 +87,27 @@ class AFE(nn.Module):
         return self.enhance_high(high) + self.up(self.enhance_low(low)) + f  # eq. 11
 
 
+#: orders of R's refinement (eq. 12): the authors' code (default, the shipped weights) or eq. 12 read right to left
+REFINE_ORDERS = ("authors", "eq12")
+
+
+def refine_block(ch: int, order: str = "authors") -> nn.Sequential:
+    """R's refinement of the AFE output: conv3x3 relu conv1x1 relu (authors) or relu conv1x1 relu conv3x3 (eq12)."""
+    if order == "authors":
+        return nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1), nn.ReLU())
+    if order == "eq12":
+        return nn.Sequential(nn.ReLU(), nn.Conv2d(ch, ch, 1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
+    raise ValueError(f"refine must be one of {', '.join(REFINE_ORDERS)}, got {order!r}")
+
+
 class KIB(nn.Module):
     """Knowledge-inspired block H_F = R(L_F) * X(L_F) + Y(L_F): compensate, then adjust gain and remove noise."""
 
-    def __init__(self, ch: int = 64) -> None:
+    def __init__(self, ch: int = 64, refine: str = "authors") -> None:
         super().__init__()
         self.afe = AFE(ch)
-        # eq. 12: refine the AFE output (the authors' code puts a relu after both convs)
-        self.refine = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1), nn.ReLU()
-        )
+        # eq. 12, in the authors' code's order by default (module docstring: why, and what eq. 12 says)
+        self.refine = refine_block(ch, refine)
         self.x = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1))  # eq. 13, g/t
         self.y = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1))  # eq. 14, g*n/t
 
@@ -151,6 +175,7 @@ class KPNet(HDRModel):
     H and W are reflect-padded to a multiple of 8 inside forward (two stride-2 levels, then the AFE's 2x2 pool)
     and cropped back.
     include_unused=False drops the two layers the authors define but never use (1,367,835 parameters).
+    refine: "authors" (default, the shipped weights) or "eq12", the order of R's refinement (module docstring).
 
     Global-prior protocol (base.py): prior(frame) is (N, 3, 64, h' + w'), for each of the IFM's three pairs the
     row means (h') then column means (w') of the attention's input features, computed on a thumbnail of short side
@@ -164,14 +189,15 @@ class KPNet(HDRModel):
     receptive_radius = 24
     UNUSED = ("unused_up", "unused_down")
 
-    def __init__(self, ch: int = 64, include_unused: bool = True, prior_size: int | None = 48) -> None:
+    def __init__(self, ch: int = 64, include_unused: bool = True, prior_size: int | None = 48,
+                 refine: str = "authors") -> None:
         super().__init__()
         self.prior_size = prior_size
         self.conv_first = nn.Conv2d(3, ch, 3, padding=1)  # eq. 7
         self.down1 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # eq. 8: full -> 1/2
         self.down2 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # 1/2 -> 1/4
         self.entry = nn.ModuleList(FeatureBlock(ch) for _ in range(3))  # one per scale: 1/2, 1/4, full
-        self.kib = KIB(ch)  # the authors share one KIB's weights across the three scales
+        self.kib = KIB(ch, refine)  # the authors share one KIB's weights across the three scales
         self.kib2_up = upconv(ch)  # 1/4 -> 1/2
         self.kib3_down = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # full -> 1/2
         self.ifm = IFM(ch)
@@ -231,6 +257,13 @@ class KPNet(HDRModel):
         return crop(out, h, w)
 
 
+_RECIPE = (
+    "paper: L1, Adam, lr 2e-4 decayed by 2 (when: garbled), 550k iterations, batch 12; HM 16.9 all-intra coding "
+    "at QP 32/37/42/47, results per QP; authors' code adds: Adam betas (0.9, 0.99), halvings at "
+    "200k/300k/400k/500k, patch 160, flips/rotations, one model per QP"
+)
+
+
 @register_model(
     ModelSummary(
         name="kpnet",
@@ -242,11 +275,9 @@ class KPNet(HDRModel):
         paper_params=1_552_475,
         params_exact=True,
         paper_runtime="not reported",
-        paper_recipe=(
-            "L1, Adam (0.9, 0.99), lr 2e-4 halved at 200k/300k/400k/500k, 550k iterations, batch 12, patch 160, "
-            "flips/rotations; one model per QP (HM 16.9 intra, QP 32/37/42/47)"
-        ),
-        notes="authors' module counts 1,552,475 (paper 1.55M); 1,367,835 used in forward, 184,640 kept unused",
+        paper_recipe=_RECIPE,
+        notes="authors' module counts 1,552,475 (paper 1.55M); 1,367,835 used in forward, 184,640 kept unused; "
+        "R's refinement in the authors' code's order, not eq. 12's (refine='eq12' for the paper's)",
     )
 )
 def kpnet(**kwargs: Any) -> KPNet:

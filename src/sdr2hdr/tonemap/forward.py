@@ -18,7 +18,7 @@ hable
 reinhard
     E. Reinhard et al., "Photographic tone reproduction for digital images", SIGGRAPH 2002, equation (4).
 camera_model
-    KPNet (Xu et al.), equation (1): I_S = t/g phi + I_0 + n, saturating at I_max.
+    KPNet (Wang et al.), equation (1): I_S = t/g phi + I_0 + n, saturating at I_max.
 aces_filmic, log_shoulder
     Two curves kept out of every training set (the held-out-curve protocol): K. Narkowicz's fit of the ACES
     reference rendering per channel (hue shifts in highlights) and a logarithmic shoulder on luminance with

@@ -63,6 +63,9 @@ class DataConfig:
     #: without val_split: hold out every clip of the last N training sources (scenes never trained on) for
     #: validation; 0 and no val_split: no validation and no best.safetensors
     val_sources: int = 0
+    #: refuse a built set whose coded inputs are not intra-only (KPNet's paper coded every frame HM all-intra);
+    #: build one with `sdr2hdr data build --intra`. Checked on the set's manifest when the data is loaded
+    require_intra: bool = False
     #: random horizontal/vertical flips and 90-degree rotations of training patches
     augment: bool = True
     num_workers: int = 0
@@ -145,7 +148,9 @@ class TrainConfig:
     val_every: int = 5000
     #: checkpoints kept on disk (at least average_last)
     keep_ckpts: int = 2
-    #: export averaged.safetensors, the mean of the last K checkpoints' weights (DIDNet: 6); 0: off
+    #: export averaged.safetensors, the mean of the last K checkpoints' weights; 0: off. Our variant, an SWA-like
+    #: weight average of the last K checkpoints, NOT the DIDNet paper's protocol: the paper tests each of its last
+    #: six checkpoints and reports the mean of their scores. The K checkpoints stay on disk, so both can be scored
     average_last: int = 0
     #: auto (cuda when available), cpu, cuda, cuda:N
     device: str = "auto"
@@ -317,7 +322,7 @@ def _check_model_kwargs(name: str, kwargs: dict, key: str):
 
     try:
         return create(name, **kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # an unknown argument, or a value the builder refuses (refine: paper)
         raise InputError(f"config key {key!r}: model {name!r} does not take these arguments ({exc})") from None
 
 

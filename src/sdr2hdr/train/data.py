@@ -54,6 +54,9 @@ def build_datasets(cfg: DataConfig, scale: int, frames: int, patch: int, root: s
     from sdr2hdr.data import datasets as ds  # the data package's torch data sets (BuiltSet refuses a folder
     # without manifest.json by name)
 
+    if cfg.require_intra and any(q is not None for q in (*cfg.qp, *cfg.val_qp)):
+        _check_intra(ds.BuiltSet(path, cfg.train_split).manifest, path)
+
     def make(split: str, qps: list[int], crop: int | None):
         # crop here, where the frames are memory-mapped, rather than decoding whole frames; augmentation
         # stays with PatchPairs, which also seeds the crop so resumed and multi-worker runs draw the same
@@ -77,6 +80,14 @@ def build_datasets(cfg: DataConfig, scale: int, frames: int, patch: int, root: s
         train = Subset(train, [i for i in range(len(train)) if _source_of(train.base, i) not in held])
         val = Subset(full, [i for i in range(len(full)) if _source_of(full.base, i) in held])
     return train, val
+
+
+def _check_intra(manifest: dict, path: Path) -> None:
+    """Refuse a set whose LQ frames were coded with GOPs (x265's default P/B-frames) when the recipe wants intra."""
+    if not (manifest.get("recipe") or {}).get("intra_only", False):
+        raise InputError(f"data set {path} was coded with GOPs and B-frames, but data.require_intra is set (the "
+                         "paper coded every frame intra): build an intra-only set with `sdr2hdr data build "
+                         "--sources SRC --out DIR --intra`, or train on this one with --set data.require_intra=false")
 
 
 def _source_id(clip: dict) -> str:

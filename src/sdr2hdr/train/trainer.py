@@ -57,7 +57,9 @@ from .schedules import build_scheduler
 #: config keys a resumed run may change: bookkeeping, not the maths of the run
 RESUMABLE_CHANGES = {"description", "train.steps", "train.log_every", "train.ckpt_every", "train.val_every",
                      "train.keep_ckpts", "train.average_last", "train.device", "data.num_workers", "data.root",
-                     "data.val_items", "data.val_crop"}
+                     "data.val_items", "data.val_crop",
+                     # a check on the data set, made again whenever the data is loaded; absent from older checkpoints
+                     "data.require_intra"}
 
 
 @dataclass

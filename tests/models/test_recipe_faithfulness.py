@@ -71,15 +71,15 @@ def test_kpnet_refine_defaults_to_the_authors_order_and_offers_eq12():
         create("kpnet", refine="paper")
 
 
-def test_deep_sr_itm_starts_from_uniform_xavier_with_zero_bias():
+def test_deep_sr_itm_starts_from_the_authors_xavier_with_zero_bias():
     torch.manual_seed(0)
     convs = [m for m in create("deep_sr_itm_x2").modules() if isinstance(m, nn.Conv2d)]
     assert len(convs) > 40
     for m in convs:
-        fan_in = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
-        bound = (3.0 / fan_in) ** 0.5
-        assert m.weight.abs().max() <= bound  # U(-sqrt(3 / fan_in), +sqrt(3 / fan_in))
+        area = m.kernel_size[0] * m.kernel_size[1]
+        fan_in, fan_out = m.in_channels // m.groups * area, m.out_channels * area
         if m.weight.numel() >= 1000:  # enough draws for the spread to be within 5% (about 5 standard errors)
-            assert m.weight.std().item() == pytest.approx((1.0 / fan_in) ** 0.5, rel=0.05)
+            # N(0, 2 / (fan_in + fan_out)), the authors' +dagnn/Conv.m
+            assert m.weight.std().item() == pytest.approx((2.0 / (fan_in + fan_out)) ** 0.5, rel=0.05)
         if m.bias is not None:
             assert not m.bias.any()

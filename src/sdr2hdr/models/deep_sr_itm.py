@@ -9,13 +9,11 @@ Defines:
 Structure and parameter counts follow the authors' MatConvNet definition (net_full.m / net_full_x4.m):
 2,502,595 (x2) and 2,650,307 (x4) parameters; the paper rounds them to 2.50M / 2.64M.
 
-Initialisation: the paper says "Xavier initialization" and cites Glorot & Bengio 2010. xavier_init draws
-U(+-sqrt(3 / fan_in)), zero bias (the fan-in form of Caffe's and MatConvNet's 'xavier'; std sqrt(1 / fan_in)).
-The authors' code overrides MatConvNet's conv layer (their +dagnn/Conv.m, initParams, "Xavier input & output")
-and draws N(0, 2 / (fan_in + fan_out)), zero bias: Glorot's variance, normal rather than uniform. The two have
-the same spread for the 62 square 3x3 convs (91.5% of the x2 weights); the fan-in form's is 2.4x the authors'
-on the four 6->64 input convs, 1.6x on the 64->256 up-conv, 0.87x on the six 1x1 128->64 and 0.72x on the
-64->3 output conv.
+Initialisation: the paper says "Xavier initialization" and cites Glorot & Bengio 2010; the authors' code
+overrides MatConvNet's conv layer (their +dagnn/Conv.m, initParams, "Xavier input & output") and draws
+N(0, 2 / (fan_in + fan_out)) with zero biases. xavier_init does the same. (MatConvNet's and Caffe's own 'xavier'
+is the fan-in form U(+-sqrt(3 / fan_in)): the same spread on the 62 square 3x3 convs, 91.5% of the x2 weights,
+2.4x on the four 6->64 input convs, 1.6x on the 64->256 up-conv, 0.87x on the 1x1 128->64s, 0.72x on the output.)
 """
 
 from __future__ import annotations
@@ -41,17 +39,14 @@ def conv3x3(cin: int, cout: int) -> nn.Conv2d:
 
 
 def xavier_init(net: nn.Module) -> None:
-    """The paper's Xavier initialisation as MatConvNet defines it: U(-sqrt(3 / fan_in), +sqrt(3 / fan_in)), zero bias.
+    """The authors' Xavier initialisation: N(0, 2 / (fan_in + fan_out)) per conv, zero bias (module docstring).
 
-    PyTorch's default (kaiming_uniform with a = sqrt(5)) draws from U(-1/sqrt(fan_in), ...), about 0.58x this
-    spread. MatConvNet's 'xavier' (init_weight in cnn_imagenet_init.m) is this; the authors' own conv layer draws
-    Glorot's N(0, 2 / (fan_in + fan_out)) instead, the same spread on square convs only (module docstring).
+    PyTorch's default (kaiming_uniform with a = sqrt(5)) has std sqrt(1 / (3 fan_in)), about 0.58x this on the
+    square convs.
     """
     for m in net.modules():
         if isinstance(m, nn.Conv2d):
-            fan_in = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
-            bound = (3.0 / fan_in) ** 0.5
-            nn.init.uniform_(m.weight, -bound, bound)
+            nn.init.xavier_normal_(m.weight)  # fans include the kernel area, as MatConvNet's
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
 

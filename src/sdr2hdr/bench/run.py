@@ -164,6 +164,11 @@ def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int | 
     resolve(metrics)
     plan, sample_qp = _report_plan(clips, qps, report_frames, report_qp)
     scale = max(m.scale for m in methods) if task == "sr-itm" else 1
+    for qp in qps:
+        if scale > 1 and not any(scale in c.scales(qp) for c in clips):
+            have = sorted({s for c in clips for s in c.scales(qp)})
+            raise InputError(f"the data has no x{scale} {'uncoded SDR' if qp is None else qp_label(qp)} input "
+                             f"(it has x{', x'.join(map(str, have)) or ' none'}); build the set with that scale")
     result = BenchResult([], methods, qps, list(metrics), {m.name: [] for m in methods}, list(notes or []), [],
                          len(clips), None, split, str(data_dir), device, task, scale)
     skipped: set = set()

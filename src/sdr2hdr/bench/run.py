@@ -130,7 +130,7 @@ def _run_qp(result: BenchResult, clip: TestClip, qp: int | None, target: list, i
     """Every method on one clip at one QP; a method whose input scale the data lacks is skipped with a note."""
     lq: dict[int, list] = {}
     for method in result.methods:
-        bar.set_postfix_str(f"{method.name} QP{qp} {clip.id}", refresh=False)
+        bar.set_postfix_str(f"{method.name} {qp_label(qp)} {clip.id}", refresh=False)
         if method.scale not in clip.scales(qp):
             if (method.name, method.scale) not in skipped:
                 skipped.add((method.name, method.scale))

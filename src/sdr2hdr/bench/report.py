@@ -246,9 +246,10 @@ def by_degradation_table(s: Summary, metric: str) -> Table:
 def _preamble(result: BenchResult) -> list[str]:
     w, h = result.frame_size or (0, 0)
     frames = len({(r["clip"], r["frame"]) for r in result.rows})
+    per = "input" if None in result.qps else "QP"
     return [
         f"Data: `{result.data_dir}`, split `{result.split}`: {result.clips} clips, {frames} frames evaluated per "
-        f"QP ({w}x{h}), degradation models: {', '.join(sorted({r['degradation'] for r in result.rows}))}.",
+        f"{per} ({w}x{h} target), degradation models: {', '.join(sorted({r['degradation'] for r in result.rows}))}.",
         "Metrics on PQ R'G'B' BT.2020 in [0, 1] (PSNR and SSIM with peak / data range 1); ΔE ITP is BT.2124, the "
         "mean over pixels. Each figure is the mean over the evaluated frames. ms/frame is the median time of one "
         f"mapping call (model: tensor in, forward, clamp) per output frame on {result.device}, "

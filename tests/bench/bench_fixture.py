@@ -41,7 +41,7 @@ def _degrade(sdr: np.ndarray, qp: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_dataset(root: Path, tmos=("bt2446c", "hable"), frames: int = FRAMES, qps=QPS, x2: bool = False,
-                 seed: int = 0) -> Path:
+                 seed: int = 0, scales: tuple[int, ...] | None = None) -> Path:
     """One test clip per TMO plus one train clip, laid out as `sdr2hdr data build` lays out a set.
 
     manifest.json lists the splits and, per clip, its clips/<id>/clip.json; that one lists the frame files:
@@ -49,7 +49,7 @@ def make_dataset(root: Path, tmos=("bt2446c", "hable"), frames: int = FRAMES, qp
     """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    scales = (1, 2) if x2 else (1,)
+    scales = scales or ((1, 2) if x2 else (1,))
     entries, splits = {}, {"train": [], "test": []}
     for k, (split, tmo) in enumerate([("test", t) for t in tmos] + [("train", tmos[0])]):
         cid = f"synthetic{k}-000"

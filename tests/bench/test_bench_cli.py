@@ -117,4 +117,4 @@ def test_evaluate_the_mean_of_the_last_checkpoints(tiny_set, tmp_path):
                 "--metrics", "psnr", "--max-frames", "1", "--report-frames", "0", "--quiet",
                 "--out", tmp_path / "ev") == 0
     md = (tmp_path / "ev" / "results.md").read_text()
-    assert "agcm: mean of 2 checkpoints step_00000020.pt..step_00000030.pt" in md
+    assert "agcm: mean weights of 2 checkpoints step_00000020.pt..step_00000030.pt" in md

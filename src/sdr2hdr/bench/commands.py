@@ -11,6 +11,7 @@ from sdr2hdr.errors import InputError
 
 CLASSICAL = ("bt2408", "bt2446a", "bt2446c")
 EXTRA_METRICS = ("mpsnr", "vifp", "haarpsi", "vsi")
+SR_ITM_METRICS = ("psnr", "ssim", "mpsnr", "delta_e_itp")  # Deep SR-ITM's and GPGMNet's tables, with Delta E ITP
 
 
 def _qp(text: str) -> int:
@@ -72,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "each QP; write results.csv, summary.csv, results.md (the papers' table layouts, "
                                    "overall and per degradation model), plots/ and report.html.")
     p.add_argument("--models", nargs="*", default=None, metavar="NAME",
-                   help="registered models (default: every one with weights); none: classical only")
+                   help="registered models: NAME (shipped weights), NAME.TAG (a shipped tag) or NAME=FILE "
+                        "(a .safetensors file); default: every one with weights; none: classical only")
     p.add_argument("--methods", nargs="*", choices=CLASSICAL, default=list(CLASSICAL), metavar="METHOD",
                    help=f"classical mappings to include (default {' '.join(CLASSICAL)}; none: models only)")
     p.add_argument("--weights-dir", type=Path, default=None,
@@ -84,6 +86,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "standard curve scored with LOCO_DIR/<curve>.safetensors (trained without it), the unseen "
                         "curves with the default model's weights; writes heldout.md, heldout.csv, a plot")
     p.add_argument("--heldout-model", default="adaptive_itm", help="the model of the held-out protocol")
+    p.add_argument("--task", choices=("itm", "sr-itm"), default="itm",
+                   help="itm (default): same-size mapping; sr-itm: joint super-resolution + ITM as Deep SR-ITM and "
+                        "GPGMNet ran it: x--scale input, full-size target, bicubic + each classical mapping as the "
+                        "baselines, the SR models at that scale; writes sr_itm.md and sr_itm.csv too")
+    p.add_argument("--scale", type=int, choices=(2, 4), default=None, help="the SR factor of --task sr-itm")
+    p.add_argument("--input", choices=("uncoded", "coded"), default=None,
+                   help="the input frames: uncoded (the HQ SDR; for sr-itm the MATLAB-style bicubic down-scale, the "
+                        "papers' protocol; the sr-itm default) or coded (x265 at --qps; the itm default)")
+    p.add_argument("--checkpoints", nargs="+", default=None, metavar="NAME=DIR",
+                   help="DIDNet's protocol: score each of the last --last checkpoints of model NAME in DIR (a "
+                        "training run's folder or its checkpoints/); the tables report their mean score ± s.d.")
+    p.add_argument("--last", type=positive_int, default=6, metavar="K",
+                   help="how many of the newest checkpoints --checkpoints scores (default 6, as DIDNet)")
+    p.add_argument("--weight-average", action="store_true",
+                   help="with --checkpoints: also score one model with the mean weights of those checkpoints, as a "
+                        "row of its own (our variant of DIDNet's protocol)")
     _common(p)
     p.set_defaults(func=cmd_benchmark)
 
@@ -91,7 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _metrics(args) -> list[str]:
     from sdr2hdr.bench.scores import DEFAULT_METRICS, check_metrics
 
-    names = list(args.metrics or DEFAULT_METRICS)
+    default = SR_ITM_METRICS if getattr(args, "task", "itm") == "sr-itm" else DEFAULT_METRICS
+    names = list(args.metrics or default)
     if args.all_metrics:
         names += EXTRA_METRICS
     if args.cvvdp:
@@ -101,7 +120,7 @@ def _metrics(args) -> list[str]:
 
 def _run(args, methods, notes, qps, out: Path | None) -> int:
     from sdr2hdr.bench.dataset import load_split
-    from sdr2hdr.bench.report import Summary, by_degradation_table, table1, write_all
+    from sdr2hdr.bench.report import Summary, by_degradation_table, sr_itm_table, table1, write_all
     from sdr2hdr.bench.run import run_benchmark
     from sdr2hdr.engine.infer import pick_device
 
@@ -111,9 +130,10 @@ def _run(args, methods, notes, qps, out: Path | None) -> int:
     device = pick_device(args.device)
     result = run_benchmark(clips, methods, qps, _metrics(args), max_frames=args.max_frames,
                            report_frames=args.report_frames, progress=not args.quiet, split=args.split,
-                           data_dir=str(args.data), device=str(device), notes=notes)
+                           data_dir=str(args.data), device=str(device), notes=notes,
+                           task=getattr(args, "task", "itm"))
     s = Summary(result)
-    print(table1(s).markdown())
+    print(sr_itm_table(s).markdown() if result.task == "sr-itm" else table1(s).markdown())
     if "psnr" in result.metrics and len(s.degradations) > 1:
         print("\nPSNR by degradation model (mean over QPs):")
         print(by_degradation_table(s, "psnr").markdown())
@@ -160,9 +180,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from sdr2hdr.bench.dataset import find_manifest
-    from sdr2hdr.bench.methods import classical_method, model_method
-    from sdr2hdr.models import list_models
-    from sdr2hdr.models.weights import shipped_weights
 
     _check_common(args)
     find_manifest(args.data)
@@ -170,25 +187,117 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         raise InputError(f"no such weights folder: {args.weights_dir}")
     if args.heldout is not None:
         return _heldout(args)
-    registered = list_models()
-    names = registered if args.models is None else list(dict.fromkeys(args.models))
-    unknown = [n for n in names if n not in registered]
-    if unknown:
-        raise InputError(f"unknown model {unknown[0]!r}; registered: {', '.join(registered)}")
+    scale = _check_task(args)
     # classical rows first, as the papers list the previous methods before their own
-    methods = [classical_method(m, args.peak_nits) for m in dict.fromkeys(args.methods)]
-    notes, no_weights = [], []
-    for name in names:
-        weights = (args.weights_dir / f"{name}.safetensors") if args.weights_dir else shipped_weights(name)
-        if weights is None or not Path(weights).is_file():
-            no_weights.append(name)
-            continue
-        methods.append(model_method(name, weights, device=args.device, precision=args.precision, tile=args.tile,
-                                    peak_nits=args.peak_nits))
+    methods = _classical(args, scale)
+    notes: list[str] = []
+    methods += _models(args, scale, notes)
+    methods += _checkpoints(args, scale)
+    qps = [None] if args.input == "uncoded" else args.qps
+    return _run(args, methods, notes, qps, args.out)
+
+
+def _check_task(args) -> int:
+    """The input scale every method takes (1 for itm); refuses options that do not go with the task."""
+    if args.task == "sr-itm" and args.scale is None:
+        raise InputError("--task sr-itm needs --scale 2 or --scale 4")
+    if args.task == "itm" and args.scale is not None:
+        raise InputError("--scale goes with --task sr-itm")
+    if args.input is None:
+        args.input = "uncoded" if args.task == "sr-itm" else "coded"
+    if args.input == "uncoded" and args.qps:
+        raise InputError("--qps goes with --input coded (the uncoded input has no QP)")
+    if (args.weight_average or args.last != 6) and not args.checkpoints:
+        raise InputError("--last and --weight-average go with --checkpoints NAME=DIR")
+    return args.scale or 1
+
+
+def _classical(args, scale: int) -> list:
+    from sdr2hdr.bench.methods import bicubic_method, classical_method
+
+    names = dict.fromkeys(args.methods)
+    if scale == 1:
+        return [classical_method(m, args.peak_nits) for m in names]
+    return [bicubic_method(m, scale, args.peak_nits) for m in names]
+
+
+def _split_spec(spec: str) -> tuple[str, Path | None]:
+    name, sep, path = spec.partition("=")
+    if sep and not path:
+        raise InputError(f"{spec!r}: give NAME=FILE with a file after the '='")
+    return name, (Path(path) if sep else None)
+
+
+def _check_model(name: str, scale: int) -> None:
+    """An unknown name, or for sr-itm a model at another scale than the task's, is refused before any work.
+
+    The itm task keeps its mixed table: an SR model there takes the coded input at its own scale.
+    """
+    from sdr2hdr.models import get_summary, list_models
+    from sdr2hdr.models.weights import split_tag
+
+    model = split_tag(name)[0]
+    if model not in list_models():
+        raise InputError(f"unknown model {model!r}; registered: {', '.join(list_models())}")
+    got = get_summary(model).scale
+    if scale > 1 and got != scale:
+        hint = f"--scale {got}" if got > 1 else "--task itm"
+        raise InputError(f"{model} takes x{got} input, but --task sr-itm --scale {scale} scores x{scale} input; "
+                         f"use {hint}")
+
+
+def _models(args, scale: int, notes: list[str]) -> list:
+    """The --models rows: shipped weights (by default every model at the task's scale that has them), a shipped
+    tag, or a file."""
+    from sdr2hdr.bench.methods import model_method
+    from sdr2hdr.models import get_summary, list_models
+    from sdr2hdr.models.weights import shipped_weights
+
+    if args.models is None:
+        specs = [n for n in list_models() if scale == 1 or get_summary(n).scale == scale]
+    else:
+        specs = list(dict.fromkeys(args.models))
+    out, no_weights = [], []
+    for spec in specs:
+        name, path = _split_spec(spec)
+        _check_model(name, scale)
+        if path is None:
+            path = (args.weights_dir / f"{name}.safetensors") if args.weights_dir else shipped_weights(name)
+            if path is None or not Path(path).is_file():
+                no_weights.append(name)
+                continue
+            # a shipped file is loaded by name, so its sha256 is checked against its card
+            path = path if args.weights_dir else None
+        elif not path.is_file():
+            raise InputError(f"no such weights file for {name}: {path}")
+        out.append(model_method(name, path, device=args.device, precision=args.precision, tile=args.tile,
+                                peak_nits=args.peak_nits))
     if no_weights:
         where = f"in {args.weights_dir}" if args.weights_dir else "shipped"
-        notes.append(f"no weights {where} for {', '.join(no_weights)}: not benchmarked")
-    return _run(args, methods, notes, args.qps, args.out)
+        notes.append(f"no weights {where} for {', '.join(no_weights)}: not benchmarked"
+                     + ("" if args.models is None else "; give NAME=FILE.safetensors"))
+    return out
+
+
+def _checkpoints(args, scale: int) -> list:
+    """DIDNet's protocol for each --checkpoints NAME=DIR: one method per checkpoint, grouped; and the model with
+    their mean weights as a row of its own when --weight-average."""
+    from sdr2hdr.bench.methods import checkpoint_methods, model_method
+
+    out = []
+    for spec in args.checkpoints or []:
+        name, folder = _split_spec(spec)
+        if folder is None:
+            raise InputError(f"--checkpoints {spec!r}: give NAME=DIR (a registered model and its checkpoints)")
+        _check_model(name, scale)
+        kw = {"device": args.device, "precision": args.precision, "tile": args.tile, "peak_nits": args.peak_nits}
+        out += checkpoint_methods(name, folder, args.last, **kw)
+        if args.weight_average:
+            m = model_method(name, average=(args.last, folder),
+                             label=f"{name} (weights averaged over last {args.last} checkpoints)", **kw)
+            m.name, m.note = f"{name}@mean_weights_{args.last}", m.note.replace(name, f"{name}@mean_weights", 1)
+            out.append(m)
+    return out
 
 
 def _heldout(args) -> int:

@@ -7,7 +7,8 @@ Functions and classes
 - TestClip: one clip of the split (id, source, degradation model, frames, where each frame sequence lives)
 - load_split(data_dir, split) -> list[TestClip]; InputError for a folder without a manifest or an empty split
 - find_manifest(data_dir) -> the set's manifest path, or InputError saying what is wrong with the folder
-- TestClip.hdr() / .sdr() / .lq(qp, scale) -> lists of float32 HWC frames in [0, 1]
+- TestClip.hdr() / .sdr() / .lq(qp, scale) -> lists of float32 HWC frames in [0, 1]; lq(None, scale) is the uncoded
+  input (sdr/xS: the HQ SDR, for scale > 1 the builder's MATLAB-style bicubic down-scale), the SR-ITM papers' input
 
 Per clip, the set holds (paths relative to clips/<id>/, as listed in clip.json "files"): hdr/NNN.png (16-bit PQ
 R'G'B' BT.2020), sdr/xS/NNN.png (HQ SDR, 8-bit BT.709 BT.1886), lq/qpQ/xS/NNN.png (HQ SDR at scale S through libx265
@@ -38,13 +39,21 @@ class TestClip:
     hdr_files: list
     sdr_files: list | None = None
     lq_files: dict = field(default_factory=dict)  # (qp, scale) -> list of frame paths
+    sdr_scaled: dict = field(default_factory=dict)  # scale -> uncoded SDR frame paths (sdr/xS)
     record: dict = field(default_factory=dict, repr=False)
 
     @property
     def qps(self) -> list[int]:
+        """The x265 QPs of the coded input (the uncoded input, qp None, is not listed)."""
         return sorted({qp for qp, _ in self.lq_files})
 
-    def scales(self, qp: int) -> list[int]:
+    def has_input(self, qp: int | None) -> bool:
+        """Whether the clip has input frames at this QP (None: uncoded) at any scale."""
+        return bool(self.sdr_scaled) if qp is None else qp in self.qps
+
+    def scales(self, qp: int | None) -> list[int]:
+        if qp is None:
+            return sorted(self.sdr_scaled)
         return sorted(s for q, s in self.lq_files if q == qp)
 
     def frame_count(self) -> int:
@@ -58,8 +67,15 @@ class TestClip:
         """HQ SDR frames (before compression), R'G'B' BT.709 in [0, 1], or None when the set has none."""
         return None if self.sdr_files is None else read_frames(self.root, self.sdr_files)
 
-    def lq(self, qp: int, scale: int = 1) -> list[np.ndarray]:
-        """Compressed (and for scale > 1 downscaled) SDR frames decoded back, R'G'B' BT.709 in [0, 1]."""
+    def lq(self, qp: int | None, scale: int = 1) -> list[np.ndarray]:
+        """Compressed (and for scale > 1 downscaled) SDR frames decoded back, R'G'B' BT.709 in [0, 1].
+
+        qp None: the uncoded input at that scale (sdr/xS), what Deep SR-ITM and GPGMNet were tested on.
+        """
+        if qp is None:
+            if scale not in self.sdr_scaled:
+                raise InputError(f"clip {self.id} has no uncoded SDR frames at scale x{scale} (sdr/x{scale})")
+            return read_frames(self.root, self.sdr_scaled[scale])
         if (qp, scale) not in self.lq_files:
             raise InputError(f"clip {self.id} has no LQ frames at QP {qp}, scale x{scale}")
         return read_frames(self.root, self.lq_files[(qp, scale)])
@@ -101,6 +117,7 @@ def _clip(m: dict, root: Path) -> TestClip:
         hdr_files=list(files["hdr"]),
         sdr_files=(files.get("sdr") or {}).get("x1"),
         lq_files=lq,
+        sdr_scaled={_number(s): list(paths) for s, paths in (files.get("sdr") or {}).items() if paths},
         record=m,
     )
 

@@ -4,8 +4,12 @@ Classes and functions
 - Method: a name, a kind (classical / model), parameter count, input scale and window length, and
   run(clip_frames, index) -> (PQ R'G'B' frame, seconds) for one evaluated frame of a clip
 - classical_method(name, peak_nits) -> Method for bt2408 / bt2446a / bt2446c
+- bicubic_method(name, scale, peak_nits) -> "bicubic + X": the SR-ITM papers' baseline at x2 / x4
 - model_method(name, weights, average, device, precision, tile, peak_nits) -> Method for a registered model
-- average_checkpoints(model, ckpt_dir, k) -> the files averaged (DIDNet: mean of the last 6 checkpoints)
+- checkpoint_methods(name, ckpt_dir, last, ...) -> one Method per checkpoint, grouped (DIDNet's protocol: each of
+  the last 6 checkpoints scored, the table reporting the mean score)
+- average_checkpoints(model, ckpt_dir, k) -> the files averaged (our variant: one model with the mean weights)
+- last_checkpoints(ckpt_dir, k) -> the newest k checkpoint files of a folder or of a run's checkpoints/
 - is_classical(name)
 
 Multi-frame models see a window of T clip frames centred on the evaluated frame, the clip's first and last frames
@@ -44,6 +48,8 @@ class Method:
     frames: int
     note: str
     _fn: Callable[[list[np.ndarray], int], np.ndarray]
+    #: methods sharing a group are one row of the tables: the mean of their scores, with the spread
+    group: str | None = None
 
     def run(self, clip_frames: list[np.ndarray], index: int) -> tuple[np.ndarray, float]:
         """PQ R'G'B' HWC float32 for frame `index` of the clip, and the seconds the mapping took."""
@@ -71,6 +77,25 @@ def classical_method(name: str, peak_nits: float = 1000.0) -> Method:
     label = f"{CLASSICAL_LABELS.get(name, name)} (white {anchor:.0f} cd/m2)"
     note = f"{name}: classical, SDR 100% -> {anchor:.1f} cd/m2, clipped at {peak_nits:g} cd/m2"
     return Method(name, "classical", label, None, 1, 1, note, lambda frames, i: mapper(frames[i]))
+
+
+def bicubic_method(name: str, scale: int, peak_nits: float = 1000.0) -> Method:
+    """Bicubic up-scaling by `scale` (MATLAB imresize, Keys a = -0.5), then the classical mapping `name`.
+
+    The SR-ITM papers' baseline rows ("bicubic + ITM"); the up-scaling runs on the SDR code values, as the papers'
+    bicubic did, and its time counts in ms/frame.
+    """
+    from sdr2hdr.data.resize import imresize
+
+    base = classical_method(name, peak_nits)
+
+    def run(frames: list[np.ndarray], i: int) -> np.ndarray:
+        # the kernel's negative lobes overshoot at edges: SDR code values stay in [0, 1]
+        up = np.clip(imresize(frames[i], scale=scale), 0.0, 1.0)
+        return base.run([up], 0)[0]
+
+    return Method(f"bicubic+{name}", "classical", f"Bicubic x{scale} + {base.label}", None, scale, 1,
+                  f"bicubic+{name}: MATLAB-style bicubic x{scale} (a = -0.5), then " + base.note, run)
 
 
 def _checkpoint_files(ckpt_dir: Path) -> list[Path]:
@@ -109,19 +134,25 @@ def _state_dict(path: Path) -> dict:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
-def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[Path]:
-    """Load into model the mean of the last k checkpoints in ckpt_dir (integer buffers taken from the last)."""
+def last_checkpoints(ckpt_dir: str | Path, k: int) -> list[Path]:
+    """The newest k checkpoint files of ckpt_dir (or of its checkpoints/ folder: a training run's folder), oldest
+    first; InputError when there are fewer."""
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.is_dir():
         raise InputError(f"no such checkpoint directory: {ckpt_dir}")
     if k < 1:
-        raise InputError(f"--average-last needs K >= 1, got {k}")
+        raise InputError(f"the number of checkpoints must be 1 or more, got {k}")
     files = _checkpoint_files(ckpt_dir)
     if not files and (ckpt_dir / "checkpoints").is_dir():  # a training run's folder was given
         files = _checkpoint_files(ckpt_dir / "checkpoints")
     if len(files) < k:
-        raise InputError(f"{ckpt_dir} has {len(files)} checkpoints, fewer than the {k} to average")
-    files = files[-k:]
+        raise InputError(f"{ckpt_dir} has {len(files)} checkpoints, fewer than the {k} asked for")
+    return files[-k:]
+
+
+def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[Path]:
+    """Load into model the mean of the last k checkpoints in ckpt_dir (integer buffers taken from the last)."""
+    files = last_checkpoints(ckpt_dir, k)
     states = [_state_dict(p) for p in files]
     for path, state in zip(files, states):
         check_fit(model, state, f"checkpoint {path.name}")
@@ -132,24 +163,55 @@ def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[
 
 def model_method(name: str, weights: str | Path | None = None, average: tuple[int, str | Path] | None = None,
                  device: str = "cpu", precision: str = "fp32", tile: int | None = 512,
-                 peak_nits: float = 1000.0) -> Method:
+                 peak_nits: float = 1000.0, label: str | None = None) -> Method:
     """A registered model with its shipped weights, a weights file, or the mean of its last checkpoints.
 
-    Raises InputError for an unknown name or a model without weights (benchmark catches it to skip the model).
+    name may carry a shipped tag (``didnet_tiny.cpu_s8000``). Raises InputError for an unknown name or a model
+    without weights (benchmark catches it to skip the model).
     """
+    from sdr2hdr.models.weights import split_tag
+
+    if average is not None:
+        model = build_model(split_tag(name)[0])
+        files = average_checkpoints(model, average[1], average[0])
+        source = f"mean weights of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
+    else:
+        model, path = load_model(name, weights)
+        source = path.name
+    return _model_method(name, model, source, device, precision, tile, peak_nits, label)
+
+
+def checkpoint_methods(name: str, ckpt_dir: str | Path, last: int, device: str = "cpu", precision: str = "fp32",
+                       tile: int | None = 512, peak_nits: float = 1000.0) -> list[Method]:
+    """One method per checkpoint of the last `last` in ckpt_dir, all in one group: DIDNet's scoring protocol.
+
+    The tables show the group as one row, the mean of the checkpoints' scores (DIDNet table 1) with their spread;
+    each checkpoint keeps its own rows in results.csv and a per-checkpoint table.
+    """
+    files = last_checkpoints(ckpt_dir, last)
+    group = f"{name} (mean score of last {len(files)} checkpoints)"
+    out = []
+    for path in files:
+        model = build_model(name)
+        state = _state_dict(path)
+        check_fit(model, state, f"checkpoint {path.name}")
+        model.load_state_dict(state, strict=True)
+        m = _model_method(f"{name}@{path.stem}", model, f"checkpoint {path.name}", device, precision, tile,
+                          peak_nits, f"{name} @ {path.stem}")
+        m.group = group
+        out.append(m)
+    return out
+
+
+def _model_method(name: str, model: nn.Module, source: str, device: str, precision: str, tile: int | None,
+                  peak_nits: float, label: str | None) -> Method:
+    """A model with its weights loaded, run as the benchmark runs every model."""
     import torch
 
     from sdr2hdr.color import pq_inverse_eotf
     from sdr2hdr.engine.infer import ModelRunner, window
     from sdr2hdr.models import count_params
 
-    if average is not None:
-        model = build_model(name)
-        files = average_checkpoints(model, average[1], average[0])
-        source = f"mean of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
-    else:
-        model, path = load_model(name, weights)
-        source = path.name
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
     t = runner.frames
@@ -163,4 +225,4 @@ def model_method(name: str, weights: str | Path | None = None, average: tuple[in
 
     note = f"{name}: {source}, {runner.device.type} {precision}" + (f", {t}-frame window" if t > 1 else "") + \
         (f", x{runner.scale} input" if runner.scale > 1 else "")
-    return Method(name, "model", name, count_params(model), runner.scale, t, note, run)
+    return Method(name, "model", label or name, count_params(model), runner.scale, t, note, run)

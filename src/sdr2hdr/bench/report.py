@@ -10,6 +10,10 @@ Files written into the output folder
   per degradation model. Best value of each quality column in bold.
 - plots/psnr_vs_ms.png (GPGMNet figure 1: mean PSNR against ms per frame, log x), plots/<metric>_vs_qp.png,
   plots/psnr_vs_qp_by_degradation.png.
+- sr_itm.md and sr_itm.csv (task "sr-itm"): Deep SR-ITM's / GPGMNet's table: PSNR, SSIM, mPSNR, Delta E ITP,
+  ms/frame per method, the best fixed classical row and each row's PSNR gap to bicubic + that classical mapping.
+- A group of methods (the checkpoints of DIDNet's protocol) is one row of every table: the mean of the members'
+  scores ± their standard deviation; a "Per checkpoint" section lists each member.
 - report.html with report_files/: the tables, the plots and, for a few test frames, the SDR input, the ground truth
   and each output tone-mapped for an SDR screen, and a Delta E ITP heat map per output.
 
@@ -22,12 +26,13 @@ import csv
 import html
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.bench.run import BenchResult, Sample
+from sdr2hdr.bench.methods import Method
+from sdr2hdr.bench.run import BenchResult, Sample, qp_label
 from sdr2hdr.bench.scores import METRIC_INFO
 
 TABLE1_MEANS = ("psnr", "ssim", "ms_ssim", "delta_e_itp")
@@ -47,7 +52,11 @@ def _mean(values) -> float:
 
 
 class Summary:
-    """Means of every metric per (method, degradation, qp), with "all" and "mean" as the wildcards."""
+    """Means of every metric per (method, degradation, qp), with "all" and "mean" as the wildcards.
+
+    Methods sharing a group (the checkpoints of DIDNet's protocol) are shown as one row named after the group:
+    each figure is the mean of the members' means, and spread() is their standard deviation.
+    """
 
     def __init__(self, result: BenchResult) -> None:
         self.result = result
@@ -58,35 +67,81 @@ class Summary:
                 for qp in (MEAN, r["qp"]):
                     groups.setdefault((r["method"], deg, qp), []).append(r)
         self.groups = groups
-        self.methods = [m for m in result.methods if any(k[0] == m.name for k in groups)]
+        scored = [m for m in result.methods if any(k[0] == m.name for k in groups)]
+        self.members: dict[str, list[Method]] = {}
+        self.methods: list[Method] = []
+        for m in scored:
+            if m.group is None:
+                self.methods.append(m)
+                continue
+            if m.group not in self.members:
+                self.members[m.group] = []
+                self.methods.append(replace(m, name=m.group, label=m.group, group=None,
+                                            note=f"{m.group}: each checkpoint scored, the mean of their scores"))
+            self.members[m.group].append(m)
 
-    def get(self, method: str, metric: str, degradation: str = ALL, qp: int | str = MEAN) -> float:
+    def _member_values(self, method: str, metric: str, degradation: str, qp) -> list[float]:
+        return [self.get(m.name, metric, degradation, qp) for m in self.members[method]]
+
+    def get(self, method: str, metric: str, degradation: str = ALL, qp: int | str | None = MEAN) -> float:
+        if method in self.members:
+            return _mean(self._member_values(method, metric, degradation, qp))
         return _mean(r.get(metric) for r in self.groups.get((method, degradation, qp), []))
 
-    def frames(self, method: str, degradation: str = ALL, qp: int | str = MEAN) -> int:
+    def spread(self, method: str, metric: str, degradation: str = ALL, qp: int | str | None = MEAN) -> float | None:
+        """Standard deviation over a group's members (None for a single method)."""
+        if method not in self.members:
+            return None
+        vals = [v for v in self._member_values(method, metric, degradation, qp) if not math.isnan(v)]
+        return float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
+
+    def cell(self, method: str, metric: str, degradation: str = ALL, qp: int | str | None = MEAN) -> tuple:
+        """A table cell: (mean, digits), or (mean, digits, spread) for a group."""
+        digits = METRIC_INFO[metric].digits
+        sd = self.spread(method, metric, degradation, qp)
+        value = self.get(method, metric, degradation, qp)
+        return (value, digits) if sd is None else (value, digits, sd)
+
+    def frames(self, method: str, degradation: str = ALL, qp: int | str | None = MEAN) -> int:
+        if method in self.members:
+            return sum(self.frames(m.name, degradation, qp) for m in self.members[method])
         return len(self.groups.get((method, degradation, qp), []))
+
+    def ms(self, method: str) -> float:
+        """Median ms per frame; a group's over all its members' frames."""
+        if method in self.members:
+            secs = [x for m in self.members[method] for x in self.result.seconds.get(m.name, [])]
+            return 1000.0 * float(np.median(secs)) if secs else float("nan")
+        return self.result.ms_per_frame(method)
 
     def rows(self) -> list[dict]:
         out = []
-        for m in self.methods:
+        every = self.methods + [m for ms in self.members.values() for m in ms]
+        for m in every:
             for deg in (ALL, *self.degradations):
                 for qp in (*self.result.qps, MEAN):
                     n = self.frames(m.name, deg, qp)
                     if not n:
                         continue
-                    row = {"method": m.name, "kind": m.kind, "degradation": deg, "qp": qp, "frames": n,
+                    row = {"method": m.name, "kind": m.kind, "degradation": deg, "qp": _qp_text(qp), "frames": n,
                            "params": m.params if m.params is not None else "",
-                           "ms_per_frame": round(self.result.ms_per_frame(m.name), 3)}
+                           "ms_per_frame": round(self.ms(m.name), 3)}
                     row.update({k: self.get(m.name, k, deg, qp) for k in self.result.metrics})
+                    if m.name in self.members:
+                        row.update({f"{k}_sd": self.spread(m.name, k, deg, qp) for k in self.result.metrics})
                     out.append(row)
         return out
+
+
+def _qp_text(qp) -> str | int:
+    return "uncoded" if qp is None else qp
 
 
 @dataclass
 class Table:
     title: str
     header: list[str]
-    rows: list[list]  # cells: str, or (float, digits) for numbers
+    rows: list[list]  # cells: str, (float, digits) for numbers, (float, digits, spread) for a group's mean
     better: list  # per column: None, True (higher best) or False (lower best)
 
     def _cells(self) -> list[list[str]]:
@@ -100,8 +155,10 @@ class Table:
             cells = []
             for j, c in enumerate(r):
                 if isinstance(c, tuple):
-                    v, digits = c
+                    v, digits = c[:2]
                     s = "–" if math.isnan(v) else f"{v:.{digits}f}"
+                    if len(c) > 2 and not math.isnan(v) and not math.isnan(c[2]):
+                        s += f" ± {c[2]:.{digits}f}"
                     if j in best and not math.isnan(v) and round(v, digits) == round(best[j], digits):
                         s = f"**{s}**"
                     cells.append(s)
@@ -132,34 +189,37 @@ def _label(result: BenchResult, name: str) -> str:
     return next(m.label for m in result.methods if m.name == name)
 
 
-def table1(s: Summary, degradation: str = ALL) -> Table:
-    """DIDNet table 1: Methods, Params, Runtime, PSNR at each QP, Mean-PSNR, Mean-SSIM, Delta E ITP."""
+def table1(s: Summary, degradation: str = ALL, methods: list[Method] | None = None) -> Table:
+    """DIDNet table 1: Methods, Params, Runtime, PSNR at each QP, Mean-PSNR, Mean-SSIM, Delta E ITP.
+
+    methods: the rows (default: the summary's, a checkpoint group as one row).
+    """
     r = s.result
     means = [k for k in TABLE1_MEANS if k in r.metrics]
     header = ["Method", "Params (M)", "ms/frame"]
     better: list = [None, None, None]
     if "psnr" in r.metrics:
-        header += [f"PSNR QP{qp}" for qp in r.qps]
+        header += [f"PSNR {qp_label(qp)}" for qp in r.qps]
         better += [True] * len(r.qps)
     header += [f"Mean {METRIC_INFO[k].label}" for k in means]
     better += [METRIC_INFO[k].higher_better for k in means]
     rows = []
-    for m in s.methods:
+    for m in s.methods if methods is None else methods:
         if not s.frames(m.name, degradation):
             continue
         row: list = [m.label, "–" if m.params is None else f"{m.params / 1e6:.3f}",
-                     f"{r.ms_per_frame(m.name):.1f}"]
+                     f"{s.ms(m.name):.1f}"]
         if "psnr" in r.metrics:
-            row += [(s.get(m.name, "psnr", degradation, qp), 2) for qp in r.qps]
-        row += [(s.get(m.name, k, degradation), METRIC_INFO[k].digits) for k in means]
+            row += [s.cell(m.name, "psnr", degradation, qp) for qp in r.qps]
+        row += [s.cell(m.name, k, degradation) for k in means]
         rows.append(row)
     return Table("", header, rows, better)
 
 
 def per_qp_table(s: Summary, metric: str, degradation: str = ALL) -> Table:
     r, info = s.result, METRIC_INFO[metric]
-    header = ["Method"] + [f"QP{qp}" for qp in r.qps] + ["Mean"]
-    rows = [[m.label] + [(s.get(m.name, metric, degradation, qp), info.digits) for qp in (*r.qps, MEAN)]
+    header = ["Method"] + [qp_label(qp) for qp in r.qps] + ["Mean"]
+    rows = [[m.label] + [s.cell(m.name, metric, degradation, qp) for qp in (*r.qps, MEAN)]
             for m in s.methods if s.frames(m.name, degradation)]
     return Table(info.label, header, rows, [None] + [info.higher_better] * (len(r.qps) + 1))
 
@@ -169,7 +229,7 @@ def table2(s: Summary, degradation: str = ALL) -> Table | None:
     keys = [k for k in TABLE2 if k in s.result.metrics]
     if not any(k in s.result.metrics for k in TABLE2[1:]):
         return None
-    rows = [[m.label] + [(s.get(m.name, k, degradation), METRIC_INFO[k].digits) for k in keys]
+    rows = [[m.label] + [s.cell(m.name, k, degradation) for k in keys]
             for m in s.methods if s.frames(m.name, degradation)]
     return Table("", ["Method"] + [METRIC_INFO[k].label for k in keys], rows,
                  [None] + [METRIC_INFO[k].higher_better for k in keys])
@@ -177,7 +237,7 @@ def table2(s: Summary, degradation: str = ALL) -> Table | None:
 
 def by_degradation_table(s: Summary, metric: str) -> Table:
     info = METRIC_INFO[metric]
-    rows = [[m.label] + [(s.get(m.name, metric, d), info.digits) for d in (*s.degradations, ALL)]
+    rows = [[m.label] + [s.cell(m.name, metric, d) for d in (*s.degradations, ALL)]
             for m in s.methods]
     return Table(info.label, ["Method", *s.degradations, "all"], rows,
                  [None] + [info.higher_better] * (len(s.degradations) + 1))
@@ -186,20 +246,119 @@ def by_degradation_table(s: Summary, metric: str) -> Table:
 def _preamble(result: BenchResult) -> list[str]:
     w, h = result.frame_size or (0, 0)
     frames = len({(r["clip"], r["frame"]) for r in result.rows})
+    per = "input" if None in result.qps else "QP"
     return [
         f"Data: `{result.data_dir}`, split `{result.split}`: {result.clips} clips, {frames} frames evaluated per "
-        f"QP ({w}x{h}), degradation models: {', '.join(sorted({r['degradation'] for r in result.rows}))}.",
+        f"{per} ({w}x{h} target), degradation models: {', '.join(sorted({r['degradation'] for r in result.rows}))}.",
         "Metrics on PQ R'G'B' BT.2020 in [0, 1] (PSNR and SSIM with peak / data range 1); ΔE ITP is BT.2124, the "
         "mean over pixels. Each figure is the mean over the evaluated frames. ms/frame is the median time of one "
         f"mapping call (model: tensor in, forward, clamp) per output frame on {result.device}, "
         f"{os.cpu_count()} CPU cores visible. Classical rows name the HDR level SDR white is mapped to.",
+        _input_note(result),
     ]
+
+
+def _input_note(result: BenchResult) -> str:
+    coded = ", ".join(qp_label(qp) for qp in _coded(result))
+    if result.task != "sr-itm":
+        what = f"x265-coded SDR at {coded}" if coded else ""
+        if None in result.qps:
+            what = "uncoded HQ SDR (sdr/x1)" + (f" and {what}" if what else "")
+        return f"Input: {what}; target: the HDR frames."
+    what = (f"the uncoded x{result.scale} SDR (sdr/x{result.scale}: the builder's MATLAB-style bicubic down-scale, "
+            "as Deep SR-ITM and GPGMNet tested)") if None in result.qps else ""
+    if coded:
+        what += (" and " if what else "") + f"that down-scale x265-coded at {coded} (our compressed variant)"
+    return (f"SR-ITM task x{result.scale}: input {what}; target: the HDR frames at full size. Classical rows "
+            f"up-scale with MATLAB-style bicubic (Keys a = -0.5) before the mapping.")
+
+
+def best_classical(s: Summary) -> Method | None:
+    """The classical method with the best mean PSNR over every clip and input: the best fixed classical choice."""
+    rows = [m for m in s.methods if m.kind == "classical" and not math.isnan(s.get(m.name, "psnr"))]
+    return max(rows, key=lambda m: s.get(m.name, "psnr")) if rows else None
+
+
+SR_ITM_METRICS = ("psnr", "ssim", "mpsnr", "delta_e_itp", "ms_ssim")
+
+
+def sr_itm_table(s: Summary) -> Table:
+    """Deep SR-ITM table 3 / GPGMNet table 1: PSNR, SSIM, mPSNR, Delta E ITP, ms/frame, and each row's PSNR gap to
+    bicubic + the best fixed classical mapping (the row it has to beat)."""
+    r = s.result
+    keys = [k for k in SR_ITM_METRICS if k in r.metrics]
+    header, better = ["Method", "Params (M)", "ms/frame"], [None, None, None]
+    if "psnr" in r.metrics and len(r.qps) > 1:
+        header += [f"PSNR {qp_label(qp)}" for qp in r.qps]
+        better += [True] * len(r.qps)
+    header += [METRIC_INFO[k].label for k in keys] + ["ΔPSNR vs best classical"]
+    better += [METRIC_INFO[k].higher_better for k in keys] + [None]
+    best = best_classical(s)
+    ref = s.get(best.name, "psnr") if best is not None else float("nan")
+
+    def row(m: Method, label: str, gap: bool) -> list:
+        cells: list = [label, "–" if m.params is None else f"{m.params / 1e6:.3f}", f"{s.ms(m.name):.1f}"]
+        if "psnr" in r.metrics and len(r.qps) > 1:
+            cells += [s.cell(m.name, "psnr", ALL, qp) for qp in r.qps]
+        cells += [s.cell(m.name, k) for k in keys]
+        d = s.get(m.name, "psnr") - ref
+        return cells + [f"{d:+.2f}" if gap and not math.isnan(d) else "–"]
+
+    classical = [m for m in s.methods if m.kind == "classical"]
+    rows = [row(m, m.label, True) for m in classical]
+    if best is not None:
+        rows.append(row(best, f"Best fixed classical: {best.label}", False))
+    rows += [row(m, m.label, True) for m in s.methods if m.kind != "classical"]
+    return Table("", header, rows, better)
+
+
+def checkpoint_section(s: Summary) -> list[str]:
+    """Markdown lines: each checkpoint of a group scored on its own (DIDNet's protocol), under the group's row."""
+    if not s.members:
+        return []
+    out = ["## Per checkpoint (DIDNet's protocol)", "",
+           "DIDNet tests each of the last six checkpoints and reports the mean score; the tables above show each "
+           "group as one row, the mean of its checkpoints' scores ± their standard deviation. A weight-averaged "
+           "model, when scored, is a row of its own.", ""]
+    for group, members in s.members.items():
+        out += [f"### {group}", "", table1(s, methods=members).markdown(), ""]
+    return out
+
+
+def write_sr_itm(result: BenchResult, out_dir: Path) -> list[Path]:
+    """sr_itm.md (the SR-ITM table with what it was run on) and sr_itm.csv (the same figures, unrounded)."""
+    s = Summary(result)
+    table = sr_itm_table(s)
+    md = out_dir / "sr_itm.md"
+    lines = [f"# SR-ITM x{result.scale}", "", *_preamble(result), "", table.markdown(), ""]
+    lines += checkpoint_section(s)
+    lines += ["## Methods", ""] + [f"- {m.note}" for m in s.methods + [m for g in s.members.values() for m in g]]
+    if result.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(result.notes)]
+    md.write_text("\n".join(lines) + "\n")
+    best = best_classical(s)
+    ref = s.get(best.name, "psnr") if best is not None else float("nan")
+    keys = [k for k in SR_ITM_METRICS if k in result.metrics]
+    path = out_dir / "sr_itm.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "kind", "scale", "input", "params", "ms_per_frame", *keys,
+                    *[f"{k}_sd" for k in keys], "psnr_gap_to_best_classical", "best_classical"])
+        for m in s.methods:
+            sds = [s.spread(m.name, k) for k in keys]
+            w.writerow([m.name, m.kind, result.scale, "+".join(str(_qp_text(q)) for q in result.qps),
+                        m.params if m.params is not None else "", f"{s.ms(m.name):.3f}",
+                        *[f"{s.get(m.name, k):.6g}" for k in keys], *["" if v is None else f"{v:.6g}" for v in sds],
+                        f"{s.get(m.name, 'psnr') - ref:.6g}", best.name if best is not None else ""])
+    return [md, path]
 
 
 def write_markdown(result: BenchResult, path: Path) -> str:
     s = Summary(result)
-    out = ["# SDR → HDR benchmark", "", *_preamble(result), "", "## Table 1: all test clips", "",
-           table1(s).markdown(), ""]
+    out = ["# SDR → HDR benchmark", "", *_preamble(result), ""]
+    if result.task == "sr-itm":
+        out += [f"## SR-ITM x{result.scale} (Deep SR-ITM / GPGMNet layout)", "", sr_itm_table(s).markdown(), ""]
+    out += ["## Table 1: all test clips", "", table1(s).markdown(), ""]
     for metric in result.metrics:
         if metric == "psnr":
             continue
@@ -218,6 +377,7 @@ def write_markdown(result: BenchResult, path: Path) -> str:
         n = len({r["clip"] for r in result.rows if r["degradation"] == deg})
         out += [f"### Degradation model `{deg}` ({n} clip{'s' if n != 1 else ''})", "",
                 table1(s, deg).markdown(), ""]
+    out += checkpoint_section(s)
     out += ["## Methods", ""] + [f"- {m.note}" for m in result.methods]
     if result.notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in dict.fromkeys(result.notes)]
@@ -228,17 +388,26 @@ def write_markdown(result: BenchResult, path: Path) -> str:
     return text
 
 
+def _csv_value(key: str, value):
+    if key == "qp":
+        return _qp_text(value)
+    return f"{value:.6g}" if isinstance(value, float) else value
+
+
 def write_csv(result: BenchResult, out_dir: Path) -> None:
     fields = ["method", "kind", "qp", "degradation", "clip", "source", "frame", "ms", *result.metrics]
     with open(out_dir / "results.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         for r in result.rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    rows = Summary(result).rows()
+            w.writerow({k: _csv_value(k, v) for k, v in r.items()})
+    s = Summary(result)
+    rows = s.rows()
     fields = ["method", "kind", "degradation", "qp", "frames", "params", "ms_per_frame", *result.metrics]
+    if s.members:  # DIDNet's protocol: the spread over the checkpoints beside each mean
+        fields += [f"{k}_sd" for k in result.metrics]
     with open(out_dir / "summary.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
@@ -271,7 +440,7 @@ def _plot_psnr_vs_ms(plt, result: BenchResult, s: Summary, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     xs = []
     for m in s.methods:
-        x, y = result.ms_per_frame(m.name), s.get(m.name, "psnr")
+        x, y = s.ms(m.name), s.get(m.name, "psnr")
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
         x = max(x, 1e-3)  # a log axis cannot show zero
@@ -290,14 +459,19 @@ def _plot_psnr_vs_ms(plt, result: BenchResult, s: Summary, path: Path) -> Path:
     return _save(plt, fig, path, 110)
 
 
+def _coded(result: BenchResult) -> list[int]:
+    return [qp for qp in result.qps if qp is not None]
+
+
 def _plot_metric_vs_qp(plt, result: BenchResult, s: Summary, metric: str, path: Path) -> Path:
     info = METRIC_INFO[metric]
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    qps = _coded(result)
     for m in s.methods:
-        ax.plot(result.qps, [s.get(m.name, metric, ALL, qp) for qp in result.qps], label=m.label, **_style(m.kind))
+        ax.plot(qps, [s.get(m.name, metric, ALL, qp) for qp in qps], label=m.label, **_style(m.kind))
     ax.set_xlabel("QP of the SDR input (HEVC)")
     ax.set_ylabel(info.label + ("" if info.higher_better else " (lower is better)"))
-    ax.set_xticks(result.qps)
+    ax.set_xticks(qps)
     ax.set_title(f"{info.label} against QP, all test clips")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
@@ -309,12 +483,12 @@ def _plot_by_degradation(plt, result: BenchResult, s: Summary, path: Path) -> Pa
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False, sharey=True)
+    qps = _coded(result)
     for ax, deg in zip(axes.flat, s.degradations):
         for m in s.methods:
-            ax.plot(result.qps, [s.get(m.name, "psnr", deg, qp) for qp in result.qps], label=m.label,
-                    **_style(m.kind))
+            ax.plot(qps, [s.get(m.name, "psnr", deg, qp) for qp in qps], label=m.label, **_style(m.kind))
         ax.set_title(f"degradation: {deg}", fontsize=9)
-        ax.set_xticks(result.qps)
+        ax.set_xticks(qps)
         ax.grid(True, alpha=0.3)
     for ax in axes.flat[n:]:
         ax.axis("off")
@@ -324,7 +498,10 @@ def _plot_by_degradation(plt, result: BenchResult, s: Summary, path: Path) -> Pa
 
 
 def write_plots(result: BenchResult, out_dir: Path) -> list[Path]:
-    """plots/*.png: PSNR against runtime, each metric against QP, PSNR against QP per degradation model."""
+    """plots/*.png: PSNR against runtime, each metric against QP, PSNR against QP per degradation model.
+
+    The curves against QP need coded input at two QPs or more: an uncoded-input run draws only the first plot.
+    """
     plt = _pyplot()
     s = Summary(result)
     plots = out_dir / "plots"
@@ -332,6 +509,8 @@ def write_plots(result: BenchResult, out_dir: Path) -> list[Path]:
     written = []
     if "psnr" in result.metrics:
         written.append(_plot_psnr_vs_ms(plt, result, s, plots / "psnr_vs_ms.png"))
+    if len(_coded(result)) < 2:
+        return written
     for metric in result.metrics:
         written.append(_plot_metric_vs_qp(plt, result, s, metric, plots / f"{metric}_vs_qp.png"))
     if "psnr" in result.metrics and s.degradations:
@@ -428,7 +607,7 @@ def write_html(result: BenchResult, out_dir: Path, plots: list[Path], heat_max: 
     parts += ["<h2>Test frames</h2>", f"<p>{html.escape(DISPLAY_NOTE)}</p>"]
     for k, sm in enumerate(result.samples):
         tag = f"s{k}_{_safe(sm.clip)}_qp{sm.qp}_f{sm.frame}"
-        parts.append(f"<h3>clip {html.escape(sm.clip)} (degradation {html.escape(sm.degradation)}), QP {sm.qp}, "
+        parts.append(f"<h3>clip {html.escape(sm.clip)} (degradation {html.escape(sm.degradation)}), {qp_label(sm.qp)}, "
                      f"frame {sm.frame}</h3><div>")
         parts += _sample_frames(result, sm, files, tag)
         parts.append("</div><div>")
@@ -452,6 +631,8 @@ def write_all(result: BenchResult, out_dir: str | Path, html_report: bool = True
     write_markdown(result, out_dir / "results.md")
     plots = write_plots(result, out_dir)
     paths = {"csv": out_dir / "results.csv", "summary": out_dir / "summary.csv", "markdown": out_dir / "results.md"}
+    if result.task == "sr-itm":
+        paths["sr_itm"], paths["sr_itm_csv"] = write_sr_itm(result, out_dir)
     if html_report:
         paths["html"] = write_html(result, out_dir, plots)
     return paths

@@ -3,6 +3,7 @@
 - run_benchmark(clips, methods, qps, metrics, ...) -> BenchResult
 - BenchResult: per-frame rows, per-method timings, notes (what was skipped and why), sample frames for the report
 - pick_frames(n, max_frames) -> the evaluated frame indices of a clip (evenly spread)
+- qp_label(qp) -> "QP37", or "uncoded" for qp None (the uncoded input, sdr/xS: the SR-ITM papers' protocol)
 
 A method that needs an input the data does not have (an x4 SR model on a set without x4 frames) is skipped with a
 note, never failed: the rest of the table is still worth having.
@@ -23,13 +24,21 @@ from sdr2hdr.bench.scores import resolve, score
 from sdr2hdr.errors import InputError
 
 
+def qp_label(qp: int | None) -> str:
+    return "uncoded" if qp is None else f"QP{qp}"
+
+
+def _qp_order(qp: int | None) -> int:
+    return -1 if qp is None else qp  # the uncoded input first, then rising QPs
+
+
 @dataclass
 class Sample:
     """One frame shown in the HTML report: the SDR input, the target and every method's output."""
 
     clip: str
     degradation: str
-    qp: int
+    qp: int | None
     frame: int
     sdr_input: np.ndarray
     target: np.ndarray
@@ -40,7 +49,7 @@ class Sample:
 class BenchResult:
     rows: list[dict]
     methods: list[Method]
-    qps: list[int]
+    qps: list[int | None]  # None: the uncoded input
     metrics: list[str]
     seconds: dict  # method name -> seconds per frame, every call
     notes: list[str]
@@ -50,6 +59,8 @@ class BenchResult:
     split: str = "test"
     data_dir: str = ""
     device: str = "cpu"
+    task: str = "itm"  # "itm", or "sr-itm": every method maps an x`scale` input to the full-size target
+    scale: int = 1
 
     def ms_per_frame(self, name: str) -> float:
         """Median over frames: the first call's one-off costs (allocation, kernel selection) do not count."""
@@ -63,7 +74,7 @@ def pick_frames(n: int, max_frames: int | None) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n - 1, max_frames)})
 
 
-def _report_plan(clips: list[TestClip], qps: list[int], count: int, report_qp: int | None) -> tuple[dict, int | None]:
+def _report_plan(clips: list[TestClip], qps: list, count: int, report_qp: int | None) -> tuple[dict, int | None]:
     """Which clips give a report frame: one per degradation model first, so the page shows the range of inputs."""
     if count <= 0 or not qps:
         return {}, None
@@ -79,17 +90,22 @@ def _report_plan(clips: list[TestClip], qps: list[int], count: int, report_qp: i
     return dict.fromkeys(chosen[:count]), qp
 
 
-def _check_qps(clips: list[TestClip], qps: list[int] | None) -> list[int]:
-    """The QPs asked for (all the data has when None), sorted, each one present in the data."""
+def _check_qps(clips: list[TestClip], qps: list[int | None] | None) -> list[int | None]:
+    """The QPs asked for (all the data's coded QPs when None), sorted, each one present in the data.
+
+    A None in the list asks for the uncoded input (sdr/xS); it comes first.
+    """
     available = sorted({qp for c in clips for qp in c.qps})
-    qps = sorted(dict.fromkeys(available if qps is None else qps))
-    absent = [qp for qp in qps if qp not in available]
+    qps = sorted(dict.fromkeys(available if qps is None else qps), key=_qp_order)
+    if None in qps and not any(c.has_input(None) for c in clips):
+        raise InputError("the data has no uncoded SDR frames (sdr/xS in its clips); score coded input with --qps")
+    absent = [qp for qp in qps if qp is not None and qp not in available]
     if absent:
         raise InputError(f"QP {absent[0]} is not in the data (it has {', '.join(map(str, available)) or 'none'})")
     return qps
 
 
-def _score_frames(result: BenchResult, method: Method, clip: TestClip, qp: int, frames: list, target: list,
+def _score_frames(result: BenchResult, method: Method, clip: TestClip, qp: int | None, frames: list, target: list,
                   indices: list[int], sample: Sample | None, bar: tqdm) -> None:
     """One method on the evaluated frames of one clip at one QP: a scored, timed row per frame."""
     for i in indices:
@@ -109,43 +125,55 @@ def _score_frames(result: BenchResult, method: Method, clip: TestClip, qp: int, 
         bar.update(1)
 
 
-def _run_qp(result: BenchResult, clip: TestClip, qp: int, target: list, indices: list[int], sample: Sample | None,
-            skipped: set, bar: tqdm) -> None:
+def _run_qp(result: BenchResult, clip: TestClip, qp: int | None, target: list, indices: list[int],
+            sample: Sample | None, skipped: set, bar: tqdm) -> None:
     """Every method on one clip at one QP; a method whose input scale the data lacks is skipped with a note."""
     lq: dict[int, list] = {}
     for method in result.methods:
-        bar.set_postfix_str(f"{method.name} QP{qp} {clip.id}", refresh=False)
+        bar.set_postfix_str(f"{method.name} {qp_label(qp)} {clip.id}", refresh=False)
         if method.scale not in clip.scales(qp):
             if (method.name, method.scale) not in skipped:
                 skipped.add((method.name, method.scale))
-                result.notes.append(f"{method.name} skipped: the data has no x{method.scale} LQ frames")
+                kind = "uncoded SDR" if qp is None else "LQ"
+                result.notes.append(f"{method.name} skipped: the data has no x{method.scale} {kind} frames")
             bar.update(len(indices))
             continue
         if method.scale not in lq:
             lq[method.scale] = clip.lq(qp, method.scale)
         frames = lq[method.scale]
         if len(frames) != len(target):
-            raise InputError(f"clip {clip.id}: {len(frames)} LQ frames at QP {qp} x{method.scale} but "
+            raise InputError(f"clip {clip.id}: {len(frames)} input frames at {qp_label(qp)} x{method.scale} but "
                              f"{len(target)} HDR frames")
         _score_frames(result, method, clip, qp, frames, target, indices, sample, bar)
     if sample is not None:
         result.samples.append(sample)
 
 
-def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] | None, metrics: list[str],
+def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int | None] | None, metrics: list[str],
                   max_frames: int | None = None, report_frames: int = 3, report_qp: int | None = None,
                   progress: bool = True, split: str = "test", data_dir: str = "", device: str = "cpu",
-                  notes: list[str] | None = None) -> BenchResult:
-    """Score every method on every evaluated frame of every clip at every QP."""
+                  notes: list[str] | None = None, task: str = "itm") -> BenchResult:
+    """Score every method on every evaluated frame of every clip at every QP (None in qps: the uncoded input).
+
+    task "sr-itm": every method takes the input at one scale S > 1 (bicubic + classical, SR models) and is
+    scored against the full-size target; the sample frames then show that x`S` input.
+    """
     qps = _check_qps(clips, qps)
     if not methods:
         raise InputError("nothing to evaluate: no method or model with weights")
     resolve(metrics)
     plan, sample_qp = _report_plan(clips, qps, report_frames, report_qp)
+    scale = max(m.scale for m in methods) if task == "sr-itm" else 1
+    for qp in qps:
+        if scale > 1 and not any(scale in c.scales(qp) for c in clips):
+            have = sorted({s for c in clips for s in c.scales(qp)})
+            raise InputError(f"the data has no x{scale} {'uncoded SDR' if qp is None else qp_label(qp)} input "
+                             f"(it has x{', x'.join(map(str, have)) or ' none'}); build the set with that scale")
     result = BenchResult([], methods, qps, list(metrics), {m.name: [] for m in methods}, list(notes or []), [],
-                         len(clips), None, split, str(data_dir), device)
+                         len(clips), None, split, str(data_dir), device, task, scale)
     skipped: set = set()
-    total = sum(len(pick_frames(c.frame_count(), max_frames)) * len([q for q in qps if q in c.qps]) for c in clips)
+    total = sum(len(pick_frames(c.frame_count(), max_frames)) * len([q for q in qps if c.has_input(q)])
+                for c in clips)
     bar = tqdm(total=total * len(methods), unit="frame", desc="benchmark", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, mininterval=0.5)
     try:
@@ -154,14 +182,15 @@ def run_benchmark(clips: list[TestClip], methods: list[Method], qps: list[int] |
             indices = pick_frames(len(target), max_frames)
             result.frame_size = result.frame_size or (target[0].shape[1], target[0].shape[0])
             for qp in qps:
-                if qp not in clip.qps:
-                    result.notes.append(f"clip {clip.id} has no QP {qp}: skipped there")
+                if not clip.has_input(qp):
+                    result.notes.append(f"clip {clip.id} has no {qp_label(qp)} input: skipped there")
                     bar.update(len(indices) * len(methods))
                     continue
                 sample = None
                 if clip.id in plan and qp == sample_qp:
                     i = indices[len(indices) // 2]
-                    sample = Sample(clip.id, clip.degradation, qp, i, clip.lq(qp, 1)[i], target[i])
+                    shown = scale if scale in clip.scales(qp) else 1
+                    sample = Sample(clip.id, clip.degradation, qp, i, clip.lq(qp, shown)[i], target[i])
                 _run_qp(result, clip, qp, target, indices, sample, skipped, bar)
     finally:
         bar.close()

@@ -132,8 +132,10 @@ def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[
 
 def model_method(name: str, weights: str | Path | None = None, average: tuple[int, str | Path] | None = None,
                  device: str = "cpu", precision: str = "fp32", tile: int | None = 512,
-                 peak_nits: float = 1000.0) -> Method:
+                 peak_nits: float = 1000.0, model_kwargs: dict | None = None) -> Method:
     """A registered model with its shipped weights, a weights file, or the mean of its last checkpoints.
+
+    model_kwargs: builder arguments the weights were trained with (an ablation's switches).
 
     Raises InputError for an unknown name or a model without weights (benchmark catches it to skip the model).
     """
@@ -144,11 +146,11 @@ def model_method(name: str, weights: str | Path | None = None, average: tuple[in
     from sdr2hdr.models import count_params
 
     if average is not None:
-        model = build_model(name)
+        model = build_model(name, **(model_kwargs or {}))
         files = average_checkpoints(model, average[1], average[0])
         source = f"mean of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
     else:
-        model, path = load_model(name, weights)
+        model, path = load_model(name, weights, model_kwargs)
         source = path.name
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)

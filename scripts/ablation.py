@@ -235,9 +235,9 @@ def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
 
-def direction(ours: tuple[float, float], paper: tuple[float, float] | None, higher_better: bool) -> str:
-    """'yes' / 'no': does our arm move the metric the way the paper's did (from the paper's network)? 'n/a' when
-    the paper has no such figure or reports no difference, or ours is not a number."""
+def direction(ours: tuple[float, float], paper: tuple[float, float] | None) -> str:
+    """'yes' / 'no': does our arm move the metric the way the paper's did, (network, arm) pairs of one metric?
+    'n/a' when the paper has no such figure or reports no difference, or ours is not a number."""
     if paper is None or any(isinstance(v, float) and math.isnan(v) for v in ours):
         return "n/a"
     theirs = _sign(paper[1] - paper[0])
@@ -262,9 +262,8 @@ def table_rows(paper: Paper, scores: dict[str, dict]) -> list[dict]:
             "paper_psnr": arm.paper_psnr[1] if arm.paper_psnr else None,
             "paper_de_ref": arm.paper_de[0] if arm.paper_de else None,
             "paper_de": arm.paper_de[1] if arm.paper_de else None,
-            "agrees_psnr": "reference" if is_ref else direction((ref["psnr"], sc["psnr"]), arm.paper_psnr, True),
-            "agrees_de": "reference" if is_ref else direction((ref["delta_e_itp"], sc["delta_e_itp"]), arm.paper_de,
-                                                              False),
+            "agrees_psnr": "reference" if is_ref else direction((ref["psnr"], sc["psnr"]), arm.paper_psnr),
+            "agrees_de": "reference" if is_ref else direction((ref["delta_e_itp"], sc["delta_e_itp"]), arm.paper_de),
             "paper_source": arm.source,
         })
     return rows
@@ -403,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
+        from sdr2hdr.bench.dataset import find_manifest
+
+        find_manifest(args.data)  # before any training: the scores need its test split
         for key in (PAPERS if args.paper == "all" else [args.paper]):
             run_paper(PAPERS[key], args)
         papers, rows, setups = collect(args.out)

@@ -60,11 +60,14 @@ class Paper:
 
 
 REFERENCE = "paper"  # every paper's first arm: its network as published
+FULL_DIDNET = "didnet_full"  # runs folder and table of --full-didnet
+TINY_NOTE = ("DIDNet-Tiny (48 channels) stands for DIDNet (--full-didnet: the 64-channel network, ~1.3x the time per "
+             "step on CPU); the paper's rows are the full DIDNet's.")
 
 PAPERS = {
     "didnet": Paper(
         "didnet", "DIDNet (Xu et al.)", "configs/didnet_tiny.yaml", 37,
-        (Arm(REFERENCE, "DIDNet-Tiny: 5 frames, DMC, L1 0.8 main + 0.2 aux"),
+        (Arm(REFERENCE, "5 frames, DMC, L1 0.8 main + 0.2 aux"),
          Arm("no_aux", "no auxiliary loss (L1 on the HDR only)", overrides=("loss.main_weight=1.0", "loss.aux=[]"),
              paper_psnr=(33.45, 33.10), source="table 3, full DIDNet, mean PSNR of QP 27-42"),
          Arm("feature_mod", "feature modulation after a plain conv (no DMC)", {"modulation": "feature"},
@@ -72,9 +75,8 @@ PAPERS = {
          Arm("one_frame", "1 frame instead of 5", {"frames": 1},
              paper_psnr=(32.80, 32.41),
              source="table 3: DIDNet itself not ablated; MF-HDRTVNET vs HDRTVNET, mean PSNR of QP 27-42")),
-        note="DIDNet-Tiny (48 channels) stands for DIDNet: on 2 CPU cores the full network costs ~1.3x per step; "
-             "the paper's rows are the full DIDNet's. The paper scores the mean of its last 6 checkpoints over QP "
-             "27-42; every arm here is scored on its last weights at QP 37."),
+        note=f"{TINY_NOTE} The paper scores the mean of its last 6 checkpoints over QP 27-42; every arm here is "
+             "scored on its last weights at QP 37."),
     "kpnet": Paper(
         "kpnet", "KPNet (Wang et al., TPAMI 2023)", "configs/kpnet.yaml", 37,
         (Arm(REFERENCE, "KPNet: KIB = R * X + Y, IFM with coordinate attention"),
@@ -113,8 +115,7 @@ PAPERS = {
 # ---------------------------------------------------------------------------------------------- training
 
 
-def budget_overrides(config: str, preset: str, steps: int, batch: int | None, patch: int | None,
-                     seed: int) -> list[str]:
+def budget_overrides(steps: int, batch: int | None, patch: int | None, seed: int) -> list[str]:
     """--set values every arm of a paper shares: one budget, validation and averaging off (the test split scores)."""
     sets = [f"train.steps={steps}", f"train.seed={seed}", "train.average_last=0",
             f"train.ckpt_every={max(1, steps // 10)}", f"train.val_every={steps}",
@@ -286,21 +287,20 @@ def _budget(setup: dict) -> str:
             f"Run: `python scripts/ablation.py {setup['argv']}`.")
 
 
-def markdown(papers: list[Paper], rows: list[dict], setups: dict[str, dict]) -> str:
+def markdown(tables: list[dict]) -> str:
     """results/ablation.md: one table per paper with its budget and notes."""
     lines = ["# Each paper's key ablation on our data", "",
              "Direction agrees: the sign of (arm - paper's network) in our PSNR (Delta E ITP: lower is better) "
              "matches the sign of the paper's difference for the same comparison. Short runs: differences of a "
              "few hundredths of a dB are within run-to-run noise.", ""]
-    for paper in papers:
-        prow = [r for r in rows if r["paper"] == paper.key]
-        test = "QP 37" if paper.qp is not None else "uncoded bicubic down-scale"
-        lines += [f"## {paper.title} ({paper.config}, test input {test})", "", _budget(setups[paper.key]), "",
-                  paper.note, "",
+    for table in tables:
+        paper = table["paper"]
+        lines += [f"## {paper['title']} ({paper['config']}, test input {paper['test']})", "",
+                  _budget(table["setup"]), "", paper["note"], "",
                   "| arm | what | params | PSNR | ΔE ITP | ΔPSNR | ΔΔE | paper PSNR (vs paper's network) | "
                   "paper ΔE ITP | direction agrees (PSNR) | (ΔE ITP) | paper's figures from |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|"]
-        for r in prow:
+        for r in table["rows"]:
             lines.append(
                 f"| {r['arm']} | {r['what']} | {r['params']:,} | {_num(r['psnr'])} | {_num(r['delta_e_itp'])} | "
                 f"{_num(r['d_psnr'], signed=True)} | {_num(r['d_delta_e_itp'], signed=True)} | "
@@ -311,11 +311,12 @@ def markdown(papers: list[Paper], rows: list[dict], setups: dict[str, dict]) -> 
     return "\n".join(lines)
 
 
-def write_table(papers: list[Paper], rows: list[dict], setups: dict[str, dict], path: Path) -> list[Path]:
+def write_table(tables: list[dict], path: Path) -> list[Path]:
     """The markdown table at path and every row as CSV beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(papers, rows, setups) + "\n")
+    path.write_text(markdown(tables) + "\n")
     csv_path = path.with_suffix(".csv")
+    rows = [r for t in tables for r in t["rows"]]
     with csv_path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -332,7 +333,7 @@ def _say(msg: str) -> None:
 
 def run_paper(paper: Paper, args: argparse.Namespace) -> list[dict]:
     """Train (or continue) every arm of one paper on the shared budget, score each, return its table rows."""
-    base = budget_overrides(paper.config, args.preset, args.steps, args.batch, args.patch, args.seed)
+    base = budget_overrides(args.steps, args.batch, args.patch, args.seed)
     scores = {}
     for i, arm in enumerate(paper.arms, 1):
         run = args.out / paper.key / arm.name
@@ -355,21 +356,18 @@ def run_paper(paper: Paper, args: argparse.Namespace) -> list[dict]:
              "train_on": "the preset's generated pairs" if args.synthetic else f"`{args.data}`",
              "data": str(args.data), "frames": f"{args.max_frames or 'all'} frames per test clip",
              "argv": " ".join(sys.argv[1:])}
-    (args.out / paper.key / "rows.json").write_text(json.dumps({"setup": setup, "rows": rows}, indent=1) + "\n")
+    about = {"key": paper.key, "title": paper.title, "config": paper.config, "note": paper.note,
+             "test": "QP 37" if paper.qp is not None else "uncoded bicubic down-scale"}
+    table = {"paper": about, "setup": setup, "rows": rows}
+    (args.out / paper.key / "rows.json").write_text(json.dumps(table, indent=1) + "\n")
     return rows
 
 
-def collect(out: Path) -> tuple[list[Paper], list[dict], dict[str, dict]]:
+def collect(out: Path) -> list[dict]:
     """Every paper with finished rows under OUT, in PAPERS order (a later run of one paper keeps the others)."""
-    papers, rows, setups = [], [], {}
-    for key, paper in PAPERS.items():
-        path = out / key / "rows.json"
-        if path.is_file():
-            saved = json.loads(path.read_text())
-            papers.append(paper)
-            rows += saved["rows"]
-            setups[key] = saved["setup"]
-    return papers, rows, setups
+    order = [*PAPERS, FULL_DIDNET]
+    found = [p for p in out.glob("*/rows.json") if p.parent.name in order]
+    return [json.loads(p.read_text()) for p in sorted(found, key=lambda p: order.index(p.parent.name))]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -385,6 +383,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per training and scoring (default 1)")
     ap.add_argument("--max-frames", type=int, default=5, help="test frames scored per clip (default 5; 0: all)")
     ap.add_argument("--synthetic", action="store_true", help="train on the preset's generated pairs (smoke runs)")
+    ap.add_argument("--full-didnet", action="store_true", help="DIDNet's arms on the full network, not DIDNet-Tiny")
     ap.add_argument("--out", type=Path, default=Path("runs/ablation"), help="runs folder (default runs/ablation)")
     ap.add_argument("--results", type=Path, default=Path("results/ablation.md"),
                     help="the table (default results/ablation.md; .csv beside it)")
@@ -406,9 +405,13 @@ def main(argv: list[str] | None = None) -> int:
 
         find_manifest(args.data)  # before any training: the scores need its test split
         for key in (PAPERS if args.paper == "all" else [args.paper]):
-            run_paper(PAPERS[key], args)
-        papers, rows, setups = collect(args.out)
-        written = write_table(papers, rows, setups, args.results)
+            paper = PAPERS[key]
+            if key == "didnet" and args.full_didnet:
+                paper = dataclasses.replace(paper, key=FULL_DIDNET, title="DIDNet (Xu et al.), full network",
+                                            config="configs/didnet.yaml",
+                                            note=paper.note.replace(TINY_NOTE, "The full DIDNet, as the paper."))
+            run_paper(paper, args)
+        written = write_table(collect(args.out), args.results)
     except InputError as exc:
         print(f"ablation: error: {exc}", file=sys.stderr)
         return 2

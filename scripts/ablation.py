@@ -162,6 +162,28 @@ def arm_state(run: Path, steps: int) -> str:
     return "resume" if ckpts.is_dir() and any(ckpts.iterdir()) else "new"
 
 
+#: --set keys that follow the step count (a longer budget continues a run) or that the trainer checks itself on resume
+FOLLOW_STEPS = ("train.steps=", "train.ckpt_every=", "train.val_every=", "train.log_every=", "stages=")
+
+
+def check_recipe(run: Path, paper: Paper, sets: list[str], args: argparse.Namespace) -> None:
+    """An arm's folder holds one recipe: RUN/arm.json records it, and a run with other settings is refused (an arm
+    trained at another batch, patch, preset or on other data must not be skipped or continued as if it fitted)."""
+    recipe = {"config": paper.config, "preset": args.preset,
+              "train_on": "synthetic" if args.synthetic else str(Path(args.data).resolve()),
+              "sets": [s for s in sets if not s.startswith(FOLLOW_STEPS)]}
+    path = run / "arm.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved != recipe:
+            diff = [k for k in recipe if saved.get(k) != recipe[k]]
+            raise InputError(f"{run} was trained with other settings ({', '.join(diff)}: {saved.get(diff[0])} "
+                             f"then, {recipe[diff[0]]} now); pass another --out or remove that folder")
+        return
+    run.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(recipe, indent=1) + "\n")
+
+
 def train_arm(paper: Paper, arm: Arm, run: Path, sets: list[str], args: argparse.Namespace) -> None:
     """`sdr2hdr train` for one arm (its own progress bar on stderr); a failure stops the harness with its message."""
     cmd = [sys.executable, "-m", "sdr2hdr.cli", "train", str(ROOT / paper.config), "--preset", args.preset,
@@ -337,6 +359,8 @@ def run_paper(paper: Paper, args: argparse.Namespace) -> list[dict]:
     scores = {}
     for i, arm in enumerate(paper.arms, 1):
         run = args.out / paper.key / arm.name
+        sets = arm_overrides(paper, arm, args.preset, base, args.steps)
+        check_recipe(run, paper, sets, args)
         state = arm_state(run, args.steps)
         where = f"{paper.key} arm {i}/{len(paper.arms)} {arm.name!r}"
         if state == "done":
@@ -344,7 +368,7 @@ def run_paper(paper: Paper, args: argparse.Namespace) -> list[dict]:
         else:
             _say(f"{where}: training {args.steps} steps{' (resuming)' if state == 'resume' else ''}: {arm.label}")
             t0 = time.perf_counter()
-            train_arm(paper, arm, run, arm_overrides(paper, arm, args.preset, base, args.steps), args)
+            train_arm(paper, arm, run, sets, args)
             secs = time.perf_counter() - t0
             _say(f"{where}: trained in {secs:.0f} s ({secs / args.steps:.2f} s/step with start-up)")
         _say(f"{where}: scoring on the test split")
@@ -354,7 +378,8 @@ def run_paper(paper: Paper, args: argparse.Namespace) -> list[dict]:
     setup = {"steps": args.steps, "preset": args.preset, "seed": args.seed,
              "budget": ", ".join(f"{k} {v}" for k, v in (("batch", args.batch), ("patch", args.patch)) if v),
              "train_on": "the preset's generated pairs" if args.synthetic else f"`{args.data}`",
-             "data": str(args.data), "frames": f"{args.max_frames or 'all'} frames per test clip",
+             "data": str(args.data),
+             "frames": f"{args.max_frames or 'all'} frame{'' if args.max_frames == 1 else 's'} per test clip",
              "argv": " ".join(sys.argv[1:])}
     about = {"key": paper.key, "title": paper.title, "config": paper.config, "note": paper.note,
              "test": "QP 37" if paper.qp is not None else "uncoded bicubic down-scale"}
@@ -381,7 +406,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--preset", default="cpu-small", help="the configs' preset (default cpu-small)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per training and scoring (default 1)")
-    ap.add_argument("--max-frames", type=int, default=5, help="test frames scored per clip (default 5; 0: all)")
+    ap.add_argument("--max-frames", type=int, default=3, help="test frames scored per clip (default 3; 0: all)")
     ap.add_argument("--synthetic", action="store_true", help="train on the preset's generated pairs (smoke runs)")
     ap.add_argument("--full-didnet", action="store_true", help="DIDNet's arms on the full network, not DIDNet-Tiny")
     ap.add_argument("--out", type=Path, default=Path("runs/ablation"), help="runs folder (default runs/ablation)")

@@ -63,6 +63,12 @@ def test_harness_trains_scores_and_tabulates_every_arm(tmp_path):
     assert second.stderr.count("trained already (3 steps)") == 2 and "training 3 steps" not in second.stderr
     assert (out / "deep_sr_itm" / "paper" / "weights" / "last.safetensors").stat().st_mtime == stamp
     assert json.loads((out / "deep_sr_itm" / "rows.json").read_text())["rows"][1]["arm"] == "no_modulation"
+    # the same folder at another batch is another budget: refused, nothing trained or overwritten
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    third = subprocess.run([sys.executable, str(SCRIPT), *args, "--batch", "4"], capture_output=True, text=True,
+                           env=env, timeout=300)
+    assert third.returncode == 2 and "was trained with other settings (sets" in third.stderr
+    assert (out / "deep_sr_itm" / "paper" / "weights" / "last.safetensors").stat().st_mtime == stamp
 
 
 @pytest.mark.parametrize(("ours", "paper", "expected"), [

@@ -163,20 +163,21 @@ def average_checkpoints(model: nn.Module, ckpt_dir: str | Path, k: int) -> list[
 
 def model_method(name: str, weights: str | Path | None = None, average: tuple[int, str | Path] | None = None,
                  device: str = "cpu", precision: str = "fp32", tile: int | None = 512,
-                 peak_nits: float = 1000.0, label: str | None = None) -> Method:
+                 peak_nits: float = 1000.0, label: str | None = None, model_kwargs: dict | None = None) -> Method:
     """A registered model with its shipped weights, a weights file, or the mean of its last checkpoints.
 
-    name may carry a shipped tag (``didnet_tiny.cpu_s8000``). Raises InputError for an unknown name or a model
-    without weights (benchmark catches it to skip the model).
+    name may carry a shipped tag (``didnet_tiny.cpu_s8000``); model_kwargs: builder arguments the weights were
+    trained with (an ablation's switches). Raises InputError for an unknown name or a model without weights
+    (benchmark catches it to skip the model).
     """
     from sdr2hdr.models.weights import split_tag
 
     if average is not None:
-        model = build_model(split_tag(name)[0])
+        model = build_model(split_tag(name)[0], **(model_kwargs or {}))
         files = average_checkpoints(model, average[1], average[0])
         source = f"mean weights of {len(files)} checkpoints {files[0].name}..{files[-1].name}"
     else:
-        model, path = load_model(name, weights)
+        model, path = load_model(name, weights, model_kwargs)
         source = path.name
     return _model_method(name, model, source, device, precision, tile, peak_nits, label)
 

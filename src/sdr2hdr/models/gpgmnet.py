@@ -64,6 +64,8 @@ from .blocks.guided_filter import GuidedFilter
 from .registry import ModelSummary, register_model
 
 PRIOR_DIM = 6  # per branch (section IV-A)
+#: GPGMNet(priors=...) -> the GPEM branches built (table V's columns; "none" removes the GPEM)
+PRIOR_CHOICES = {"ccp+ssp": ("ccp", "ssp"), "ccp": ("ccp",), "ssp": ("ssp",), "none": ()}
 
 
 class SSCB(nn.Module):
@@ -107,25 +109,31 @@ class GPEM(nn.Module):
     """
 
     def __init__(self, prior_dim: int = PRIOR_DIM, ssp_channels: tuple[int, ...] = (32, 64, 80),
-                 size: int | None = 32) -> None:
+                 size: int | None = 32, branches: tuple[str, ...] = ("ccp", "ssp"), guided: bool = True) -> None:
         super().__init__()
         self.size = size
-        self.guided = GuidedFilter()
-        self.ccp = ColorCondition(prior_dim)  # CCCBs are AGCM's colour blocks (section III-B)
-        chans = (3, *ssp_channels)
-        self.ssp = nn.Sequential(*(SSCB(chans[i], chans[i + 1]) for i in range(len(ssp_channels))))
-        self.ssp_drop = DropBlock()
-        self.ssp_conv = nn.Conv2d(ssp_channels[-1], prior_dim, 3, padding=1)
+        self.branches = branches
+        # guided=False: table V's "CCP (w/o GF)", the colour branch reads the frame unfiltered
+        self.guided = GuidedFilter() if guided else nn.Identity()
+        self.ccp = ColorCondition(prior_dim) if "ccp" in branches else None  # AGCM's colour blocks (section III-B)
+        if "ssp" in branches:
+            chans = (3, *ssp_channels)
+            self.ssp = nn.Sequential(*(SSCB(chans[i], chans[i + 1]) for i in range(len(ssp_channels))))
+            self.ssp_drop = DropBlock()
+            self.ssp_conv = nn.Conv2d(ssp_channels[-1], prior_dim, 3, padding=1)
+        self.out_dim = prior_dim * len(branches)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.size is None:
-            ccp = self.ccp(condition_image(self.guided(x), scale=1))  # eq. 2, on the whole LR frame
-        else:
+        parts = []
+        if self.size is not None:
             # thumbnail first: the guided filter's 5x5 window then spans the same part of the picture at any size
             x = thumbnail(x, self.size)
-            ccp = self.ccp(self.guided(x))  # eq. 2
-        ssp = self.ssp_conv(self.ssp_drop(self.ssp(x))).mean(dim=(2, 3))  # eq. 4
-        return torch.cat((ccp, ssp), dim=1)  # eq. 6
+        if self.ccp is not None:
+            img = self.guided(x)
+            parts.append(self.ccp(condition_image(img, scale=1) if self.size is None else img))  # eq. 2
+        if "ssp" in self.branches:
+            parts.append(self.ssp_conv(self.ssp_drop(self.ssp(x))).mean(dim=(2, 3)))  # eq. 4
+        return torch.cat(parts, dim=1) if parts else x.new_zeros(x.shape[0], 0)  # eq. 6
 
 
 class SPCB(nn.Module):
@@ -140,13 +148,25 @@ class SPCB(nn.Module):
         return self.fuse(torch.cat([b(x) for b in self.branches], dim=1))  # eq. 8
 
 
+class _ConstantMap(nn.Module):
+    """A learned (ch,) vector for every sample, whatever the (N, 0) prior: GSMB's guided maps without a GPEM."""
+
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.value = nn.Parameter(torch.zeros(ch))
+
+    def forward(self, prior: Tensor) -> Tensor:
+        return self.value.expand(prior.shape[0], -1)
+
+
 class GSMB(nn.Module):
     """Global-prior guided spatial-wise modulation: gamma = G_gamma(p) (+) S, beta = G_beta(p) (+) S, gamma*x + beta."""
 
     def __init__(self, ch: int = 64, prior_dim: int = 2 * PRIOR_DIM) -> None:
         super().__init__()
-        self.to_gamma = nn.Linear(prior_dim, ch)  # eq. 11a: two independent fully connected maps
-        self.to_beta = nn.Linear(prior_dim, ch)
+        # eq. 11a: two independent fully connected maps; without a prior (ablation) two learned constant maps
+        self.to_gamma = nn.Linear(prior_dim, ch) if prior_dim else _ConstantMap(ch)
+        self.to_beta = nn.Linear(prior_dim, ch) if prior_dim else _ConstantMap(ch)
 
     def forward(self, x: Tensor, spatial: Tensor, prior: Tensor) -> Tensor:
         # eq. 11b: guided maps broadcast over space, the 1-channel spatial map over channels
@@ -177,6 +197,13 @@ class GPGMNet(HDRModel):
 
     Global-prior protocol (base.py): prior(frame) is the (N, 12) prior of the whole LR frame, from a thumbnail of
     short side prior_size; forward(x, prior=None) restores a frame or any tile of it with that prior.
+
+    Ablation switches (defaults are the paper's network; scripts/ablation.py trains them side by side), table V
+    (x4 PSNR): priors="ccp+ssp" (both GPEM branches, 12-d, column e: 34.38 dB), "ccp" (colour branch only, 6-d,
+    column b: 34.07), "ssp" (structure branch only, 6-d, column c: 34.18), "none" (no GPEM: each GSMB's guided maps
+    are learned constants, so the modulation keeps only its spatial map; the paper has no such column, its nearest
+    is table VI's SFT, spatial modulation without global priors, 34.06); guided_filter=False feeds the colour
+    branch the unfiltered frame (columns a / d: 34.01 / 34.25).
     """
 
     scale = 2
@@ -185,15 +212,17 @@ class GPGMNet(HDRModel):
     receptive_radius = 8
 
     def __init__(self, scale: int = 2, ch: int = 64, modules: int = 5, domain: str = "rgb",
-                 prior_size: int | None = 32) -> None:
+                 prior_size: int | None = 32, priors: str = "ccp+ssp", guided_filter: bool = True) -> None:
         super().__init__()
         if scale not in (2, 4):
             raise ValueError("GPGMNet is defined for scale 2 and 4")
+        if priors not in PRIOR_CHOICES:
+            raise ValueError(f"GPGMNet priors must be one of {', '.join(PRIOR_CHOICES)}, got {priors!r}")
         self.scale = scale
         self.domain = check_domain(domain)
-        self.gpem = GPEM(size=prior_size)
+        self.gpem = GPEM(size=prior_size, branches=PRIOR_CHOICES[priors], guided=guided_filter)
         self.conv_first = nn.Conv2d(3, ch, 3, padding=1)
-        self.jmrms = nn.ModuleList(JMRM(ch) for _ in range(modules))
+        self.jmrms = nn.ModuleList(JMRM(ch, self.gpem.out_dim) for _ in range(modules))
         self.conv_block = nn.Conv2d(ch, ch, 3, padding=1)
         stages = 2 if scale == 4 else 1
         self.upsample = nn.Sequential(

@@ -103,16 +103,20 @@ def refine_block(ch: int, order: str = "authors") -> nn.Sequential:
 class KIB(nn.Module):
     """Knowledge-inspired block H_F = R(L_F) * X(L_F) + Y(L_F): compensate, then adjust gain and remove noise."""
 
-    def __init__(self, ch: int = 64, refine: str = "authors") -> None:
+    def __init__(self, ch: int = 64, refine: str = "authors", x: bool = True, y: bool = True) -> None:
         super().__init__()
         self.afe = AFE(ch)
         # eq. 12, in the authors' code's order by default (module docstring: why, and what eq. 12 says)
         self.refine = refine_block(ch, refine)
-        self.x = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1))  # eq. 13, g/t
-        self.y = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1))  # eq. 14, g*n/t
+        self.x = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1)) if x else None  # eq. 13, g/t
+        self.y = nn.Sequential(nn.Conv2d(ch, ch, 1), nn.Conv2d(ch, ch, 1)) if y else None  # eq. 14, g*n/t
 
     def forward(self, f: Tensor) -> Tensor:
-        return self.refine(self.afe(f)) * self.x(f) + self.y(f)  # eq. 9
+        r = self.refine(self.afe(f))
+        # table 2's ablation rows drop X (R + Y), Y (R * X) or both (R alone)
+        if self.x is not None:
+            r = r * self.x(f)
+        return r if self.y is None else r + self.y(f)  # eq. 9
 
 
 class PairResBlock(nn.Module):
@@ -130,11 +134,12 @@ class PairResBlock(nn.Module):
 class IFM(nn.Module):
     """Information fusion: T_i = RCA(Conv1x1(Cat(pair_i))) summed over the pairs (1,2), (1,3), (2,3), then refined."""
 
-    def __init__(self, ch: int = 64) -> None:
+    def __init__(self, ch: int = 64, attention: bool = True) -> None:
         super().__init__()
         self.reduce = nn.Sequential(nn.Conv2d(2 * ch, ch, 1), nn.ReLU())  # shared by the three pairs
         self.res = nn.ModuleList(PairResBlock(ch) for _ in range(3))
-        self.attention = CoordinateAttention(ch, ch)  # shared by the three pairs
+        # shared by the three pairs; None: the pairs' residual features are summed unweighted (ablation)
+        self.attention = CoordinateAttention(ch, ch) if attention else None
         self.refine = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 1))
 
     def pair_features(self, f1: Tensor, f2: Tensor, f3: Tensor) -> list[Tensor]:
@@ -145,7 +150,10 @@ class IFM(nn.Module):
     def fuse(self, feats: list[Tensor], pooled: list[tuple[Tensor, Tensor]] | None = None) -> Tensor:
         """Attention on each pair's features (with the given row / column profiles), sum, refine (eqs. 16-17)."""
         pooled = pooled or [None] * len(feats)
-        fused = sum(self.attention(a, p) for a, p in zip(feats, pooled))  # eq. 16
+        if self.attention is None:
+            fused = sum(feats)
+        else:
+            fused = sum(self.attention(a, p) for a, p in zip(feats, pooled))  # eq. 16
         return self.refine(F.relu(fused))
 
     def forward(self, f1: Tensor, f2: Tensor, f3: Tensor) -> Tensor:
@@ -177,6 +185,12 @@ class KPNet(HDRModel):
     include_unused=False drops the two layers the authors define but never use (1,367,835 parameters).
     refine: "authors" (default, the shipped weights) or "eq12", the order of R's refinement (module docstring).
 
+    Ablation switches (defaults are the paper's network; scripts/ablation.py trains them side by side):
+    kib_x / kib_y=False drop the KIB's X (eq. 13) or Y (eq. 14) branch, table 2 rows 9 / 8 (QP 32: 35.3151 /
+    35.4696 dB against 35.5253 for the full KIB; both dropped exists there only without the IFM, row 6 vs 1:
+    34.8852 vs 35.0584). coord_attention=False sums the IFM's three pair features without the coordinate
+    attention (eqs. 18-24); the paper has no row isolating it (its IFM variants, rows 10-11, change the pairing).
+
     Global-prior protocol (base.py): prior(frame) is (N, 3, 64, h' + w'), for each of the IFM's three pairs the
     row means (h') then column means (w') of the attention's input features, computed on a thumbnail of short side
     prior_size; prior_for_tile resamples them to a tile's rows and columns; forward(x, prior=None) takes them for
@@ -190,17 +204,18 @@ class KPNet(HDRModel):
     UNUSED = ("unused_up", "unused_down")
 
     def __init__(self, ch: int = 64, include_unused: bool = True, prior_size: int | None = 48,
-                 refine: str = "authors") -> None:
+                 refine: str = "authors", kib_x: bool = True, kib_y: bool = True,
+                 coord_attention: bool = True) -> None:
         super().__init__()
         self.prior_size = prior_size
         self.conv_first = nn.Conv2d(3, ch, 3, padding=1)  # eq. 7
         self.down1 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # eq. 8: full -> 1/2
         self.down2 = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # 1/2 -> 1/4
         self.entry = nn.ModuleList(FeatureBlock(ch) for _ in range(3))  # one per scale: 1/2, 1/4, full
-        self.kib = KIB(ch, refine)  # the authors share one KIB's weights across the three scales
+        self.kib = KIB(ch, refine, kib_x, kib_y)  # the authors share one KIB's weights across the three scales
         self.kib2_up = upconv(ch)  # 1/4 -> 1/2
         self.kib3_down = nn.Conv2d(ch, ch, 3, stride=2, padding=1)  # full -> 1/2
-        self.ifm = IFM(ch)
+        self.ifm = IFM(ch, coord_attention)
         self.tail_up = upconv(ch)
         self.conv_last = nn.Conv2d(ch, 3, 3, padding=1)
         if include_unused:
@@ -245,14 +260,18 @@ class KPNet(HDRModel):
         h, w = x.shape[-2:]
         xp, _, _ = pad_to_multiple(x, self.size_multiple)
         feats = self._attention_inputs(xp)
-        if prior is None:
-            if self.prior_size is None or min(h, w) == self.prior_size:
-                # x is its own thumbnail: its own profiles, without a second pass (training on such patches)
-                prior = self._profiles(feats)
-            else:
-                prior = self.prior_for_tile(self.prior(x), (0, 0, h, w), (h, w))
-        ph = xp.shape[-2] // 2
-        fused = self.ifm.fuse(feats, [(p[..., :ph], p[..., ph:]) for p in prior.unbind(1)])
+        if self.ifm.attention is None:
+            pooled = None  # the ablation without coordinate attention pools nothing
+        else:
+            if prior is None:
+                if self.prior_size is None or min(h, w) == self.prior_size:
+                    # x is its own thumbnail: its own profiles, without a second pass (training on such patches)
+                    prior = self._profiles(feats)
+                else:
+                    prior = self.prior_for_tile(self.prior(x), (0, 0, h, w), (h, w))
+            ph = xp.shape[-2] // 2
+            pooled = [(p[..., :ph], p[..., ph:]) for p in prior.unbind(1)]
+        fused = self.ifm.fuse(feats, pooled)
         out = self.conv_last(F.relu(self.tail_up(fused)))  # no global residual, as the authors
         return crop(out, h, w)
 

@@ -190,8 +190,9 @@ def average_states(states: Sequence[Mapping[str, Tensor]]) -> dict[str, Tensor]:
             for k, v in last.items()}
 
 
-def build_model(name: str) -> nn.Module:
-    """A registered model with fresh weights; an unknown name is an InputError that lists the registered ones.
+def build_model(name: str, **kwargs: object) -> nn.Module:
+    """A registered model with fresh weights (kwargs go to its builder: an ablation's switches); an unknown name is an
+    InputError that lists the registered ones.
 
     >>> type(build_model("dncnn")).__name__
     'DnCNN'
@@ -200,15 +201,17 @@ def build_model(name: str) -> nn.Module:
 
     if name not in list_models():
         raise InputError(f"unknown model {name!r}; registered: {', '.join(list_models())} (`sdr2hdr models`)")
-    return create(name)
+    return create(name, **kwargs)
 
 
-def load_model(name: str, weights: str | os.PathLike | None = None) -> tuple[nn.Module, Path]:
+def load_model(name: str, weights: str | os.PathLike | None = None,
+               kwargs: Mapping[str, object] | None = None) -> tuple[nn.Module, Path]:
     """A registered model with its weights: the file given, else the shipped ones.
 
     Args:
         name: a registered model name, optionally with a tag (``kpnet.cpu_s5000``).
         weights: a safetensors file; None takes the shipped weights of ``name`` (sha256 checked).
+        kwargs: builder arguments the weights were trained with (model.kwargs of a training config).
 
     Returns:
         (model, the weights file loaded); the model is in training mode, as torch builds it.
@@ -221,7 +224,7 @@ def load_model(name: str, weights: str | os.PathLike | None = None) -> tuple[nn.
     >>> path.name, type(model).__name__
     ('kpnet.cpu_s5000.safetensors', 'KPNet')
     """
-    model = build_model(split_tag(name)[0])
+    model = build_model(split_tag(name)[0], **(kwargs or {}))
     path = Path(weights) if weights else verify_shipped(name)
     load_weights(model, path)
     return model, path

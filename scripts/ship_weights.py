@@ -67,9 +67,10 @@ def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench
     if not scores.get(qp):
         sys.exit(f"{name} has no benchmark row at QP {qp} in {bench}")
     s = scores[qp]
+    where = "uncoded input" if qp == "uncoded" else f"QP {qp}"
     return {
         "model": name,
-        "summary": (f"{head}; test split QP {qp}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
+        "summary": (f"{head}; test split {where}: PSNR {s['psnr']:.2f} dB, Delta E ITP "
                     f"{s['delta_e_itp']:.2f} (best classical, {best_classical}: {ref['psnr']:.2f} dB, "
                     f"{ref['delta_e_itp']:.2f})"),
         "training": training,
@@ -83,7 +84,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
     ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
-    ap.add_argument("--qp", default="37")
+    ap.add_argument("--qp", default="37", help="the QP column of the benchmark to card (uncoded: the SR-ITM task's "
+                    "uncoded input)")
     ap.add_argument("--tag", default=None,
                     help="the tag of these trainings (default: <preset>_s<steps> from each run's card)")
     args = ap.parse_args()
@@ -109,7 +111,8 @@ def main() -> int:
     for name, (src, card) in shipped.items():
         # in-distribution scores do not choose the converter's default (issue 12): the held-out protocol does
         card["default"] = False
-        tag = args.tag or tags.get(name) or f"{training.get('preset') or 'custom'}_s{training.get('steps')}"
+        run = card["training"]
+        tag = args.tag or tags.get(name) or f"{run.get('preset') or 'custom'}_s{run.get('steps')}"
         ship(src, name, card, tag=tag.replace("-", "_"))
         print(f"shipped {name}.{card['tag']}: {card['summary']}")
     return 0

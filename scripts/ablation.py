@@ -258,14 +258,20 @@ def _sign(x: float) -> int:
     return (x > 0) - (x < 0)
 
 
+TIE = 0.02  # dB (or Delta E ITP units): differences below this are read as no difference
+
+
 def direction(ours: tuple[float, float], paper: tuple[float, float] | None) -> str:
     """'yes' / 'no': does our arm move the metric the way the paper's did, (network, arm) pairs of one metric?
-    'n/a' when the paper has no such figure or reports no difference, or ours is not a number."""
+    'tie' when ours moved less than TIE; 'n/a' when the paper has no such figure or reports no difference, or ours
+    is not a number."""
     if paper is None or any(isinstance(v, float) and math.isnan(v) for v in ours):
         return "n/a"
     theirs = _sign(paper[1] - paper[0])
     if theirs == 0:
         return "n/a"
+    if abs(ours[1] - ours[0]) < TIE:
+        return "tie"  # closer than short runs repeat: no direction to compare
     return "yes" if _sign(ours[1] - ours[0]) == theirs else "no"
 
 
@@ -313,8 +319,9 @@ def markdown(tables: list[dict]) -> str:
     """results/ablation.md: one table per paper with its budget and notes."""
     lines = ["# Each paper's key ablation on our data", "",
              "Direction agrees: the sign of (arm - paper's network) in our PSNR (Delta E ITP: lower is better) "
-             "matches the sign of the paper's difference for the same comparison. Short runs: differences of a "
-             "few hundredths of a dB are within run-to-run noise.", ""]
+             "matches the sign of the paper's difference for the same comparison; 'tie': ours moved less than "
+             f"{TIE}. Each arm is one seed of a short run: its run-to-run spread is not measured, and a small "
+             "difference may reverse with another seed or more steps.", ""]
     for table in tables:
         paper = table["paper"]
         lines += [f"## {paper['title']} ({paper['config']}, test input {paper['test']})", "",

@@ -78,6 +78,7 @@ def test_harness_trains_scores_and_tabulates_every_arm(tmp_path):
     ((30.0, 29.0), None, "n/a"),  # the paper has no such row
     ((30.0, 29.0), (33.0, 33.0), "n/a"),  # the paper saw no difference
     ((30.0, float("nan")), (35.58, 35.44), "n/a"),
+    ((25.3461, 25.3460), (34.38, 34.25), "tie"),  # ours did not move: no direction to agree with
 ])
 def test_direction_compares_signs_of_the_differences(ours, paper, expected):
     assert _module().direction(ours, paper) == expected

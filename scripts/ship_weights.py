@@ -61,9 +61,10 @@ def _from_run(spec: str) -> tuple[str, Path, str, dict]:
 
 
 def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench: Path,
-          best_classical: str, ref: dict) -> dict:
+          best_classical: str, ref: dict, row: str | None = None) -> dict:
     """The shipped card: the training record and the benchmark's test-split figures beside the best classical."""
-    scores = {q: _score(rows, name, q) for q in sorted({r["qp"] for r in rows if r["method"] == name})}
+    row = row or name  # the benchmark's method name for these weights (e.g. didnet@mean_weights_6)
+    scores = {q: _score(rows, row, q) for q in sorted({r["qp"] for r in rows if r["method"] == row})}
     if not scores.get(qp):
         sys.exit(f"{name} has no benchmark row at QP {qp} in {bench}")
     s = scores[qp]
@@ -88,7 +89,10 @@ def main() -> int:
                     "uncoded input)")
     ap.add_argument("--tag", default=None,
                     help="the tag of these trainings (default: <preset>_s<steps> from each run's card)")
+    ap.add_argument("--row", action="append", default=[], metavar="NAME=METHOD",
+                    help="card NAME from the benchmark's row METHOD (e.g. didnet=didnet@mean_weights_6)")
     args = ap.parse_args()
+    rows_of = dict(r.split("=", 1) for r in args.row)
     rows = _rows(args.bench)
     classical = {r["method"] for r in rows if r["kind"] == "classical"}
     best_classical = max(classical, key=lambda m: (_score(rows, m, args.qp) or {"psnr": -1})["psnr"])
@@ -107,7 +111,8 @@ def main() -> int:
             tags[name] = old.get("tag")
         if src is not None and src.stat().st_size > MAX_BYTES:
             sys.exit(f"{src} is over 20 MB")
-        shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref))
+        shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref,
+                                    rows_of.get(name)))
     for name, (src, card) in shipped.items():
         # in-distribution scores do not choose the converter's default (issue 12): the held-out protocol does
         card["default"] = False

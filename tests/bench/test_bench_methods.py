@@ -40,7 +40,7 @@ def test_multi_frame_model_sees_a_window_and_returns_one_frame(tmp_path):
 
 def test_a_model_without_weights_is_refused():
     with pytest.raises(InputError, match="no shipped weights"):
-        model_method("deep_sr_itm_x4", None)
+        model_method("adaptive_itm_local", None)
 
 
 def _checkpoint(model, step, folder, value):

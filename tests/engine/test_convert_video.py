@@ -136,8 +136,10 @@ def test_bt2408_maps_sdr_white_to_code_573(tmp_path):
 def test_ctrl_c_leaves_no_partial_output(tmp_path):
     src = make_sdr_clip(tmp_path / "long.mp4", width=640, height=360, frames=400, audio=False)
     out = tmp_path / "o.mkv"
+    # as from a terminal: SIGINT at its default, whatever the test process inherited (a child keeps an ignored one)
     proc = subprocess.Popen([sys.executable, "-m", "sdr2hdr.cli", "convert", str(src), str(out), "--quiet",
-                             "--preset", "slow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--preset", "slow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

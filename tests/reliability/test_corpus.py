@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,8 +22,10 @@ def corpus_dir(tmp_path_factory) -> Path:
 
 
 def _cli(args: list, cwd: Path | None = None) -> subprocess.Popen:
+    # as from a terminal: SIGINT at its default, whatever the test process inherited (a child keeps an ignored one)
     return subprocess.Popen([sys.executable, "-m", "sdr2hdr.cli", "convert", *map(str, args)], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def probe(path: Path, frames: bool = False) -> dict:

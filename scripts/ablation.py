@@ -204,26 +204,9 @@ def train_arm(paper: Paper, arm: Arm, run: Path, sets: list[str], args: argparse
 # ----------------------------------------------------------------------------------------------- scoring
 
 
-def test_clips(data: Path, qp: int | None, scale: int) -> tuple[list, list[int]]:
-    """The test split and the QPs to score: [qp], or the uncoded HQ SDR at `scale` under the QP key -1."""
-    from sdr2hdr.bench.dataset import load_split
-    from sdr2hdr.data.datasets import UNCOMPRESSED
-
-    clips = load_split(data, "test")
-    if qp is not None:
-        return clips, [qp]
-    uncoded = []
-    for clip in clips:
-        files = ((clip.record.get("files") or {}).get("sdr") or {}).get(f"x{scale}")
-        if not files:
-            raise InputError(f"{data}: test clip {clip.id} has no uncoded x{scale} SDR (sdr/x{scale}); build the "
-                             f"set with scale {scale}")
-        uncoded.append(dataclasses.replace(clip, lq_files={(UNCOMPRESSED, scale): files}))
-    return uncoded, [UNCOMPRESSED]
-
-
 def score_arm(paper: Paper, arm: Arm, run: Path, args: argparse.Namespace) -> dict:
     """Mean PSNR and Delta E ITP of the arm's last weights on the test split (cached in RUN/score.json)."""
+    from sdr2hdr.bench.dataset import load_split
     from sdr2hdr.bench.methods import model_method
     from sdr2hdr.bench.report import Summary
     from sdr2hdr.bench.run import run_benchmark
@@ -240,9 +223,10 @@ def score_arm(paper: Paper, arm: Arm, run: Path, args: argparse.Namespace) -> di
     model_name = load_config(ROOT / paper.config, args.preset).model.name
     method = model_method(model_name, weights, tile=None, model_kwargs=arm.kwargs)
     method = dataclasses.replace(method, name=f"{paper.key}:{arm.name}", label=arm.label)
-    clips, qps = test_clips(args.data, paper.qp, method.scale)
-    result = run_benchmark(clips, [method], qps, ["psnr", "delta_e_itp"], max_frames=args.max_frames,
-                           report_frames=0, progress=not args.quiet, split="test", data_dir=str(args.data))
+    # paper.qp None: the uncoded bicubic down-scale at the model's scale (TestClip.lq), as the SR-ITM papers tested
+    result = run_benchmark(load_split(args.data, "test"), [method], [paper.qp], ["psnr", "delta_e_itp"],
+                           max_frames=args.max_frames, report_frames=0, progress=not args.quiet, split="test",
+                           data_dir=str(args.data))
     s = Summary(result)
     out = {"key": key, "psnr": s.get(method.name, "psnr"), "delta_e_itp": s.get(method.name, "delta_e_itp"),
            "frames": s.frames(method.name), "params": method.params,

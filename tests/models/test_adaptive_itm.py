@@ -168,3 +168,34 @@ def test_local_branch_tiles_exactly_through_the_stream():
         x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
         glob = model.global_pq(x, model.prior(x))[0].permute(1, 2, 0).numpy()
     assert np.abs(whole - np.clip(glob, 0, 1)).max() > 2 / 1023
+
+
+def test_the_grading_convention_asked_for_moves_the_estimate_and_defaults_to_bt2408():
+    model = seeded("adaptive_itm")
+    with torch.no_grad():
+        torch.nn.init.normal_(model.estimator.grade.weight, std=0.5)
+    x = picture(96, 128)
+    with torch.no_grad():
+        default = model.prior(x)
+        assert torch.equal(default, model.prior(x, grade=(203.0, 1000.0)))
+        brighter = model.prior(x, grade=(203.0, 4000.0))
+        model.target_grade = (203.0, 4000.0)
+        assert torch.equal(model.prior(x), brighter)  # the converter sets target_grade from --peak-nits
+    assert not torch.allclose(default, brighter)
+
+
+def test_weights_from_before_the_grade_input_load_and_behave_as_trained(tmp_path):
+    from safetensors.torch import save_file
+
+    from sdr2hdr.models.weights import load_weights
+
+    old = seeded("adaptive_itm")
+    state = {k: v for k, v in old.state_dict().items() if k != "estimator.grade.weight"}
+    save_file(state, str(tmp_path / "old.safetensors"))
+    model = create("adaptive_itm").eval()
+    load_weights(model, tmp_path / "old.safetensors")
+    assert torch.count_nonzero(model.estimator.grade.weight) == 0
+    x = picture(64, 64)
+    with torch.no_grad():
+        # a zero grade layer: asking for another convention changes nothing, as those weights never learned it
+        assert torch.equal(model.prior(x, grade=(100.0, 4000.0)), model.prior(x))

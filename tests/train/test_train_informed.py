@@ -58,3 +58,29 @@ def test_training_lowers_the_error_below_the_exact_inverse(data, tmp_path):
 def test_a_curve_without_clips_is_refused(data, tmp_path):
     with pytest.raises(InputError, match="hable"):
         train_informed(data, "hable", tmp_path / "none", steps=1, progress=False)
+
+
+def test_init_starts_from_given_weights_and_the_card_says_so(data, tmp_path):
+    first = train_informed(data, "bt2446c", tmp_path / "first", steps=20, batch=4, patch=48, lr=1e-3, qps=QPS,
+                           progress=False, log=lambda *a: None)
+    # zero steps' worth of learning rate: the continued run must end exactly where its init was
+    cont = train_informed(data, "bt2446c", tmp_path / "cont", steps=1, batch=4, patch=48, lr=1e-12, qps=QPS,
+                          progress=False, log=lambda *a: None, init=first / "weights.safetensors")
+    a, b = create("informed_bt2446c").eval(), create("informed_bt2446c").eval()
+    load_weights(a, first / "weights.safetensors")
+    load_weights(b, cont / "weights.safetensors")
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.allclose(va, vb, atol=1e-6), k
+    assert json.loads((cont / "weights.json").read_text())["initialised_from"] == "weights.safetensors"
+
+
+def test_cached_inverse_patches_equal_the_inverse_of_the_patch(data):
+    from sdr2hdr.tonemap.source_inverse import source_inverse
+    from sdr2hdr.train.informed import _load, _sample
+
+    lq, hdr = _load(data, "bt2446c", QPS)
+    inverse = source_inverse("bt2446c")
+    x, inv, _ = _sample(lq, hdr, inverse, QPS, 3, 32, np.random.default_rng(1), cache={})
+    direct = np.stack([inverse(f) for f in x.permute(0, 2, 3, 1).numpy()])
+    # float16 storage of the whole frame's inverse: within half a 10-bit code
+    assert np.abs(inv.permute(0, 2, 3, 1).numpy() - direct).max() < 0.5 / 1023

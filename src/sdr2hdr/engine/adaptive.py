@@ -85,7 +85,7 @@ class PriorTracker:
         """(smoothed params, rebuild?) after one frame's views."""
         # the views are made on the CPU; the estimator runs where the model lives, the tracker keeps CPU tensors
         dev = next(self.model.estimator.parameters()).device
-        params = self.model.estimator(thumb.to(dev), grid.to(dev)).cpu()
+        params = self.model.estimate(thumb.to(dev), grid.to(dev)).cpu()
         luma = (torch.tensor([0.2126, 0.7152, 0.0722])[None, :, None] * grid).sum(1).clamp(0, 1)
         hist = torch.histc(luma, 32, 0, 1) / luma.numel()
         cut = self.hist is not None and float((hist - self.hist).abs().sum()) > CUT_DISTANCE

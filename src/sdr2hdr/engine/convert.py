@@ -78,6 +78,8 @@ def model_mapper(name: str, weights: str | os.PathLike | None = None, device: st
 
         dev = "cuda" if device == "auto" and __import__("torch").cuda.is_available() else \
             ("cpu" if device == "auto" else device)
+        # the grading convention the estimate is asked for: BT.2408 reference white on the display written
+        model.target_grade = (model.target_grade[0], float(peak_nits))
         return AdaptiveStream(name, model, pq_peak, device=dev,
                               description=f"{name} ({path.name}, per-frame global inverse)")
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)

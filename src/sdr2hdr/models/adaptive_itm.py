@@ -47,6 +47,7 @@ _Y709 = torch.tensor([0.2126, 0.7152, 0.0722])
 # Where the gain curves start: log2 of BT.2408's 2.03x at every level, the neutral guess before any evidence.
 _INIT_GAIN = 1.02
 N_PARAMS = 2 * KNOTS + 2 + 9
+REF_WHITE, REF_PEAK = 203.0, 1000.0  # BT.2408 HDR reference white; the usual HDR10 mastering display
 
 
 def grid_index(size: int) -> Tensor:
@@ -94,7 +95,7 @@ def statistics(g: Tensor) -> Tensor:
 class CurveEstimator(nn.Module):
     """Thumbnail CNN and histogram MLP -> (N, N_PARAMS) parameters of the global inverse of one frame."""
 
-    def __init__(self, ch: int = 32, hidden: int = 128) -> None:
+    def __init__(self, ch: int = 32, hidden: int = 128, grade_input: bool = False) -> None:
         super().__init__()
         self.cnn = nn.Sequential(
             nn.Conv2d(3, ch // 2, 3, 2, 1), nn.LeakyReLU(0.1),
@@ -108,11 +109,17 @@ class CurveEstimator(nn.Module):
         # start from the neutral mapping: zero output = BT.2408-like gain, even blend, identity saturation
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
+        # the output grading convention asked for (log2 of diffuse white / 203 and of peak / 1000): the SDR alone
+        # cannot say how bright its master was, so the convention is an input, not a guess (docs/generalisation.md)
+        self.grade = nn.Linear(2, hidden, bias=False) if grade_input else None
 
-    def forward(self, thumb: Tensor, grid: Tensor) -> Tensor:
+    def forward(self, thumb: Tensor, grid: Tensor, grade: Tensor | None = None) -> Tensor:
         f = self.cnn(thumb.clamp(0, 1))
         f = torch.cat([f.mean((2, 3)), f.amax((2, 3)), statistics(grid.clamp(0, 1))], 1)
-        return self.mlp(f)
+        h = self.mlp[0](f)
+        if self.grade is not None and grade is not None:
+            h = h + self.grade(grade.to(h))
+        return self.mlp[1:](h)
 
 
 def _knot(v: Tensor) -> tuple[Tensor, Tensor]:
@@ -204,15 +211,34 @@ class AdaptiveITM(HDRModel):
 
     receptive_radius = 6  # the local branch's 3x3 stack; the global path is per pixel
 
-    def __init__(self, local: bool = False, peak_nits: float = 10000.0) -> None:
+    def __init__(self, local: bool = False, peak_nits: float = 10000.0, grade_input: bool = True) -> None:
         super().__init__()
-        self.estimator = CurveEstimator()
+        self.estimator = CurveEstimator(grade_input=grade_input)
         self.inverse = GlobalInverse()
         self.local = LocalBranch() if local else None
+        # the output convention the prior is asked for when none is passed: BT.2408's 203 cd/m2 reference white
+        # on a 1000 cd/m2 display (the converter sets the peak it writes)
+        self.target_grade = (REF_WHITE, REF_PEAK)
 
-    def prior(self, image: Tensor) -> Tensor:
+    def complete_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weights trained before the grading-convention input get it as zeros: they behave as they were trained."""
+        if self.estimator.grade is not None and "estimator.grade.weight" not in state:
+            state = {**state, "estimator.grade.weight": torch.zeros_like(self.estimator.grade.weight)}
+        return state
+
+    def grade_code(self, n: int, grade: Tensor | tuple[float, float] | None = None) -> Tensor:
+        """(n, 2) log2(diffuse white / 203), log2(peak / 1000) of `grade` (nits pairs), default target_grade."""
+        g = torch.as_tensor(self.target_grade if grade is None else grade, dtype=torch.float32)
+        g = g.reshape(-1, 2).expand(n, 2)
+        return torch.log2(g / torch.tensor([REF_WHITE, REF_PEAK]))
+
+    def prior(self, image: Tensor, grade: Tensor | tuple[float, float] | None = None) -> Tensor:
         """(N, N_PARAMS) parameters of the frame's global inverse, from a fixed-size view of the whole frame."""
-        return self.estimator(*views(image))
+        return self.estimate(*views(image), grade=grade)
+
+    def estimate(self, thumb: Tensor, grid: Tensor, grade: Tensor | tuple[float, float] | None = None) -> Tensor:
+        """The prior from already made views (the converter makes them from Y'CbCr planes)."""
+        return self.estimator(thumb, grid, self.grade_code(thumb.shape[0], grade).to(thumb.device))
 
     def global_pq(self, x: Tensor, params: Tensor) -> Tensor:
         return pq_inverse_eotf(self.inverse(x, params).clamp(0.0, 10000.0))
@@ -268,14 +294,14 @@ _CARD = dict(
 )
 
 
-@register_model(ModelSummary(name="adaptive_itm", paper_params=86_251,
+@register_model(ModelSummary(name="adaptive_itm", paper_params=86_507,
                           notes="global mapping only: the converter's default (tier fast)", **_CARD))
 def adaptive_itm(**kwargs: Any) -> AdaptiveITM:
     """Adaptive ITM, global mapping only."""
     return AdaptiveITM(local=False, **kwargs)
 
 
-@register_model(ModelSummary(name="adaptive_itm_local", paper_params=109_054,
+@register_model(ModelSummary(name="adaptive_itm_local", paper_params=109_310,
                           notes="global mapping + light local branch (tier best)", **_CARD))
 def adaptive_itm_local(**kwargs: Any) -> AdaptiveITM:
     """Adaptive ITM with its local branch."""

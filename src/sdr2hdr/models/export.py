@@ -106,7 +106,7 @@ class _Graph(nn.Module):
         if self.kind == "plain":
             return self.model(sdr)
         if self.kind == "views":
-            return self.model(sdr, prior=self.model.estimator(*views))
+            return self.model(sdr, prior=self.model.estimate(*views))
         # a view whose short side is already the thumbnail's is used as it is (blocks.condition.thumbnail)
         return self.model(sdr, prior=self.model.prior(views[0]))
 

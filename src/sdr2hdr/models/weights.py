@@ -122,6 +122,9 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> dict:
             metadata = dict(f.metadata() or {})
     except Exception as exc:  # noqa: BLE001 - safetensors raises several types for a bad file
         raise InputError(f"cannot read weights {path}: {exc}") from None
+    complete = getattr(model, "complete_state", None)
+    if complete is not None:  # a model that grew an input since these weights were made says how to fill it
+        state = complete(state)
     check_fit(model, state, f"weights {path.name}")
     model.load_state_dict(state, strict=True)
     return metadata

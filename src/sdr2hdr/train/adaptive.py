@@ -64,14 +64,14 @@ def cosine_adam(params: Iterable[torch.nn.Parameter], lr: float,
     return opt, sched
 
 
-def _start_model(model_name: str, init: str | Path | None, seed: int) -> torch.nn.Module:
+def _start_model(model_name: str, init: str | Path | None, seed: int, grade_input: bool = True) -> torch.nn.Module:
     """The model, seeded; with init, its global path loaded from those weights (only local.* may be new)."""
     from safetensors.torch import load_file
 
     from sdr2hdr.models import create
 
     torch.manual_seed(seed)
-    model = create(model_name)
+    model = create(model_name, grade_input=grade_input)
     if init:
         state = load_file(str(init))
         missing = check_fit(model, state, str(init), partial=True)
@@ -103,11 +103,14 @@ def _save(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generat
 
 
 def _loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, local: bool, rng: np.random.Generator,
-          pixels: int) -> torch.Tensor:
-    """L1 in PQ: over the whole crop with a local branch, else over `pixels` random pixels of the global curve."""
+          pixels: int, grade: torch.Tensor | None = None) -> torch.Tensor:
+    """L1 in PQ: over the whole crop with a local branch, else over `pixels` random pixels of the global curve.
+
+    grade: (N, 2) diffuse white and peak (cd/m2) of each target's grading convention, for a model that takes it.
+    """
+    prior = model.prior(x, grade=grade)
     if local:
-        return F.l1_loss(model(x), y)
-    prior = model.prior(x)
+        return F.l1_loss(model(x, prior=prior), y)
     h, w = x.shape[-2:]
     pick = torch.from_numpy(rng.integers(0, h * w, pixels))
     return F.l1_loss(model.global_pq(x.flatten(2)[:, :, pick], prior), y.flatten(2)[:, :, pick])
@@ -137,6 +140,7 @@ def _card(model: torch.nn.Module, model_name: str, pool: str | Path, recs: list[
                      "grade_prior": None if grade_spread is None else
                      f"Gaussian in log2 stops around 203 cd/m2 white (sd {grade_spread}) and 1000 cd/m2 peak "
                      f"(sd {2 * grade_spread}), floor 0.1"},
+            "grade_input": getattr(getattr(model, "estimator", None), "grade", None) is not None,
             "final_loss_l1_pq": None if run_loss is None else round(float(run_loss), 6),
             "initialised_from": str(Path(init).name) if init else None}
 
@@ -144,8 +148,12 @@ def _card(model: torch.nn.Module, model_name: str, pool: str | Path, recs: list[
 def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptive_itm", steps: int = 3000,
                    batch: int = 32, lr: float = 2e-3, pixels: int = 4096, exclude: Sequence[str] = (), seed: int = 0,
                    resume: bool = False, init: str | Path | None = None, log: Callable[[str], None] = print,
-                   progress: bool = True, grade_spread: float | None = None) -> Path:
-    """Train on the pool at `pool` (data.generator.build_pool) into the folder `out`."""
+                   progress: bool = True, grade_spread: float | None = None, grade_input: bool = True) -> Path:
+    """Train on the pool at `pool` (data.generator.build_pool) into the folder `out`.
+
+    grade_input: the estimator is told each target's grading convention (diffuse white, peak), so it learns to
+    make the convention asked for instead of guessing an average of the pool's (False: the earlier model).
+    """
     from safetensors.torch import save_file
 
     from sdr2hdr.data.generator import FAMILIES, load_pool
@@ -157,7 +165,8 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     out.mkdir(parents=True, exist_ok=True)
     sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
     probs = grade_weights(recs, grade_spread)
-    model = _start_model(model_name, init, seed)
+    grades = torch.tensor([[r["grade"]["diffuse_white"], r["grade"]["peak"]] for r in recs], dtype=torch.float32)
+    model = _start_model(model_name, init, seed, grade_input)
     local = getattr(model, "local", None) is not None
     # the local branch trains on top of a trained global path: only its own weights move
     params = list(model.local.parameters()) if (local and init) else list(model.parameters())
@@ -174,7 +183,7 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     while step < steps:
         idx = rng.choice(n, batch, p=probs) if probs is not None else rng.integers(0, n, batch)
         x, y = _batch(sdr, hdr, idx, rng)
-        loss = _loss(model, x, y, local, rng, pixels)
+        loss = _loss(model, x, y, local, rng, pixels, grades[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

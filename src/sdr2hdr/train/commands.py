@@ -57,6 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--data", type=Path, required=True)
     i.add_argument("--out", type=Path, required=True)
     i.add_argument("--steps", type=positive_int, default=2500)
+    i.add_argument("--batch", type=positive_int, default=12)
+    i.add_argument("--lr", type=float, default=5e-4)
+    i.add_argument("--init", type=Path, default=None, help="start from these informed_<CURVE> weights")
     i.add_argument("--resume", action="store_true")
     i.set_defaults(func=cmd_train_informed)
 
@@ -105,5 +108,8 @@ def cmd_train_informed(args: argparse.Namespace) -> int:
 
     if args.curve not in SOURCE_TMOS:
         raise InputError(f"unknown curve {args.curve!r}; choose one of {', '.join(SOURCE_TMOS)}")
-    train_informed(args.data, args.curve, args.out, steps=args.steps, resume=args.resume)
+    if args.init is not None and not args.init.is_file():
+        raise InputError(f"no such weights file: {args.init}")
+    train_informed(args.data, args.curve, args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+                   resume=args.resume, init=args.init)
     return 0

@@ -42,17 +42,25 @@ def _load(data_dir, curve: str, qps) -> tuple[list, np.ndarray]:
 
 
 def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.ndarray], np.ndarray],
-            qps: Sequence[int], batch: int, patch: int, rng: np.random.Generator):
-    """A batch of random patches at random QPs: (SDR input, its source inverse, HDR target), NCHW float in [0, 1]."""
+            qps: Sequence[int], batch: int, patch: int, rng: np.random.Generator, cache: dict | None = None):
+    """A batch of random patches at random QPs: (SDR input, its source inverse, HDR target), NCHW float in [0, 1].
+
+    cache (kept by the caller) holds each whole frame's inverse once made (float16, about 0.4 MB a frame): the
+    inverse is per pixel, so a patch of it is the inverse of the patch, and each frame is inverted once, not per step.
+    """
     n, h, w = hdr.shape[:3]
-    xs, ys = [], []
+    xs, ys, invs = [], [], []
     for _ in range(batch):
         k, qp = int(rng.integers(n)), qps[int(rng.integers(len(qps)))]
         y0, x0 = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
         xs.append(lq[qp][k, y0:y0 + patch, x0:x0 + patch])
         ys.append(hdr[k, y0:y0 + patch, x0:x0 + patch])
+        if cache is not None:
+            if (k, qp) not in cache:
+                cache[k, qp] = np.asarray(inverse(lq[qp][k].astype(np.float32) / 255.0), dtype=np.float16)
+            invs.append(cache[k, qp][y0:y0 + patch, x0:x0 + patch].astype(np.float32))
     x = np.stack(xs).astype(np.float32) / 255.0
-    inv = np.stack([inverse(f) for f in x])
+    inv = np.stack(invs) if cache is not None else np.stack([inverse(f) for f in x])
     xt = torch.from_numpy(x).permute(0, 3, 1, 2)
     it = torch.from_numpy(inv).permute(0, 3, 1, 2)
     yt = torch.from_numpy(np.stack(ys).astype(np.float32) / 65535.0).permute(0, 3, 1, 2)
@@ -61,8 +69,12 @@ def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.nd
 
 def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int = 2500, batch: int = 12,
                    patch: int = 96, lr: float = 5e-4, qps: Sequence[int] = (27, 32, 37, 42, 47), seed: int = 0,
-                   resume: bool = False, log: Callable[[str], None] = print, progress: bool = True) -> Path:
-    """Train the restoration of informed_<curve> on a built set's train split into the folder `out`."""
+                   resume: bool = False, log: Callable[[str], None] = print, progress: bool = True,
+                   init: str | Path | None = None) -> Path:
+    """Train the restoration of informed_<curve> on a built set's train split into the folder `out`.
+
+    init: weights of informed_<curve> to start from (ignored when resuming a checkpoint, which holds its own).
+    """
     from safetensors.torch import save_file
 
     from sdr2hdr.models import count_params, create
@@ -74,6 +86,11 @@ def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int
     inverse = source_inverse(curve)
     torch.manual_seed(seed)
     model = create(f"informed_{curve}")
+    if init:  # continue from earlier weights (a longer schedule on top of a shipped restoration)
+        from sdr2hdr.models.weights import load_weights
+
+        load_weights(model, init)
+    cache: dict = {}
     opt, sched = cosine_adam(model.restore.parameters(), lr, steps)
     rng = np.random.default_rng(seed)
     step, t0 = 0, time.perf_counter()
@@ -89,7 +106,7 @@ def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int
     n = hdr.shape[0]
     run = st.get("loss") if resume and ckpt.exists() else None
     while step < steps:
-        xt, it, yt = _sample(lq, hdr, inverse, qps, batch, patch, rng)
+        xt, it, yt = _sample(lq, hdr, inverse, qps, batch, patch, rng, cache)
         loss = F.l1_loss(model(xt, inv=it), yt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,7 +130,8 @@ def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int
     wall = time.perf_counter() - t0
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
     card = {"model": f"informed_{curve}", "params": count_params(model), "steps": steps, "batch": batch,
-            "patch": patch, "lr": lr, "wall_seconds": round(wall, 1), "data": {"set": Path(data_dir).name,
+            "patch": patch, "lr": lr, "wall_seconds": round(wall, 1),
+            "initialised_from": Path(init).name if init else None, "data": {"set": Path(data_dir).name,
             "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)},
             "final_l1_pq": None if run is None else round(run, 6)}
     write_card(out / "weights.safetensors", card)

@@ -1,14 +1,15 @@
 """Adaptive inverse tone mapping: recognise how a frame's SDR was made and invert that curve, fast enough for real time.
 
 Defines:
-    CurveEstimator  thumbnail CNN + histogram statistics -> the parameters of one global inverse mapping per frame.
+    CurveEstimator  thumbnail CNN + histogram statistics (+ the output grading convention asked for: diffuse white
+                    and peak) -> the parameters of one global inverse mapping per frame.
     GlobalInverse   the mapping itself, a function of one pixel: luminance path and per-channel path, each a
                     piecewise-linear log2 gain over SDR code value, blended; saturation exponent; 3x3 gamut matrix.
     LocalBranch     a light residual CNN for coding artifacts, banding and highlight detail (the `best` tier).
     AdaptiveITM     estimator + mapping (+ local branch); registered as adaptive_itm (global only, the converter's
                     default) and adaptive_itm_local.
 
-Why this shape (docs/generalisation.md): a model trained on a few fixed curves learns their average and loses to
+Why this shape (README, "The held-out-curve protocol"): a model trained on a few fixed curves learns their average and loses to
 the right classical inverse; a per-image global mapping fitted to the ground truth reaches 34-35 dB at QP 37. So
 the network's job is to estimate a global inverse from statistics that identify a curve (luma histogram, the
 top codes' clipping, saturation versus luma, a fixed-size thumbnail), as image-adaptive 3D LUTs (Zeng et al.,
@@ -110,7 +111,7 @@ class CurveEstimator(nn.Module):
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
         # the output grading convention asked for (log2 of diffuse white / 203 and of peak / 1000): the SDR alone
-        # cannot say how bright its master was, so the convention is an input, not a guess (docs/generalisation.md)
+        # cannot say how bright its master was, so the convention is an input, not a guess (README, "Grading convention")
         self.grade = nn.Linear(2, hidden, bias=False) if grade_input else None
 
     def forward(self, thumb: Tensor, grid: Tensor, grade: Tensor | None = None) -> Tensor:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.models.adaptive_itm import REF_PEAK, REF_WHITE
 from sdr2hdr.models.weights import check_fit, write_card
 from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -165,7 +166,9 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     out.mkdir(parents=True, exist_ok=True)
     sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
     probs = grade_weights(recs, grade_spread)
-    grades = torch.tensor([[r["grade"]["diffuse_white"], r["grade"]["peak"]] for r in recs], dtype=torch.float32)
+    # a record without a grade (a pool made another way) stands for BT.2408's convention, the converter's default
+    grades = torch.tensor([[r.get("grade", {}).get("diffuse_white", REF_WHITE), r.get("grade", {}).get("peak", REF_PEAK)]
+                           for r in recs], dtype=torch.float32)
     model = _start_model(model_name, init, seed, grade_input)
     local = getattr(model, "local", None) is not None
     # the local branch trains on top of a trained global path: only its own weights move

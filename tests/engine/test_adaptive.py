@@ -179,3 +179,22 @@ def test_stream_push_smooths_and_still_call_forgets(model, planes):
     np.testing.assert_array_equal(again, first)
     assert stream.tracker.cuts == 2
     assert stream.flush() == []
+
+
+def test_the_shipped_default_grades_for_the_peak_asked_for(planes):
+    """--peak-nits reaches the estimate: the shipped model asked for a 4000 cd/m2 display takes the brightest
+    pixels past 1000 cd/m2 instead of clipping them there, and keeps mid-tones (BT.2408's 203 cd/m2 white either
+    way) about where they were."""
+    from sdr2hdr.color import pq_eotf
+    from sdr2hdr.engine.convert import model_mapper
+
+    rgb = np.ascontiguousarray(yuv420_to_rgb(*planes, matrix="bt709", bits=8, full_range=False), dtype=np.float32)
+    out = {}
+    for peak in (1000.0, 4000.0):
+        mapper = model_mapper("adaptive_itm", device="cpu", peak_nits=peak)
+        assert mapper.model.target_grade == (203.0, peak)
+        out[peak] = np.asarray(pq_eotf(mapper(rgb)), dtype=np.float64).max(-1)
+    assert out[1000.0].max() <= 1000.5
+    assert out[4000.0].max() > 1200.0
+    mid = (rgb.max(-1) > 0.3) & (rgb.max(-1) < 0.6)
+    assert abs(np.log2(np.median(out[4000.0][mid]) / np.median(out[1000.0][mid]))) < 0.5

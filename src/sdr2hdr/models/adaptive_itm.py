@@ -9,10 +9,10 @@ Defines:
     AdaptiveITM     estimator + mapping (+ local branch); registered as adaptive_itm (global only, the converter's
                     default) and adaptive_itm_local.
 
-Why this shape (README, "The held-out-curve protocol"): a model trained on a few fixed curves learns their average and loses to
-the right classical inverse; a per-image global mapping fitted to the ground truth reaches 34-35 dB at QP 37. So
-the network's job is to estimate a global inverse from statistics that identify a curve (luma histogram, the
-top codes' clipping, saturation versus luma, a fixed-size thumbnail), as image-adaptive 3D LUTs (Zeng et al.,
+Why this shape (README, "The held-out-curve protocol"): a model trained on a few fixed curves learns their average
+and loses to the right classical inverse; a per-image global mapping fitted to the ground truth reaches 34-35 dB at
+QP 37. So the network's job is to estimate a global inverse from statistics that identify a curve (luma histogram,
+the top codes' clipping, saturation versus luma, a fixed-size thumbnail), as image-adaptive 3D LUTs (Zeng et al.,
 TPAMI 2020) and ITM-LUT (Guo et al., CVMP 2023) do. Because the mapping is a function of one pixel, the converter
 bakes it into its 8-bit code table (engine.lut) once per shot and converts each frame with two table look-ups.
 
@@ -111,7 +111,8 @@ class CurveEstimator(nn.Module):
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
         # the output grading convention asked for (log2 of diffuse white / 203 and of peak / 1000): the SDR alone
-        # cannot say how bright its master was, so the convention is an input, not a guess (README, "Grading convention")
+        # cannot say how bright its master was, so the convention is an input, not a guess (README, "Grading
+        # convention")
         self.grade = nn.Linear(2, hidden, bias=False) if grade_input else None
 
     def forward(self, thumb: Tensor, grid: Tensor, grade: Tensor | None = None) -> Tensor:

@@ -167,8 +167,8 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
     probs = grade_weights(recs, grade_spread)
     # a record without a grade (a pool made another way) stands for BT.2408's convention, the converter's default
-    grades = torch.tensor([[r.get("grade", {}).get("diffuse_white", REF_WHITE), r.get("grade", {}).get("peak", REF_PEAK)]
-                           for r in recs], dtype=torch.float32)
+    grades = torch.tensor([[r.get("grade", {}).get("diffuse_white", REF_WHITE),
+                            r.get("grade", {}).get("peak", REF_PEAK)] for r in recs], dtype=torch.float32)
     model = _start_model(model_name, init, seed, grade_input)
     local = getattr(model, "local", None) is not None
     # the local branch trains on top of a trained global path: only its own weights move

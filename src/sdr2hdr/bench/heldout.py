@@ -313,6 +313,6 @@ def run_informed(data_dir: str | Path, weights: dict, qps: Sequence[int] = (27, 
             f = {m: float(np.mean([r[m] for r in acc[qp]["informed"]])) for m in metrics}
             lines.append(f"| {curve} | {qp} | {e['psnr']:.2f} / {e['delta_e_itp']:.1f} | {f['psnr']:.2f} / "
                          f"{f['delta_e_itp']:.1f} | {f['psnr'] - e['psnr']:+.2f} | "
-                         f"{f['delta_e_itp'] / e['delta_e_itp']:.2f} | {np.mean(acc[qp]['fe']):.2f} / "
+                         f"{f['delta_e_itp'] / e['delta_e_itp']:.3f} | {np.mean(acc[qp]['fe']):.2f} / "
                          f"{np.mean(acc[qp]['fi']):.2f} |")
     return "\n".join(lines)

@@ -129,3 +129,21 @@ def test_unknown_family_and_missing_pool_are_one_line_errors(pool, tmp_path, cap
     assert len(err.splitlines()) == 1 and "cannot leave out 'aces'" in err
     assert main(["train-adaptive", str(tmp_path / "nowhere"), "--out", str(tmp_path / "y")]) == 2
     assert "no such pool folder" in capsys.readouterr().err
+
+
+def test_init_from_weights_made_before_the_grade_input(pool, tmp_path):
+    """--init with weights that lack the grading-convention layer (the earlier shipped default) starts the local
+    branch on top of them, the missing layer at zero, as load_weights fills it."""
+    from safetensors.torch import load_file
+
+    from sdr2hdr.models.weights import shipped_weights
+    from sdr2hdr.train.adaptive import train_adaptive
+
+    old = shipped_weights("adaptive_itm.gen_s5000")
+    assert "estimator.grade.weight" not in load_file(str(old))
+    run = tmp_path / "local"
+    train_adaptive(pool, run, model_name="adaptive_itm_local", steps=2, batch=2, init=old, progress=False,
+                   log=lambda *a: None)
+    state = load_file(str(run / "weights.safetensors"))
+    assert torch.count_nonzero(state["estimator.grade.weight"]) == 0  # only the local branch trained
+    assert torch.equal(state["estimator.mlp.0.weight"], load_file(str(old))["estimator.mlp.0.weight"])

@@ -232,7 +232,7 @@ class AdaptiveITM(HDRModel):
         """(n, 2) log2(diffuse white / 203), log2(peak / 1000) of `grade` (nits pairs), default target_grade."""
         g = torch.as_tensor(self.target_grade if grade is None else grade, dtype=torch.float32)
         g = g.reshape(-1, 2).expand(n, 2)
-        return torch.log2(g / torch.tensor([REF_WHITE, REF_PEAK]))
+        return torch.log2(g / torch.tensor([REF_WHITE, REF_PEAK], device=g.device))
 
     def prior(self, image: Tensor, grade: Tensor | tuple[float, float] | None = None) -> Tensor:
         """(N, N_PARAMS) parameters of the frame's global inverse, from a fixed-size view of the whole frame."""

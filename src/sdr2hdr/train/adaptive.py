@@ -74,7 +74,8 @@ def _start_model(model_name: str, init: str | Path | None, seed: int, grade_inpu
     torch.manual_seed(seed)
     model = create(model_name, grade_input=grade_input)
     if init:
-        state = load_file(str(init))
+        # weights from before the grading-convention input fill it as load_weights does
+        state = model.complete_state(load_file(str(init)))
         missing = check_fit(model, state, str(init), partial=True)
         if any(not k.startswith("local.") for k in missing):
             raise InputError(f"{init} does not fit {model_name}: tensor {missing[0]!r} is missing")

@@ -42,7 +42,7 @@ def _load(data_dir, curve: str, qps) -> tuple[list, np.ndarray]:
 
 
 def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.ndarray], np.ndarray],
-            qps: Sequence[int], batch: int, patch: int, rng: np.random.Generator, cache: dict | None = None):
+            qps: Sequence[int], batch: int, patch: int, rng: np.random.Generator, cache: dict):
     """A batch of random patches at random QPs: (SDR input, its source inverse, HDR target), NCHW float in [0, 1].
 
     cache (kept by the caller) holds each whole frame's inverse once made (float16, about 0.4 MB a frame): the
@@ -55,12 +55,11 @@ def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.nd
         y0, x0 = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
         xs.append(lq[qp][k, y0:y0 + patch, x0:x0 + patch])
         ys.append(hdr[k, y0:y0 + patch, x0:x0 + patch])
-        if cache is not None:
-            if (k, qp) not in cache:
-                cache[k, qp] = np.asarray(inverse(lq[qp][k].astype(np.float32) / 255.0), dtype=np.float16)
-            invs.append(cache[k, qp][y0:y0 + patch, x0:x0 + patch].astype(np.float32))
+        if (k, qp) not in cache:
+            cache[k, qp] = np.asarray(inverse(lq[qp][k].astype(np.float32) / 255.0), dtype=np.float16)
+        invs.append(cache[k, qp][y0:y0 + patch, x0:x0 + patch].astype(np.float32))
     x = np.stack(xs).astype(np.float32) / 255.0
-    inv = np.stack(invs) if cache is not None else np.stack([inverse(f) for f in x])
+    inv = np.stack(invs)
     xt = torch.from_numpy(x).permute(0, 3, 1, 2)
     it = torch.from_numpy(inv).permute(0, 3, 1, 2)
     yt = torch.from_numpy(np.stack(ys).astype(np.float32) / 65535.0).permute(0, 3, 1, 2)

@@ -27,6 +27,7 @@ METHODS = ("bt2408", "bt2446a", "bt2446c")
 QUALITY = ("fast", "balanced", "best")
 PRECISIONS = ("fp32", "bf16", "fp16")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or darker is already a different picture
 
 PathLike = str | os.PathLike
 
@@ -40,7 +41,7 @@ class _Choice:
 
 
 def _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset,
-                   max_frames) -> None:
+                   max_frames, exposure=0.0) -> None:
     """Refuse option values and combinations the converter cannot honour, as the CLI's parser would."""
     if sum(x is not None for x in (method, model, source_tmo)) > 1:
         raise InputError("method, model and source_tmo are alternatives; give at most one")
@@ -60,6 +61,8 @@ def _check_options(method, model, source_tmo, quality, weights, precision, tile,
         raise InputError(f"--crf must be in 0..51, got {crf}")
     if not 100.0 <= peak_nits <= 10000.0:  # NaN fails both comparisons too
         raise InputError(f"--peak-nits must be in 100..10000 cd/m2 (PQ ends at 10000), got {peak_nits}")
+    if not -EXPOSURE_STOPS <= exposure <= EXPOSURE_STOPS:  # NaN fails both comparisons too
+        raise InputError(f"--exposure must be in -{EXPOSURE_STOPS:g}..{EXPOSURE_STOPS:g} stops, got {exposure}")
     for name, value in (("tile", tile), ("max_frames", max_frames)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be positive, got {value}")
@@ -95,14 +98,14 @@ def _default_tier(quality: str, quiet: bool, notify: Callable[[str], None]) -> t
 def make_mapper(method: str | None = None, model: str | None = None, source_tmo: str | None = None,
                 quality: str = "fast", weights: PathLike | None = None, device: str = "auto",
                 precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0, exact: bool = False,
-                quiet: bool = True, notify: Callable[[str], None] = print) -> _Choice:
+                quiet: bool = True, notify: Callable[[str], None] = print, exposure: float = 0.0) -> _Choice:
     """The frame mapper the options select, and whether a code table may stand in for it (None: when it pays)."""
     lut = False if exact else None
     if source_tmo is not None:
         from sdr2hdr.engine.informed import informed_mapper
 
         # the restoration sees neighbourhoods: no per-code table
-        return _Choice(informed_mapper(source_tmo, peak_nits=peak_nits), False)
+        return _Choice(informed_mapper(source_tmo, peak_nits=peak_nits, exposure=exposure), False)
     if model is None and method is None:
         model, tier_lut = _default_tier(quality, quiet, notify)
         lut = False if exact else tier_lut
@@ -110,15 +113,16 @@ def make_mapper(method: str | None = None, model: str | None = None, source_tmo:
         from sdr2hdr.engine.convert import model_mapper
 
         return _Choice(model_mapper(model, weights, device=device, precision=precision, tile=tile,
-                                    peak_nits=peak_nits), lut)
+                                    peak_nits=peak_nits, exposure=exposure), lut)
     from sdr2hdr.engine.convert import classical_mapper
 
-    return _Choice(classical_mapper(method or "bt2446c", peak_nits), lut)
+    return _Choice(classical_mapper(method or "bt2446c", peak_nits, exposure), lut)
 
 
 def convert(input: PathLike, output: PathLike, *, method: str | None = None, model: str | None = None,
             source_tmo: str | None = None, quality: str = "fast", weights: PathLike | None = None,
             device: str = "auto", precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0,
+            exposure: float = 0.0,
             crf: float | None = None, qp: int | None = None, preset: str = "fast", exact: bool = False,
             overwrite: bool = False, quiet: bool = False, max_frames: int | None = None,
             resume: bool = False, segment_seconds: float | None = None, ray: str | None = None,
@@ -135,7 +139,7 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
     from sdr2hdr.io.video import MasteringDisplay
 
     _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset,
-                   max_frames)
+                   max_frames, exposure)
     segmented = bool(resume or segment_seconds or ray)
     if segmented and (is_image_path(Path(input)) or max_frames):
         raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
@@ -143,7 +147,7 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
     if ray_workers and ray != "local":
         raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
     choice = make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact,
-                         quiet, notify)
+                         quiet, notify, exposure)
     mapper = choice.mapper
     if is_image_path(Path(input)):
         report = convert_image(input, output, mapper, overwrite=overwrite)
@@ -166,11 +170,14 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
 def check_options(*, method: str | None = None, model: str | None = None, source_tmo: str | None = None,
                   quality: str = "fast", weights: PathLike | None = None, device: str = "auto",
                   precision: str = "fp32", tile: int = 512, peak_nits: float = 1000.0, crf: float | None = None,
-                  qp: int | None = None, preset: str = "fast", exact: bool = False, **_ignored: object) -> None:
+                  qp: int | None = None, preset: str = "fast", exact: bool = False, exposure: float = 0.0,
+                  **_ignored: object) -> None:
     """Raise InputError for options convert() would refuse (including an unknown model or missing weights),
     before any file is touched: a folder conversion checks once instead of failing every file."""
-    _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset, None)
-    make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact, True)
+    _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset, None,
+                   exposure)
+    make_mapper(method, model, source_tmo, quality, weights, device, precision, tile, peak_nits, exact, True,
+                exposure=exposure)
 
 
 def create_model(name: str, pretrained: bool = True) -> nn.Module:

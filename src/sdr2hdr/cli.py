@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from sdr2hdr.api import METHODS, PRECISIONS, PRESETS, QUALITY
+from sdr2hdr.api import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.argtypes import in_range, positive
 from sdr2hdr.errors import CliParser, InputError, run_cli
 
@@ -47,6 +47,10 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     # 10000 cd/m2 is the top of PQ; below 100 the HDR master would be dimmer than SDR reference white
     p.add_argument("--peak-nits", type=in_range(100.0, 10000.0, " cd/m2"), default=1000.0,
                    help="mastering display peak in cd/m2, 100..10000; output is limited to it (default 1000)")
+    p.add_argument("--exposure", type=in_range(-EXPOSURE_STOPS, EXPOSURE_STOPS, " stops"), default=0.0,
+                   metavar="STOPS",
+                   help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
+                        "before the peak limit; for any mode (default 0)")
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
@@ -63,8 +67,9 @@ def convert_options(args: argparse.Namespace) -> dict:
     """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
     return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
             "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
-            "peak_nits": args.peak_nits, "crf": args.crf, "qp": args.qp, "preset": args.preset,
-            "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet, "max_frames": args.max_frames}
+            "peak_nits": args.peak_nits, "exposure": args.exposure, "crf": args.crf, "qp": args.qp,
+            "preset": args.preset, "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet,
+            "max_frames": args.max_frames}
 
 
 def segment_options(args: argparse.Namespace) -> dict:

@@ -4,6 +4,8 @@ Functions
 ---------
 pq_eotf, pq_inverse_eotf
     SMPTE ST 2084 / ITU-R BT.2100-2 Table 4 (PQ), absolute: 1.0 = 10000 cd/m2.
+pq_trim
+    a PQ signal with its light scaled by 2^stops (the converter's --exposure).
 hlg_oetf, hlg_inverse_oetf, hlg_ootf, hlg_eotf
     ITU-R BT.2100-2 Table 5 (HLG), system gamma from BT.2100-2 Table 5 note 5e.
 bt1886_eotf, bt1886_inverse_eotf
@@ -34,6 +36,7 @@ from .ycbcr import KR_KB
 __all__ = [
     "pq_eotf",
     "pq_inverse_eotf",
+    "pq_trim",
     "hlg_oetf",
     "hlg_inverse_oetf",
     "hlg_ootf",
@@ -120,6 +123,15 @@ def pq_inverse_eotf(L_cd: Array) -> Array:
         return _pq_inverse_eotf_numpy(L_cd)
     Ym = B.spow(B.clip(L_cd / PQ_PEAK, 0.0, 1.0), PQ_M1)
     return B.spow((PQ_C1 + PQ_C2 * Ym) / (1 + PQ_C3 * Ym), PQ_M2)
+
+
+def pq_trim(E: Array, stops: float) -> Array:
+    """PQ signal with its light multiplied by 2^stops (a brightness trim), kept in PQ's range.
+
+    >>> round(float(pq_eotf(pq_trim(pq_inverse_eotf(203.0), 1.0))), 3)
+    406.0
+    """
+    return pq_inverse_eotf(pq_eotf(E) * 2.0 ** stops)
 
 
 def _pq_inverse_eotf_numpy(L_cd):

@@ -1,8 +1,8 @@
 """The main job: SDR video or image in, HDR10 video or PQ/linear HDR image out, through a frame mapper.
 
 Functions
-- classical_mapper(method, peak_nits) -> a stream mapper for BT.2408 / BT.2446 A / BT.2446 C
-- model_mapper(name, weights, device, precision, tile) -> a stream mapper for a registered model
+- classical_mapper(method, peak_nits, exposure) -> a stream mapper for BT.2408 / BT.2446 A / BT.2446 C
+- model_mapper(name, weights, device, precision, tile, peak_nits, exposure) -> a stream mapper for a registered model
 - convert_video(src, dst, mapper, ...) -> ConvertReport: decode -> map -> encode, overlapped in threads
 - convert_image(src, dst, mapper, ...) -> ConvertReport
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import limit_luma_420, pq_eotf, pq_inverse_eotf, rgb_to_yuv420
+from sdr2hdr.color import limit_luma_420, pq_eotf, pq_inverse_eotf, pq_trim, rgb_to_yuv420
 from sdr2hdr.engine.adaptive import AdaptiveStream, AdaptiveTable
 from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, StreamMapper
 from sdr2hdr.engine.lut import CodeLUT, supports
@@ -52,23 +52,36 @@ _LUT_BREAK_EVEN_PIXELS = 2 * (1 << 24)
 DEFAULT_MASTERING = MasteringDisplay()  # P3-D65, 1000 cd/m2 (frozen: safe to share as a default)
 
 
-def classical_mapper(method: str, peak_nits: float = 1000.0) -> ClassicalStream:
-    """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2)."""
+def exposure_note(exposure: float) -> str:
+    """How a mapper's description names a brightness trim ('' without one)."""
+    return f", exposure {exposure:+g} stops" if exposure else ""
+
+
+def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0) -> ClassicalStream:
+    """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2).
+
+    exposure: a brightness trim in stops on the mapping's light, before the peak limit.
+    """
     if method not in INVERSE_MAPPINGS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
     inverse = INVERSE_MAPPINGS[method]
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
 
     def run(rgb: np.ndarray) -> np.ndarray:
+        pq = np.asarray(inverse(rgb), dtype=np.float32)
+        if exposure:
+            pq = np.asarray(pq_trim(pq, exposure), dtype=np.float32)
         # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
-        return np.clip(np.asarray(inverse(rgb), dtype=np.float32), 0.0, pq_peak)
+        return np.clip(pq, 0.0, pq_peak)
 
-    return ClassicalStream(method, run, f"{method} (classical, peak {peak_nits:g} cd/m2)")
+    return ClassicalStream(method, run, f"{method} (classical, peak {peak_nits:g} cd/m2{exposure_note(exposure)})")
 
 
 def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",
-                 precision: str = "fp32", tile: int | None = 512, peak_nits: float = 1000.0) -> ModelStream:
-    """A registered model with its weights (shipped ones by default) as a stream mapper."""
+                 precision: str = "fp32", tile: int | None = 512, peak_nits: float = 1000.0,
+                 exposure: float = 0.0) -> ModelStream:
+    """A registered model with its weights (shipped ones by default) as a stream mapper (exposure: a trim in
+    stops on its output light, before the peak limit)."""
     from sdr2hdr.models.weights import load_model
 
     model, path = load_model(name, weights)
@@ -80,10 +93,12 @@ def model_mapper(name: str, weights: str | os.PathLike | None = None, device: st
             ("cpu" if device == "auto" else device)
         # the grading convention the estimate is asked for: BT.2408 reference white on the display written
         model.target_grade = (model.target_grade[0], float(peak_nits))
+        model.exposure = float(exposure)
         return AdaptiveStream(name, model, pq_peak, device=dev,
-                              description=f"{name} ({path.name}, per-frame global inverse)")
-    runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
-    return ModelStream(name, runner, f"{name} ({path.name}, {runner.device.type} {precision})")
+                              description=f"{name} ({path.name}, per-frame global inverse{exposure_note(exposure)})")
+    runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak, exposure=exposure)
+    return ModelStream(name, runner,
+                       f"{name} ({path.name}, {runner.device.type} {precision}{exposure_note(exposure)})")
 
 
 @dataclass

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from sdr2hdr.color import pq_trim
+
 T = TypeVar("T")
 
 
@@ -96,7 +98,7 @@ class ModelRunner:
 
     def __init__(self, model: nn.Module, device: str | torch.device = "auto", precision: str = "fp32",
                  tile: int | None = None, overlap: int | None = None, channels_last: bool = True,
-                 max_value: float = 1.0) -> None:
+                 max_value: float = 1.0, exposure: float = 0.0) -> None:
         if precision not in ("fp32", "bf16", "fp16"):
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
         self.device = pick_device(device) if isinstance(device, str) else device
@@ -114,6 +116,7 @@ class ModelRunner:
         self.tile = None if tile is None else max(self.multiple, tile // self.multiple * self.multiple)
         self.overlap = default_overlap(model) if overlap is None else overlap
         self.max_value = max_value  # PQ code of the mastering peak: outputs are limited to it
+        self.exposure = exposure  # brightness trim in stops, on the output's light before that limit
         # models with a global prior (models/base.py) get it from the whole frame, even when tiled
         self.takes_prior = callable(getattr(model, "prior", None)) and \
             "prior" in inspect.signature(model.forward).parameters
@@ -140,7 +143,10 @@ class ModelRunner:
             x = x.contiguous(memory_format=torch.channels_last)
         with _autocast(self.device, self.precision):
             y = self.model(x) if prior is None else self.model(x, prior=prior)
-        return y.float().clamp_(0.0, self.max_value)
+        y = y.float()
+        if self.exposure:
+            y = pq_trim(y, self.exposure)
+        return y.clamp_(0.0, self.max_value)
 
     def _tiled(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]

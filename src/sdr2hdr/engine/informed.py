@@ -18,9 +18,12 @@ from sdr2hdr.errors import InputError
 __all__ = ["informed_mapper"]
 
 
-def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512) -> StreamMapper:
-    """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS)."""
-    from sdr2hdr.color import pq_inverse_eotf
+def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512,
+                    exposure: float = 0.0) -> StreamMapper:
+    """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
+    is a trim in stops on its output light."""
+    from sdr2hdr.color import pq_inverse_eotf, pq_trim
+    from sdr2hdr.engine.convert import exposure_note
     from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream
     from sdr2hdr.models.weights import load_weights, shipped_weights
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse
@@ -31,11 +34,17 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
     weights = shipped_weights(f"informed_{name}")
     if weights is None:
         inverse = source_inverse(name)
-        return ClassicalStream(name, lambda rgb: np.clip(inverse(rgb), 0.0, pq_peak),
-                               f"exact inverse of {name} (no restoration weights shipped)")
+
+        def run(rgb: np.ndarray) -> np.ndarray:
+            pq = inverse(rgb)
+            return np.clip(pq_trim(pq, exposure) if exposure else pq, 0.0, pq_peak)
+
+        return ClassicalStream(name, run, f"exact inverse of {name} (no restoration weights shipped"
+                                          f"{exposure_note(exposure)})")
     from sdr2hdr.models import create
 
     model = create(f"informed_{name}")
     load_weights(model, weights)
-    runner = ModelRunner(model, device=device, tile=tile, max_value=pq_peak)
-    return ModelStream(f"informed_{name}", runner, f"exact inverse of {name} + restoration ({weights.name})")
+    runner = ModelRunner(model, device=device, tile=tile, max_value=pq_peak, exposure=exposure)
+    return ModelStream(f"informed_{name}", runner,
+                       f"exact inverse of {name} + restoration ({weights.name}{exposure_note(exposure)})")

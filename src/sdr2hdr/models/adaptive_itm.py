@@ -221,6 +221,9 @@ class AdaptiveITM(HDRModel):
         # the output convention the prior is asked for when none is passed: BT.2408's 203 cd/m2 reference white
         # on a 1000 cd/m2 display (the converter sets the peak it writes)
         self.target_grade = (REF_WHITE, REF_PEAK)
+        # a brightness trim in stops on the mapping's light (convert --exposure): the estimate's one weak number is
+        # the picture's level (README, "What limits the default"), which a user can judge by eye
+        self.exposure = 0.0
 
     def complete_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
         """Weights trained before the grading-convention input get it as zeros: they behave as they were trained."""
@@ -243,7 +246,10 @@ class AdaptiveITM(HDRModel):
         return self.estimator(thumb, grid, self.grade_code(thumb.shape[0], grade).to(thumb.device))
 
     def global_pq(self, x: Tensor, params: Tensor) -> Tensor:
-        return pq_inverse_eotf(self.inverse(x, params).clamp(0.0, 10000.0))
+        lin = self.inverse(x, params)
+        if self.exposure:
+            lin = lin * 2.0 ** self.exposure
+        return pq_inverse_eotf(lin.clamp(0.0, 10000.0))
 
     def forward(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         self.check_input(x)
@@ -263,6 +269,7 @@ class AdaptiveITM(HDRModel):
         import numpy as np
 
         p = params.detach().float().reshape(1, -1).cpu()
+        gain = 2.0 ** self.exposure / 10000.0  # the trim and PQ's 10000 cd/m2 in one multiply
 
         def fn(rgb: np.ndarray) -> np.ndarray:
             key = rgb.__array_interface__["data"][0], rgb.shape
@@ -276,7 +283,7 @@ class AdaptiveITM(HDRModel):
                     cache[key] = feats
             lin = self.inverse.from_features(feats, p)
             # PQ (SMPTE ST 2084) written out on the clamped input: no sign handling needed, a third faster
-            ym = lin.mul_(1.0 / 10000.0).clamp_(0.0, 1.0).pow_(PQ_M1)
+            ym = lin.mul_(gain).clamp_(0.0, 1.0).pow_(PQ_M1)
             pq = (ym * PQ_C2 + PQ_C1).div_(ym.mul_(PQ_C3).add_(1.0)).pow_(PQ_M2)
             return pq[0].T.reshape(rgb.shape).numpy()
 

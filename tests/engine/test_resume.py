@@ -181,3 +181,20 @@ def test_segment_refusals_are_one_line(film, tmp_path, extra, message):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], res.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_segmented_output_keeps_the_input_rotation(film, tmp_path, ext):
+    """The pieces carry no rotation; the joined film gets the input's display matrix, as a one-piece run does
+    (ffprobe reads it back as the stream's rotation)."""
+    rotated = tmp_path / "rot.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(film), "-c", "copy", "-metadata:s:v:0", "rotate=90",
+                    str(rotated)], check=True)
+    out = tmp_path / f"out{ext}"
+    proc = _convert(rotated, out, "--method", "bt2408")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_streams", "-of",
+                                      "json", str(out)], capture_output=True, text=True, check=True).stdout)
+    rot = [sd.get("rotation") for sd in info["streams"][0].get("side_data_list", [])]
+    assert rot and abs(int(rot[0])) == 90, info["streams"][0].get("side_data_list")

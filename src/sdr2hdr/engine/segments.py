@@ -45,7 +45,9 @@ from sdr2hdr.io.video import (
     copy_stream,
     patch_content_light_level,
     probe,
+    read_display_matrix,
     sei_safe_light_level,
+    set_display_matrix,
 )
 
 __all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
@@ -463,6 +465,11 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
         tb = Fraction(plan["time_base"])
         join_pieces(pieces, src, tmp, [None if seg["first"] is None else seg["first"] * tb for seg in segs])
         patch_content_light_level(tmp, report.max_cll, report.max_fall)
+        # the pieces are written without the input's rotation; the joined film gets it, as a one-piece run does
+        matrix = read_display_matrix(src)
+        if matrix is not None and not set_display_matrix(tmp, matrix):
+            report.notes.append(f"the input's rotation is not kept: a {dst.suffix} file has no place for it; write "
+                                f".mkv or .mp4 to keep it")
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         # a kill between the rename below and the folder's removal must not make the next resume refuse the

@@ -299,9 +299,7 @@ class VideoReader:
             frame.pts = round(self.frames_decoded / (rate * self.stream.time_base))
         self.interlaced = self.interlaced or frame.interlaced_frame
         if self.frames_decoded == 0:
-            for sd in frame.side_data:
-                if "DISPLAYMATRIX" in str(sd.type).upper():
-                    self.display_matrix = bytes(sd)[:36]
+            self.display_matrix = _frame_display_matrix(frame)
         self.frames_decoded += 1
         self.last_pts = frame.pts
         return frame
@@ -620,6 +618,23 @@ def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: i
 
 
 _IDENTITY = struct.pack("<9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
+
+
+def _frame_display_matrix(frame: av.VideoFrame) -> bytes | None:
+    """A decoded frame's display matrix (FFmpeg side data: 9 little-endian int32, rotation / flip), or None."""
+    for sd in frame.side_data:
+        if "DISPLAYMATRIX" in str(sd.type).upper():
+            return bytes(sd)[:36]
+    return None
+
+
+def read_display_matrix(path: str | os.PathLike) -> bytes | None:
+    """The display matrix of a file's first video frame (what VideoReader keeps), or None."""
+    with _open(path) as container:
+        if not container.streams.video:
+            return None
+        frame = next(container.decode(container.streams.video[0]), None)
+        return None if frame is None else _frame_display_matrix(frame)
 
 
 def set_display_matrix(path: str | os.PathLike, matrix: bytes) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -10,14 +11,19 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from bench_fixture import make_dataset
+from bench_fixture import HEIGHT, WIDTH, make_dataset
+from test_bench_cli import _cli
 
 from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.heldout import CLASSICAL, LEARNED, flicker, run_heldout
+from sdr2hdr.bench.methods import bicubic_method
 from sdr2hdr.color import pq_eotf
+from sdr2hdr.data import heldout as heldout_mod
 from sdr2hdr.data.datasets import BuiltSet
 from sdr2hdr.data.degrade import TMO_NAMES, draw_tmo, sdr_encode
 from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES, _seed, build_heldout
+from sdr2hdr.data.resize import imresize
+from sdr2hdr.errors import InputError
 from sdr2hdr.io import read_png
 from sdr2hdr.io.images import file_sha256
 from sdr2hdr.models import create
@@ -26,6 +32,7 @@ from sdr2hdr.tonemap import HELDOUT_TMOS
 
 QPS = (27, 37)
 FRAMES = 3
+SR_SCALES = (2, 4)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +121,140 @@ def test_rebuild_skips_finished_clips_and_remakes_missing_ones_identically(sourc
     shutil.rmtree(victim)
     build_heldout(source_set, copy, qps=QPS, frames=FRAMES, progress=False)
     assert _tree(copy) == before
+
+
+# --- the SR-ITM inputs (sdr/x2, sdr/x4) ------------------------------------------------------------------------
+
+def _sdr8(root: Path, rel: str) -> np.ndarray:
+    px = cv2.imread(str(root / rel), cv2.IMREAD_UNCHANGED)
+    assert px is not None and px.dtype == np.uint8, rel
+    return px[..., ::-1]
+
+
+def test_sr_inputs_are_the_matlab_bicubic_downscale_of_the_uncoded_sdr(heldout_set):
+    m = _manifest(heldout_set)
+    assert m["scales"] == [1, 2, 4] and "bicubic" in m["downscale"]
+    for clip in load_split(heldout_set, "test"):
+        assert clip.scales(None) == [1, 2, 4] and clip.qps == list(QPS)  # coded input at x1 only
+        assert all(s == 1 for _, s in clip.lq_files)
+        x1 = [_sdr8(clip.root, r) for r in clip.sdr_files]
+        assert x1[0].shape == (HEIGHT, WIDTH, 3)
+        for s in SR_SCALES:
+            assert clip.sdr_scaled[s] == [f"sdr/x{s}/{i:03d}.png" for i in range(FRAMES)]
+            for rel, hq in zip(clip.sdr_scaled[s], x1):
+                px = _sdr8(clip.root, rel)
+                assert px.shape == (HEIGHT // s, WIDTH // s, 3)
+                np.testing.assert_array_equal(px, imresize(hq, 1.0 / s))
+            assert clip.lq(None, s)[0].shape == (HEIGHT // s, WIDTH // s, 3)
+        assert clip.hdr()[0].shape == (HEIGHT, WIDTH, 3)  # the target stays full size
+
+
+def _as_first_version(root: Path) -> None:
+    """Make a held-out set look as build_heldout wrote it before the SR scales: x1 SDR only."""
+    m = _manifest(root)
+    for entry in m["clips"].values():
+        path = root / entry["manifest"]
+        rec = json.loads(path.read_text())
+        for s in SR_SCALES:
+            del rec["files"]["sdr"][f"x{s}"]
+            shutil.rmtree(path.parent / "sdr" / f"x{s}")
+        path.write_text(json.dumps(rec, indent=1))
+        entry["sha256"] = file_sha256(path)
+    del m["scales"], m["downscale"]
+    (root / "manifest.json").write_text(json.dumps(m, indent=1, sort_keys=True) + "\n")
+
+
+def test_rerun_adds_the_sr_inputs_to_an_old_set_without_encoding_anything(source_set, heldout_set, tmp_path,
+                                                                          monkeypatch):
+    copy = tmp_path / "copy"
+    shutil.copytree(heldout_set, copy)
+    before = _tree(copy)
+    _as_first_version(copy)
+    assert not list(copy.rglob("x2")) and all(c.scales(None) == [1] for c in load_split(copy, "test"))
+
+    def refuse(*a, **k):
+        raise AssertionError("a clip already built was made again")
+
+    monkeypatch.setattr(heldout_mod, "x265_roundtrip", refuse)
+    monkeypatch.setattr(heldout_mod, "_sdr", refuse)
+    # the command as a user reruns it, here with x2 alone: x2 added, the set says it has x1 and x2
+    assert _cli_data("heldout", "--data", source_set, "--out", copy, "--qps", "27,37", "--frames", FRAMES,
+                     "--scales", "1,2", "--quiet") == 0
+    assert _manifest(copy)["scales"] == [1, 2]
+    assert all(c.scales(None) == [1, 2] for c in load_split(copy, "test"))
+    assert not list(copy.rglob("x4"))
+    # then the default scales: the set is byte for byte the one a fresh build writes
+    build_heldout(source_set, copy, qps=QPS, frames=FRAMES, progress=False)
+    assert _tree(copy) == before
+    # a listed frame gone from disk is made again; nothing else changes
+    (copy / "clips" / next(iter(_manifest(copy)["clips"])) / "sdr" / "x4" / "001.png").unlink()
+    build_heldout(source_set, copy, qps=QPS, frames=FRAMES, progress=False)
+    assert _tree(copy) == before
+
+
+def _cli_data(*argv) -> int:
+    from sdr2hdr import cli
+
+    args = cli.build_parser().parse_args([str(a) for a in argv] if argv[0] == "data" else ["data", *map(str, argv)])
+    return args.func(args)
+
+
+def test_scales_1_writes_no_sr_inputs_and_a_bad_scale_is_refused(source_set, tmp_path):
+    out = build_heldout(source_set, tmp_path / "x1", qps=(37,), frames=2, curves=("aces",), scales=(1,),
+                        progress=False)
+    assert _manifest(out)["scales"] == [1] and not list((out / "clips").rglob("x2"))
+    (clip,) = load_split(out, "test")
+    assert clip.scales(None) == [1]
+    with pytest.raises(InputError, match="a scale is 1 or more"):
+        build_heldout(source_set, tmp_path / "bad", qps=(37,), frames=2, curves=("aces",), scales=(0, 2),
+                      progress=False)
+
+
+@pytest.fixture(scope="module")
+def sr_bench(heldout_set, tmp_path_factory):
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("sr_heldout")
+    weights = save_weights(create("gpgmnet_x2"), d / "g.safetensors")
+    assert _cli("benchmark", "--data", heldout_set, "--task", "sr-itm", "--scale", "2", "--models",
+                f"gpgmnet_x2={weights}", "--max-frames", "1", "--report-frames", "0", "--out", d / "x2",
+                "--device", "cpu", "--quiet") == 0
+    return d / "x2"
+
+
+def test_sr_itm_benchmark_runs_on_the_heldout_set_per_curve(heldout_set, sr_bench):
+    with open(sr_bench / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    methods = ["bicubic+bt2408", "bicubic+bt2446a", "bicubic+bt2446c", "gpgmnet_x2"]
+    assert {r["qp"] for r in rows} == {"uncoded"}
+    for m in methods:
+        assert sorted(r["degradation"] for r in rows if r["method"] == m) == sorted(CURVES)
+    # one row recomputed: bicubic x2 of sdr/x2, the classical mapping, PSNR against the full-size HDR
+    clip = next(c for c in load_split(heldout_set, "test") if c.degradation == "aces")
+    row = next(r for r in rows if r["method"] == "bicubic+bt2446a" and r["clip"] == clip.id)
+    i = int(row["frame"])
+    pred = bicubic_method("bt2446a", 2).run(clip.lq(None, 2), i)[0]
+    target = clip.hdr()[i]
+    assert pred.shape == target.shape == (HEIGHT, WIDTH, 3)
+    mse = float(np.mean((pred.astype(np.float64) - target) ** 2))
+    assert float(row["psnr"]) == pytest.approx(-10 * np.log10(mse), abs=1e-2)
+    md = (sr_bench / "sr_itm.md").read_text()
+    assert "## By degradation model" in md
+    table = [line for line in md.split("## By degradation model")[1].splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + len(CURVES) + 1  # header, one row per curve, all
+    for curve in HELDOUT_CURVES:
+        line = next(x for x in table if x.startswith(f"| {curve} (never trained on) |"))
+        assert "nan" not in line
+    assert table[-1].startswith("| all |") and "gpgmnet_x2 ΔPSNR vs best fixed / vs best for it" in table[0]
+
+
+def test_sr_itm_x4_reads_the_heldout_x4_input(heldout_set, tmp_path):
+    assert _cli("benchmark", "--data", heldout_set, "--task", "sr-itm", "--scale", "4", "--models",
+                "--methods", "bt2408", "--metrics", "psnr", "--max-frames", "1", "--report-frames", "0",
+                "--out", tmp_path, "--quiet") == 0
+    with open(tmp_path / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(CURVES) and {r["method"] for r in rows} == {"bicubic+bt2408"}
+    assert "uncoded x4 SDR" in (tmp_path / "sr_itm.md").read_text()
 
 
 # --- scoring ---------------------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ Files written into the output folder
 - plots/psnr_vs_ms.png (GPGMNet figure 1: mean PSNR against ms per frame, log x), plots/<metric>_vs_qp.png,
   plots/psnr_vs_qp_by_degradation.png.
 - sr_itm.md and sr_itm.csv (task "sr-itm"): Deep SR-ITM's / GPGMNet's table: PSNR, SSIM, mPSNR, Delta E ITP,
-  ms/frame per method, the best fixed classical row and each row's PSNR gap to bicubic + that classical mapping.
+  ms/frame per method, the best fixed classical row and each row's PSNR gap to bicubic + that classical mapping;
+  with more than one degradation model (a held-out-curve set: one per curve) also a table per degradation model:
+  every method's PSNR / Delta E ITP, the best bicubic + classical for that model, each SR model's gaps.
 - A group of methods (the checkpoints of DIDNet's protocol) is one row of every table: the mean of the members'
   scores ± their standard deviation; a "Per checkpoint" section lists each member.
 - report.html with report_files/: the tables, the plots and, for a few test frames, the SDR input, the ground truth
@@ -312,6 +314,37 @@ def sr_itm_table(s: Summary) -> Table:
     return Table("", header, rows, better)
 
 
+def _short(m: Method) -> str:
+    return m.label.split(" (white")[0]
+
+
+def sr_itm_by_degradation(s: Summary) -> Table:
+    """Per degradation model (per curve on a held-out-curve set) and over all clips: every method's PSNR / Delta E
+    ITP, the best bicubic + classical for that degradation (what knowing the curve would pick), and each model's PSNR
+    gap to the best fixed classical (the overall best) and to that best for the degradation."""
+    from sdr2hdr.data.heldout import HELDOUT_CURVES
+
+    fixed = best_classical(s)
+    classical = [m for m in s.methods if m.kind == "classical"]
+    models = [m for m in s.methods if m.kind != "classical"]
+    header = ["Degradation"] + [f"{_short(m)} PSNR / ΔE ITP" for m in s.methods] + ["Best bicubic + classical for it"]
+    header += [f"{m.label} ΔPSNR vs best fixed / vs best for it" for m in models]
+    rows = []
+    for deg in (*s.degradations, ALL):
+        name = "all" if deg == ALL else deg + (" (never trained on)" if deg in HELDOUT_CURVES else "")
+        cells = [name] + [f"{s.get(m.name, 'psnr', deg):.2f} / {s.get(m.name, 'delta_e_itp', deg):.1f}"
+                          for m in s.methods]
+        best = max(classical, key=lambda m: s.get(m.name, "psnr", deg)) if classical else None
+        cells.append("–" if best is None else f"{_short(best)} {s.get(best.name, 'psnr', deg):.2f}")
+        for m in models:
+            v = s.get(m.name, "psnr", deg)
+            to_fixed = v - s.get(fixed.name, "psnr", deg) if fixed is not None else float("nan")
+            to_best = v - s.get(best.name, "psnr", deg) if best is not None else float("nan")
+            cells.append(f"{to_fixed:+.2f} / {to_best:+.2f}")
+        rows.append(cells)
+    return Table("", header, rows, [None] * len(header))
+
+
 def checkpoint_section(s: Summary) -> list[str]:
     """Markdown lines: each checkpoint of a group scored on its own (DIDNet's protocol), under the group's row."""
     if not s.members:
@@ -331,6 +364,14 @@ def write_sr_itm(result: BenchResult, out_dir: Path) -> list[Path]:
     table = sr_itm_table(s)
     md = out_dir / "sr_itm.md"
     lines = [f"# SR-ITM x{result.scale}", "", *_preamble(result), "", table.markdown(), ""]
+    if len(s.degradations) > 1 and {"psnr", "delta_e_itp"} <= set(result.metrics):
+        fixed = best_classical(s)
+        lines += ["## By degradation model", "",
+                  "PSNR / ΔE ITP per degradation model (on a held-out-curve set: the curve that made the SDR), the "
+                  "best bicubic + classical mapping for each (what knowing the curve would pick) and each model's "
+                  "PSNR gap to the best fixed one"
+                  + (f" ({_short(fixed)})" if fixed is not None else "") + " and to that best for it.", "",
+                  sr_itm_by_degradation(s).markdown(), ""]
     lines += checkpoint_section(s)
     lines += ["## Methods", ""] + [f"- {m.note}" for m in s.methods + [m for g in s.members.values() for m in g]]
     if result.notes:

@@ -85,12 +85,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     h = dsub.add_parser("heldout", help="the held-out-curve test set: every test clip through every curve",
                         description="Each test clip of a built set, tone mapped by each standard curve and by the "
-                                    "curves no training set contains (aces, log_shoulder), x265 at each QP; laid "
-                                    "out as a built set for `sdr2hdr benchmark --heldout`.")
+                                    "curves no training set contains (aces, log_shoulder), x265 at each QP, and the "
+                                    "uncoded SDR down-scaled x2 / x4 (MATLAB-style bicubic) for the SR-ITM task; "
+                                    "laid out as a built set for `sdr2hdr benchmark --heldout` and `--task sr-itm`. "
+                                    "Rerun to resume, or to add the x2 / x4 inputs to a set made without them.")
     h.add_argument("--data", type=Path, required=True, help="a built set (its test split is used)")
     h.add_argument("--out", type=Path, required=True)
     h.add_argument("--qps", type=_ints, default=[27, 37, 42])
     h.add_argument("--frames", type=int, default=6)
+    h.add_argument("--scales", type=_ints, default=[1, 2, 4],
+                   help="scales of the uncoded SDR (default 1,2,4; x1 is always written; x2 and x4 are the "
+                        "SR-ITM papers' antialiased bicubic down-scales)")
     h.add_argument("--quiet", action="store_true")
     h.set_defaults(func=cmd_heldout)
 
@@ -155,6 +160,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_heldout(args: argparse.Namespace) -> int:
     from sdr2hdr.data.heldout import build_heldout
 
-    out = build_heldout(args.data, args.out, qps=tuple(args.qps), frames=args.frames, progress=not args.quiet)
+    out = build_heldout(args.data, args.out, qps=tuple(args.qps), frames=args.frames, scales=tuple(args.scales),
+                        progress=not args.quiet)
     print(f"wrote {out}")
     return 0

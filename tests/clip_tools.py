@@ -99,3 +99,22 @@ def packet_times(path: Path) -> dict:
     for p in json.loads(out)["packets"]:
         times.setdefault(p["stream_index"], []).append(p.get("pts"))
     return {k: sorted(v) for k, v in times.items()}
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
+
+
+def sample_planes(index: int = 30, size: tuple[int, int] = (320, 180)) -> tuple[np.ndarray, ...]:
+    """Frame `index` of the bundled sample, area-scaled to `size`, as 8-bit BT.709 limited 4:2:0 planes (a real
+    picture, small enough for fast tests)."""
+    import cv2
+
+    from sdr2hdr.color import rgb_to_yuv420, yuv420_to_rgb
+    from sdr2hdr.io.video import frame_plane
+
+    with av.open(str(SAMPLE)) as c:
+        frame = next(f for i, f in enumerate(c.decode(video=0)) if i == index)
+    y, u, v = (np.ascontiguousarray(frame_plane(frame, i, 8)) for i in range(3))
+    rgb = yuv420_to_rgb(y, u, v, matrix="bt709", bits=8, full_range=False)
+    small = np.clip(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), 0, 1)
+    return tuple(p.astype(np.uint8) for p in rgb_to_yuv420(small, matrix="bt709", bits=8, full_range=False))

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import av
-import cv2
 import numpy as np
 import pytest
 import torch
+from clip_tools import sample_planes
 
 from sdr2hdr.color import pq_inverse_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.engine.adaptive import AdaptiveStream, AdaptiveTable, PriorTracker, views_from_planes
-from sdr2hdr.io.video import frame_plane
 from sdr2hdr.models import create
 from sdr2hdr.models.adaptive_itm import views
 
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 PQ_PEAK = float(pq_inverse_eotf(np.array([1000.0]))[0])
 
 
@@ -35,12 +30,7 @@ def model():
 @pytest.fixture(scope="module")
 def planes():
     """Frame 30 of the bundled sample as 8-bit BT.709 limited 4:2:0 planes, scaled to 320x180 (a real picture)."""
-    with av.open(str(SAMPLE)) as c:
-        frame = next(f for i, f in enumerate(c.decode(video=0)) if i == 30)
-    y, u, v = (np.ascontiguousarray(frame_plane(frame, i, 8)) for i in range(3))
-    rgb = yuv420_to_rgb(y, u, v, matrix="bt709", bits=8, full_range=False)
-    small = np.clip(cv2.resize(rgb, (320, 180), interpolation=cv2.INTER_AREA), 0, 1)
-    return tuple(p.astype(np.uint8) for p in rgb_to_yuv420(small, matrix="bt709", bits=8, full_range=False))
+    return sample_planes(30, (320, 180))
 
 
 def rgb_of(planes_):

@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 import pytest
 import torch
-from clip_tools import run_cli
+from clip_tools import run_cli, sample_planes
 
 import sdr2hdr
-from sdr2hdr.color import pq_eotf, pq_inverse_eotf, pq_trim, rgb_to_yuv420, yuv420_to_rgb
+from sdr2hdr.color import pq_eotf, pq_inverse_eotf, pq_trim, yuv420_to_rgb
 from sdr2hdr.engine.adaptive import AdaptiveTable
 from sdr2hdr.engine.convert import classical_mapper, model_mapper
 from sdr2hdr.engine.informed import informed_mapper
 from sdr2hdr.io import read_hdr10_metadata
-from sdr2hdr.io.video import frame_plane
 
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 PQ_PEAK = float(pq_inverse_eotf(np.array([1000.0]))[0])
 
 
 @pytest.fixture(scope="module")
 def frame():
     """Frame 30 of the bundled sample at 320x180: R'G'B' float32 and its 8-bit 4:2:0 planes."""
-    with av.open(str(SAMPLE)) as c:
-        f = next(f for i, f in enumerate(c.decode(video=0)) if i == 30)
-    y, u, v = (np.ascontiguousarray(frame_plane(f, i, 8)) for i in range(3))
-    rgb = yuv420_to_rgb(y, u, v, matrix="bt709", bits=8, full_range=False)
-    small = np.clip(cv2.resize(rgb, (320, 180), interpolation=cv2.INTER_AREA), 0, 1)
-    planes = tuple(p.astype(np.uint8) for p in rgb_to_yuv420(small, matrix="bt709", bits=8, full_range=False))
+    planes = sample_planes(30, (320, 180))
     return np.ascontiguousarray(yuv420_to_rgb(*planes, matrix="bt709", bits=8, full_range=False)), planes
 
 

@@ -57,6 +57,17 @@ def test_one_line_convert_in_a_fresh_interpreter(tmp_path):
     assert _hevc_frames(tmp_path / "out.mkv") == ("hevc", 4, "smpte2084")
 
 
+def test_python_dash_m_runs_the_command(tmp_path):
+    """`python -m sdr2hdr` is the `sdr2hdr` command: its help, and a refusal as one line with status 2."""
+    res = subprocess.run([sys.executable, "-m", "sdr2hdr", "convert", "--help"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0 and "--exposure STOPS" in res.stdout, res.stderr
+    res = subprocess.run([sys.executable, "-m", "sdr2hdr", "convert", str(tmp_path / "missing.mp4"),
+                          str(tmp_path / "out.mkv")], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "Traceback" not in res.stderr and not list(tmp_path.iterdir())
+
+
 def test_import_is_cheap():
     code = "import sys, sdr2hdr; print(sorted(m for m in ('torch', 'av', 'cv2', 'numpy') if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -126,7 +126,17 @@ def pq_inverse_eotf(L_cd: Array) -> Array:
 
 
 def pq_trim(E: Array, stops: float) -> Array:
-    """PQ signal with its light multiplied by 2^stops (a brightness trim), kept in PQ's range.
+    """PQ signal with its light multiplied by 2^stops (a brightness trim, the converter's --exposure).
+
+    Args:
+        E: PQ non-linear signal (read as pq_eotf reads it: outside [0, 1] clipped to it).
+        stops: the trim; +1 doubles the light, -1 halves it.
+
+    Returns:
+        PQ signal in [0, 1] (light beyond 10000 cd/m2 stays at 1), same type and dtype as ``E``.
+
+    Shape:
+        Any; applied elementwise.
 
     >>> round(float(pq_eotf(pq_trim(pq_inverse_eotf(203.0), 1.0))), 3)
     406.0

@@ -20,19 +20,16 @@ import torch
 
 from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.scores import score
-from sdr2hdr.color import pq_eotf, pq_inverse_eotf, pq_trim
+from sdr2hdr.color import luminance, pq_eotf, pq_inverse_eotf, pq_trim
 from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES
-from sdr2hdr.models import create
-from sdr2hdr.models.weights import load_weights, shipped_weights
+from sdr2hdr.models.weights import load_model
 
-W2020 = np.array([0.2627, 0.6780, 0.0593])  # BT.2020 luminance
 METRICS = ("psnr", "delta_e_itp")
 
 
 def _model(curve: str, loco: Path | None):
     path = loco / f"{curve}.safetensors" if loco is not None else None
-    model = create("adaptive_itm")
-    load_weights(model, path if path is not None and path.exists() else shipped_weights("adaptive_itm"))
+    model, _ = load_model("adaptive_itm", path if path is not None and path.exists() else None)
     return model.eval()
 
 
@@ -42,7 +39,7 @@ def _mean(rows: list[dict]) -> tuple[float, float]:
 
 def _stops(out: np.ndarray, target: np.ndarray) -> float:
     """log2 of the factor that puts the output's median luminance on the target's."""
-    med = [float(np.median(np.asarray(pq_eotf(x), dtype=np.float64) @ W2020)) for x in (out, target)]
+    med = [float(np.median(luminance(np.asarray(pq_eotf(x), dtype=np.float64)))) for x in (out, target)]
     return float(np.log2(max(med[1], 1e-3) / max(med[0], 1e-3)))
 
 

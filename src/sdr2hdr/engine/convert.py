@@ -57,15 +57,9 @@ def exposure_note(exposure: float) -> str:
     return f", exposure {exposure:+g} stops" if exposure else ""
 
 
-def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0) -> ClassicalStream:
-    """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2).
-
-    exposure: a brightness trim in stops on the mapping's light, before the peak limit.
-    """
-    if method not in INVERSE_MAPPINGS:
-        raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
-    inverse = INVERSE_MAPPINGS[method]
-    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,
+                 exposure: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
+    """A per-pixel SDR -> PQ mapping trimmed by `exposure` stops, then hard-clipped at the peak's PQ code."""
 
     def run(rgb: np.ndarray) -> np.ndarray:
         pq = np.asarray(inverse(rgb), dtype=np.float32)
@@ -74,7 +68,19 @@ def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0
         # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
         return np.clip(pq, 0.0, pq_peak)
 
-    return ClassicalStream(method, run, f"{method} (classical, peak {peak_nits:g} cd/m2{exposure_note(exposure)})")
+    return run
+
+
+def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0) -> ClassicalStream:
+    """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2).
+
+    exposure: a brightness trim in stops on the mapping's light, before the peak limit.
+    """
+    if method not in INVERSE_MAPPINGS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
+    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    return ClassicalStream(method, peak_limited(INVERSE_MAPPINGS[method], pq_peak, exposure),
+                           f"{method} (classical, peak {peak_nits:g} cd/m2{exposure_note(exposure)})")
 
 
 def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",

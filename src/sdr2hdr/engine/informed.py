@@ -22,8 +22,8 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
                     exposure: float = 0.0) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
     is a trim in stops on its output light."""
-    from sdr2hdr.color import pq_inverse_eotf, pq_trim
-    from sdr2hdr.engine.convert import exposure_note
+    from sdr2hdr.color import pq_inverse_eotf
+    from sdr2hdr.engine.convert import exposure_note, peak_limited
     from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream
     from sdr2hdr.models.weights import load_weights, shipped_weights
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse
@@ -33,14 +33,8 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
     pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
     weights = shipped_weights(f"informed_{name}")
     if weights is None:
-        inverse = source_inverse(name)
-
-        def run(rgb: np.ndarray) -> np.ndarray:
-            pq = inverse(rgb)
-            return np.clip(pq_trim(pq, exposure) if exposure else pq, 0.0, pq_peak)
-
-        return ClassicalStream(name, run, f"exact inverse of {name} (no restoration weights shipped"
-                                          f"{exposure_note(exposure)})")
+        return ClassicalStream(name, peak_limited(source_inverse(name), pq_peak, exposure),
+                               f"exact inverse of {name} (no restoration weights shipped{exposure_note(exposure)})")
     from sdr2hdr.models import create
 
     model = create(f"informed_{name}")

@@ -271,14 +271,14 @@ def run_informed(data_dir: str | Path, weights: dict, qps: Sequence[int] = (27, 
     from tqdm import tqdm
 
     from sdr2hdr.bench.dataset import load_split
-    from sdr2hdr.color import pq_inverse_eotf
+    from sdr2hdr.color import pq_code
     from sdr2hdr.engine.infer import ModelRunner, ModelStream
     from sdr2hdr.models import create
     from sdr2hdr.models.weights import load_weights
     from sdr2hdr.tonemap.source_inverse import source_inverse
 
     clips = load_split(data_dir, "test")
-    pq_peak = float(pq_inverse_eotf(np.array([peak_nits]))[0])
+    pq_peak = pq_code(peak_nits)
     lines = ["| curve | QP | exact inverse PSNR / ΔE ITP | informed PSNR / ΔE ITP | gain (dB) | ΔE ITP ratio | "
              "flicker (exact / informed), codes |", "|---|---|---|---|---|---|---|"]
     for curve, w in weights.items():

@@ -209,11 +209,11 @@ def _model_method(name: str, model: nn.Module, source: str, device: str, precisi
     """A model with its weights loaded, run as the benchmark runs every model."""
     import torch
 
-    from sdr2hdr.color import pq_inverse_eotf
+    from sdr2hdr.color import pq_code
     from sdr2hdr.engine.infer import ModelRunner, window
     from sdr2hdr.models import count_params
 
-    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    pq_peak = pq_code(peak_nits)
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak)
     t = runner.frames
 

@@ -4,6 +4,8 @@ Functions
 ---------
 pq_eotf, pq_inverse_eotf
     SMPTE ST 2084 / ITU-R BT.2100-2 Table 4 (PQ), absolute: 1.0 = 10000 cd/m2.
+pq_code
+    the PQ signal of one luminance as a Python float (where a display's peak sits on the PQ scale).
 pq_trim
     a PQ signal with its light scaled by 2^stops (the converter's --exposure).
 hlg_oetf, hlg_inverse_oetf, hlg_ootf, hlg_eotf
@@ -36,6 +38,7 @@ from .ycbcr import KR_KB
 __all__ = [
     "pq_eotf",
     "pq_inverse_eotf",
+    "pq_code",
     "pq_trim",
     "hlg_oetf",
     "hlg_inverse_oetf",
@@ -123,6 +126,23 @@ def pq_inverse_eotf(L_cd: Array) -> Array:
         return _pq_inverse_eotf_numpy(L_cd)
     Ym = B.spow(B.clip(L_cd / PQ_PEAK, 0.0, 1.0), PQ_M1)
     return B.spow((PQ_C1 + PQ_C2 * Ym) / (1 + PQ_C3 * Ym), PQ_M2)
+
+
+def pq_code(nits: float) -> float:
+    """The PQ signal of one luminance, as a Python float: where a peak in cd/m2 sits on the PQ scale.
+
+    Args:
+        nits: luminance in cd/m2 (a display's peak, 100..10000 for the converter); clipped to [0, 10000].
+
+    Returns:
+        The PQ non-linear value in [0, 1] (SMPTE ST 2084 inverse EOTF, computed in float64).
+
+    >>> round(pq_code(1000.0), 9)
+    0.751827096
+    >>> pq_code(10000.0)
+    1.0
+    """
+    return float(pq_inverse_eotf(np.float64(nits)))
 
 
 def pq_trim(E: Array, stops: float) -> Array:

@@ -12,6 +12,8 @@ chroma_420_down, chroma_420_up
     4:2:0 chroma siting of ITU-T H.273 Figure 6 / chroma_sample_loc_type 0 (MPEG-2 siting: co-sited
     horizontally with the even luma columns, midway between luma rows), which x265 and FFmpeg assume when a
     stream does not say otherwise.
+even_size
+    the picture size 4:2:0 can carry: each side rounded down to even (the last odd row or column is cropped).
 rgb_to_yuv420, yuv420_to_rgb
     The video hot path (numpy, float32): R'G'B' frames to planar integer Y'CbCr 4:2:0 and back.
 
@@ -40,6 +42,7 @@ __all__ = [
     "decode_ycbcr",
     "chroma_420_down",
     "chroma_420_up",
+    "even_size",
     "rgb_to_yuv420",
     "yuv420_to_rgb",
     "limit_luma_420",
@@ -194,6 +197,21 @@ def decode_ycbcr(codes: Array, bits: int = 10, full_range: bool = False, axis: i
     ys, yo, cs, co = _code_scales(bits, full_range)
     y, cb, cr = B.split3(codes, ax)
     return B.concat([(y - yo) / ys, (cb - co) / cs, (cr - co) / cs], ax)
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The picture size 4:2:0 can carry: each side rounded down to an even number (one chroma sample per 2x2).
+
+    Args:
+        width, height: the source picture's size in pixels.
+
+    Returns:
+        (width, height), each even: an odd side loses its last column or row.
+
+    >>> even_size(1921, 1080)
+    (1920, 1080)
+    """
+    return width - width % 2, height - height % 2
 
 
 def _slice(x, axis: int, start=None, stop=None, step=None):

@@ -43,7 +43,8 @@ from sdr2hdr.data.recipe import Recipe
 from sdr2hdr.data.resize import imresize
 from sdr2hdr.data.sources import Source, discover, load_still, read_video_frames, scene_groups
 from sdr2hdr.errors import InputError
-from sdr2hdr.io.images import file_sha256
+from sdr2hdr.io.atomic import write_text_atomic
+from sdr2hdr.io.images import file_sha256, write_png_codes
 
 __all__ = ["ClipSpec", "Plan", "BuildReport", "plan", "build_clip", "build", "CLIP_MANIFEST", "SET_MANIFEST"]
 
@@ -237,13 +238,6 @@ def _render_clip(spec: ClipSpec, recipe: Recipe, rng: np.random.Generator) -> tu
     return frames.astype(np.float32), rec
 
 
-def _write_png(path: Path, px: np.ndarray) -> None:
-    import cv2
-
-    if not cv2.imwrite(str(path), np.ascontiguousarray(px[..., ::-1])):
-        raise OSError(f"cannot write {path}")
-
-
 def build_clip(spec: ClipSpec, recipe: Recipe, out: str | os.PathLike) -> dict:
     """Make one clip in out/clips/<id>: rendered under a temporary name, renamed into place when complete.
 
@@ -290,7 +284,7 @@ def _write_frames(tmp: Path, folder: str, frames: np.ndarray) -> list[str]:
     names = []
     for i, frame in enumerate(frames):
         rel = f"{folder}/{i:03d}.png"
-        _write_png(tmp / rel, frame)
+        write_png_codes(tmp / rel, frame)
         names.append(rel)
     return names
 
@@ -402,9 +396,7 @@ def _write_set_manifest(out: Path, recipe: Recipe, p: Plan) -> None:
         "splits": {sp: [c.id for c in p.clips if c.split == sp] for sp in SPLITS},
         "clips": clips,
     }
-    tmp = out / f".{SET_MANIFEST}.part"
-    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, out / SET_MANIFEST)
+    write_text_atomic(out / SET_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
 def _stamp_recipe(out: Path, recipe: Recipe) -> None:

@@ -22,6 +22,11 @@ import cv2
 import numpy as np
 
 
+def _ease(t: float) -> float:
+    """Cosine ease of t in [0, 1] (clipped): zero speed at both ends, so a move starts and stops without a jerk."""
+    return 0.5 - 0.5 * math.cos(math.pi * min(max(t, 0.0), 1.0))
+
+
 @dataclass(frozen=True)
 class CameraPose:
     """Where the camera looks: centre (x, y) in source pixels, zoom (output px per source px), roll in degrees."""
@@ -40,7 +45,7 @@ class CameraPath:
     end: CameraPose
 
     def pose(self, t: float) -> CameraPose:
-        s = 0.5 - 0.5 * math.cos(math.pi * min(max(t, 0.0), 1.0))
+        s = _ease(t)
         a, b = self.start, self.end
         # zoom is interpolated geometrically so that a zoom-in feels uniform
         return CameraPose(a.cx + (b.cx - a.cx) * s, a.cy + (b.cy - a.cy) * s,
@@ -157,7 +162,7 @@ class PanoPath:
     end: PanoPose
 
     def pose(self, t: float) -> PanoPose:
-        s = 0.5 - 0.5 * math.cos(math.pi * min(max(t, 0.0), 1.0))
+        s = _ease(t)
         a, b = self.start, self.end
         # the focal length is what a zoom lens changes: interpolating it geometrically gives a uniform zoom
         fa, fb = 1 / math.tan(math.radians(a.fov) / 2), 1 / math.tan(math.radians(b.fov) / 2)

@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.atomic import write_atomic
 
 __all__ = ["BuiltSet", "ArrayCache", "PairDataset", "ClipDataset", "UNCOMPRESSED"]
 
@@ -102,11 +103,7 @@ class ArrayCache:
             frames.append(px[..., ::-1])
         arr = np.ascontiguousarray(np.stack(frames))
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        with open(tmp, "wb") as f:
-            np.save(f, arr)
-        os.replace(tmp, path)
-        return path
+        return write_atomic(path, lambda tmp: np.save(tmp, arr))  # tmp ends in .npy too, so np.save adds none
 
     def get(self, clip: dict, stream: str) -> np.ndarray:
         """The stream as a read-only memory map (T, H, W, 3), uint16 for HDR, uint8 for SDR."""

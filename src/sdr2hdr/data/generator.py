@@ -37,6 +37,7 @@ import numpy as np
 
 from sdr2hdr.color import luminance, pq_inverse_eotf
 from sdr2hdr.data.degrade import encode_rgb8, log_average, master, sdr_encode, tone_map
+from sdr2hdr.io.atomic import write_atomic
 
 __all__ = ["FAMILIES", "STANDARD_FAMILIES", "draw_grade", "grade", "draw_sdr", "make_sdr", "draw_codec",
            "codec_roundtrip", "generate_sample", "build_pool", "load_pool"]
@@ -288,9 +289,8 @@ def _shard(args) -> str:
         sdr.append(s)
         hdr.append(np.clip(np.rint(h * 65535.0), 0, 65535).astype(np.uint16))
         records.append(rec)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, sdr=np.stack(sdr), hdr=np.stack(hdr), records=np.array(json.dumps(records)))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: np.savez(tmp, sdr=np.stack(sdr), hdr=np.stack(hdr),
+                                            records=np.array(json.dumps(records))))
     return path.name
 
 
@@ -321,7 +321,7 @@ def load_pool(out: str | os.PathLike, exclude: Sequence[str] = ()) -> tuple[np.n
     """All pairs of a pool (SDR uint8 NHWC, HDR PQ uint16 NHWC, records), minus the families in `exclude`."""
     sdr, hdr, recs = [], [], []
     for path in sorted(Path(out).glob("shard-*.npz")):
-        if path.name.endswith(".tmp.npz"):
+        if path.name.endswith(".tmp.npz"):  # a shard half-written under the temporary name builds once used
             continue
         with np.load(path) as z:
             r = json.loads(str(z["records"]))

@@ -30,6 +30,8 @@ import numpy as np
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.data.degrade import TMO_NAMES, draw_tmo, sdr_encode, tone_map, x265_roundtrip
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.atomic import write_text_atomic
+from sdr2hdr.io.images import file_sha256, write_png_codes
 
 __all__ = ["CURVES", "build_heldout"]
 
@@ -48,14 +50,6 @@ def _sdr(nits: np.ndarray, curve: str, rng: np.random.Generator) -> tuple[np.nda
         return sdr_encode(np.asarray(HELDOUT_TMOS[curve](nits), dtype=np.float32)), {}
     _, params = draw_tmo(rng, {curve: 1.0})
     return sdr_encode(tone_map(nits, curve, params, rng)), params
-
-
-def _write_png(path: Path, px: np.ndarray) -> None:
-    import cv2
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(px[..., ::-1])):
-        raise OSError(f"cannot write {path}")
 
 
 def _check_scales(scales: Sequence[int]) -> tuple[int, ...]:
@@ -84,7 +78,7 @@ def _write_scaled(cdir: Path, sdr: np.ndarray, scales: Sequence[int], files: dic
         names = []
         for i, f in enumerate(sdr):
             name = f"sdr/x{s}/{i:03d}.png"
-            _write_png(cdir / name, imresize(f, 1.0 / s))
+            write_png_codes(cdir / name, imresize(f, 1.0 / s))
             names.append(name)
         files["sdr"][f"x{s}"] = names
 
@@ -102,10 +96,44 @@ def _read_sdr(cdir: Path, names: list[str]) -> np.ndarray:
     return np.stack(frames)
 
 
-def _write_clip_manifest(path: Path, m: dict) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(m, indent=1))
-    os.replace(tmp, path)
+def _write_base(out: Path, clip_id: str, hdr_pq: np.ndarray) -> list[str]:
+    """A test clip's HDR frames once, as 16-bit PQ PNGs under base/<clip>/hdr; their paths as seen from a clip."""
+    names = []
+    for i, f in enumerate(hdr_pq):
+        p = out / "base" / clip_id / "hdr" / f"{i:03d}.png"
+        if not p.exists():
+            write_png_codes(p, np.clip(np.rint(f * 65535.0), 0, 65535).astype(np.uint16))
+        names.append(f"../../base/{clip_id}/hdr/{i:03d}.png")
+    return names
+
+
+def _make_clip(cdir: Path, clip, curve: str, nits: np.ndarray, hdr_files: list[str], qps: Sequence[int],
+               scales: Sequence[int]) -> dict:
+    """One clip of the set: the curve's SDR at each scale, x265 at each QP; its clip.json record."""
+    rng = np.random.default_rng(_seed(clip.id, curve))
+    sdr, params = _sdr(nits, curve, rng)
+    files = {"hdr": hdr_files, "sdr": {"x1": []}, "lq": {}}
+    for i, f in enumerate(sdr):
+        write_png_codes(cdir / "sdr" / f"{i:03d}.png", f)
+        files["sdr"]["x1"].append(f"sdr/{i:03d}.png")
+    _write_scaled(cdir, sdr, [s for s in scales if s > 1], files)
+    for qp in qps:
+        lq, _ = x265_roundtrip(sdr, qp, preset="medium")
+        names = []
+        for i, f in enumerate(lq):
+            write_png_codes(cdir / f"lq/qp{qp}" / f"{i:03d}.png", f)
+            names.append(f"lq/qp{qp}/{i:03d}.png")
+        files["lq"][f"qp{qp}"] = {"x1": names}
+    return {"id": cdir.name, "source": {"id": clip.source}, "tmo": {"name": curve, "params": params},
+            "base_clip": clip.id, "held_out_curve": curve in HELDOUT_CURVES, "files": files}
+
+
+def _add_scales(cdir: Path, m: dict, scales: Sequence[int]) -> None:
+    """A clip made before these scales gains them from its x1 SDR; clip.json is rewritten last."""
+    todo = _missing_scales(cdir, m["files"], scales)
+    if todo:
+        _write_scaled(cdir, _read_sdr(cdir, m["files"]["sdr"]["x1"]), todo, m["files"])
+        write_text_atomic(cdir / "clip.json", json.dumps(m, indent=1))
 
 
 def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequence[int] = (27, 37, 42),
@@ -119,7 +147,6 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
     from tqdm import tqdm
 
     from sdr2hdr.bench.dataset import load_split
-    from sdr2hdr.io.images import file_sha256
 
     out = Path(out)
     scales = _check_scales(scales)
@@ -130,44 +157,20 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
                file=sys.stderr, dynamic_ncols=True)
     for clip in clips:
         hdr_pq = clip.hdr()[:frames]
-        base = out / "base" / clip.id
-        hdr_files = []
-        for i, f in enumerate(hdr_pq):
-            p = base / "hdr" / f"{i:03d}.png"
-            if not p.exists():
-                _write_png(p, np.clip(np.rint(f * 65535.0), 0, 65535).astype(np.uint16))
-            hdr_files.append(f"../../base/{clip.id}/hdr/{i:03d}.png")
-        nits = None
+        hdr_files = _write_base(out, clip.id, hdr_pq)
+        nits = None  # the clip's light, made once and only when a curve's clip is missing
         for curve in curves:
             cid = f"{clip.id}-{curve}"
             cdir = out / "clips" / cid
             mpath = cdir / "clip.json"
-            if not mpath.exists():
+            if mpath.exists():
+                m = json.loads(mpath.read_text())
+                _add_scales(cdir, m, scales)
+            else:
                 if nits is None:
                     nits = np.stack([np.asarray(pq_eotf(f), dtype=np.float32) for f in hdr_pq])
-                rng = np.random.default_rng(_seed(clip.id, curve))
-                sdr, params = _sdr(nits, curve, rng)
-                files = {"hdr": hdr_files, "sdr": {"x1": []}, "lq": {}}
-                for i, f in enumerate(sdr):
-                    _write_png(cdir / "sdr" / f"{i:03d}.png", f)
-                    files["sdr"]["x1"].append(f"sdr/{i:03d}.png")
-                _write_scaled(cdir, sdr, [s for s in scales if s > 1], files)
-                for qp in qps:
-                    lq, _ = x265_roundtrip(sdr, qp, preset="medium")
-                    names = []
-                    for i, f in enumerate(lq):
-                        _write_png(cdir / f"lq/qp{qp}" / f"{i:03d}.png", f)
-                        names.append(f"lq/qp{qp}/{i:03d}.png")
-                    files["lq"][f"qp{qp}"] = {"x1": names}
-                m = {"id": cid, "source": {"id": clip.source}, "tmo": {"name": curve, "params": params},
-                     "base_clip": clip.id, "held_out_curve": curve in HELDOUT_CURVES, "files": files}
-                _write_clip_manifest(mpath, m)
-            else:
-                m = json.loads(mpath.read_text())
-                todo = _missing_scales(cdir, m["files"], scales)
-                if todo:  # a clip made before these scales: its x1 SDR down-scaled, clip.json rewritten last
-                    _write_scaled(cdir, _read_sdr(cdir, m["files"]["sdr"]["x1"]), todo, m["files"])
-                    _write_clip_manifest(mpath, m)
+                m = _make_clip(cdir, clip, curve, nits, hdr_files, qps, scales)
+                write_text_atomic(mpath, json.dumps(m, indent=1))
             got = {int(k[1:]) for k, v in m["files"]["sdr"].items() if v}
             common = got if common is None else common & got
             entries[cid] = {"split": "test", "source": clip.source, "manifest": f"clips/{cid}/clip.json",
@@ -178,5 +181,5 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
                 "curves": list(curves), "qps": list(qps), "frames": frames, "scales": sorted(common or {1}),
                 "downscale": "MATLAB imresize bicubic, antialiased, of the uncoded 8-bit SDR (sdr/xS)",
                 "splits": {"train": [], "test": list(entries)}, "clips": entries}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return out

@@ -8,7 +8,8 @@ Functions
 - write_png16(path, rgb01, cicp=PQ_BT2020), write_png8(path, rgb01)
 - png_chunks(data) -> [(type, payload)], read_cicp(path) -> Cicp or None, add_cicp(png_bytes, cicp) -> bytes
 - read_image(path) -> Image: what kind of signal the file holds, decided from its format
-- write_atomic(path, writer): every writer goes through a temporary name and a rename
+- write_png_codes(path, codes): 8- or 16-bit RGB codes as a PNG, unscaled (the data sets' frames)
+The other writers go through a temporary name and a rename (io.atomic.write_atomic).
 
 Conventions are those of docs/conventions.md: SDR is 8-bit R'G'B' (BT.709, BT.1886), HDR PNGs hold PQ R'G'B'
 (BT.2020) as value*65535, EXR holds scene- or display-linear RGB.
@@ -20,18 +21,16 @@ import errno
 import hashlib
 import os
 import struct
-import tempfile
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sdr2hdr.errors import InputError
-
-IMAGE_EXTENSIONS = {".exr", ".hdr", ".pic", ".png"}
-SDR_IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+from sdr2hdr.io.atomic import write_atomic
+from sdr2hdr.io.extensions import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS  # re-exported: io/__init__, convert, inspect
+from sdr2hdr.io.extensions import SDR_IMAGE_EXTENSIONS
 
 # CIE 1931 xy of R, G, B and white: BT.709-6 table 1 (the default for EXR files) and BT.2020-2 table 3.
 _BT709_XY = ((0.64, 0.33), (0.30, 0.60), (0.15, 0.06), (0.3127, 0.3290))
@@ -89,62 +88,6 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True) -> Path:
-    """Run writer(tmp) on a temporary file beside path and move it into place only when it succeeded.
-
-    The file gets the mode a plain create would (0666 less the umask). Without ``overwrite`` a file that
-    appeared at path meanwhile (another run writing the same output) is never replaced: that is an error.
-    A failed write (disk full, file size limit) is an InputError and leaves nothing behind.
-    """
-    path = Path(path)
-    if not path.parent.exists():
-        raise InputError(f"output directory does not exist: {path.parent}")
-    # the hidden name must fit in NAME_MAX (255) too: ".", stem, ".", 8 random characters, ".part", suffix
-    stem = path.stem[: max(1, 240 - len(".part") - len(path.suffix) - 10)]
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        _move_into_place(tmp, path, overwrite)
-    except OSError as exc:
-        if exc.errno not in _WRITE_ERRORS:
-            raise
-        raise InputError(f"cannot write {path}: {exc.strerror or exc} (check free space, quota and file size "
-                         f"limits)") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-# what a full disk, a quota, a file size limit or a read-only or failing file system give
-_WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # the only portable way to read it is to set it; restored at once
-    os.umask(mask)
-    return mask
-
-
-def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)  # fails if path exists: unlike rename, it never replaces a file that appeared meanwhile
-    except FileExistsError:
-        raise InputError(f"output exists: {path} (another run wrote it meanwhile; use --overwrite to replace "
-                         f"it)") from None
-    except OSError:  # a file system without hard links: the check and the rename are then two steps
-        if path.exists():
-            raise InputError(f"output exists: {path} (use --overwrite to replace it)") from None
-        os.replace(tmp, path)
-    else:
-        os.unlink(tmp)
 
 
 def read_exr(path: str | os.PathLike) -> np.ndarray:
@@ -327,6 +270,20 @@ def write_png16(path: str | os.PathLike, rgb01: np.ndarray, cicp: Cicp | None = 
 def write_png8(path: str | os.PathLike, rgb01: np.ndarray) -> Path:
     """Write HWC values in [0,1] as an 8-bit RGB PNG."""
     return _write_png(path, rgb01, 8)
+
+
+def write_png_codes(path: str | os.PathLike, codes: np.ndarray) -> Path:
+    """Write HWC RGB codes (uint8 or uint16) as a PNG of that depth, as they are: no scaling, no cICP.
+
+    The data sets' frames: PNG is lossless, so reading the file back gives these very codes. The folder is made.
+    """
+    import cv2
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(codes[..., ::-1])):
+        raise OSError(f"cannot write {path}")
+    return path
 
 
 def _png_kind(bits: int, cicp: Cicp | None) -> str:

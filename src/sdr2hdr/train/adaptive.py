@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
 from sdr2hdr.models.adaptive_itm import REF_PEAK, REF_WHITE
-from sdr2hdr.models.weights import check_fit, write_card
+from sdr2hdr.models.weights import check_fit, save_weights, write_card
 from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["train_adaptive"]
@@ -83,22 +83,23 @@ def _start_model(model_name: str, init: str | Path | None, seed: int, grade_inpu
     return model
 
 
-def _resume(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator,
-            log: Callable[[str], None]) -> tuple[int, float, float | None]:
-    """Restore a run from its checkpoint: (step, wall seconds so far, running loss)."""
+def resume_run(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator,
+               log: Callable[[str], None]) -> tuple[int, float, float | None]:
+    """Restore a run from the checkpoint save_run wrote: (step, wall seconds so far, running loss)."""
     state = load_checkpoint(ckpt)
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     sched.load_state_dict(state["sched"])
     rng.bit_generator.state = state["rng"]
-    torch.set_rng_state(state["torch_rng"])
+    if "torch_rng" in state:  # informed runs' checkpoints held no torch stream before they shared this one
+        torch.set_rng_state(state["torch_rng"])
     log(f"resumed at step {state['step']}")
     return state["step"], state["wall"], state.get("loss")
 
 
-def _save(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator, step: int, wall: float,
-          loss: float | None) -> None:
-    """The checkpoint _resume reads back: weights, optimiser, schedule, both random streams, step, time, loss."""
+def save_run(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator, step: int, wall: float,
+             loss: float | None) -> None:
+    """The checkpoint resume_run reads back: weights, optimiser, schedule, both random streams, step, time, loss."""
     save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,
                            "wall": wall, "loss": loss})
@@ -129,6 +130,13 @@ def _log_step(logf: TextIO, name: str, step: int, steps: int, loss: float, lr: f
               f"{(steps - step) / max(rate, 1e-9):.0f} s left", end="", file=sys.stderr, flush=True)
 
 
+def save_run_weights(out: Path, model: torch.nn.Module, card: dict) -> Path:
+    """A finished run's weights.safetensors in `out` with its card beside it (train_adaptive, train_informed)."""
+    path = save_weights(model, out / "weights.safetensors")
+    write_card(path, card)
+    return path
+
+
 def _card(model: torch.nn.Module, model_name: str, pool: str | Path, recs: list[dict], steps: int, batch: int,
           lr: float, pixels: int | None, wall: float, exclude, grade_spread: float | None, run_loss: float | None,
           init: str | Path | None) -> dict:
@@ -147,6 +155,23 @@ def _card(model: torch.nn.Module, model_name: str, pool: str | Path, recs: list[
             "initialised_from": str(Path(init).name) if init else None}
 
 
+def _load_pool(pool: str | Path, exclude: Sequence[str], grade_spread: float | None):
+    """The pool's pairs less the left-out families: (SDR, HDR, records, sampling probabilities or None, grades).
+
+    grades: (N, 2) float tensor of each sample's diffuse white and peak in cd/m2, the estimator's grade input.
+    """
+    from sdr2hdr.data.generator import FAMILIES, load_pool
+
+    unknown = [f for f in exclude if f not in FAMILIES]
+    if unknown:
+        raise InputError(f"cannot leave out {unknown[0]!r}: the generator's families are {', '.join(FAMILIES)}")
+    sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
+    # a record without a grade (a pool made another way) stands for BT.2408's convention, the converter's default
+    grades = torch.tensor([[r.get("grade", {}).get("diffuse_white", REF_WHITE),
+                            r.get("grade", {}).get("peak", REF_PEAK)] for r in recs], dtype=torch.float32)
+    return sdr, hdr, recs, grade_weights(recs, grade_spread), grades
+
+
 def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptive_itm", steps: int = 3000,
                    batch: int = 32, lr: float = 2e-3, pixels: int = 4096, exclude: Sequence[str] = (), seed: int = 0,
                    resume: bool = False, init: str | Path | None = None, log: Callable[[str], None] = print,
@@ -156,20 +181,9 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     grade_input: the estimator is told each target's grading convention (diffuse white, peak), so it learns to
     make the convention asked for instead of guessing an average of the pool's (False: the earlier model).
     """
-    from safetensors.torch import save_file
-
-    from sdr2hdr.data.generator import FAMILIES, load_pool
-
-    unknown = [f for f in exclude if f not in FAMILIES]
-    if unknown:
-        raise InputError(f"cannot leave out {unknown[0]!r}: the generator's families are {', '.join(FAMILIES)}")
+    sdr, hdr, recs, probs, grades = _load_pool(pool, exclude, grade_spread)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sdr, hdr, recs = load_pool(pool, exclude=tuple(exclude))
-    probs = grade_weights(recs, grade_spread)
-    # a record without a grade (a pool made another way) stands for BT.2408's convention, the converter's default
-    grades = torch.tensor([[r.get("grade", {}).get("diffuse_white", REF_WHITE),
-                            r.get("grade", {}).get("peak", REF_PEAK)] for r in recs], dtype=torch.float32)
     model = _start_model(model_name, init, seed, grade_input)
     local = getattr(model, "local", None) is not None
     # the local branch trains on top of a trained global path: only its own weights move
@@ -177,7 +191,7 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
     opt, sched = cosine_adam(params, lr, steps)
     rng = np.random.default_rng(seed)
     ckpt = out / "checkpoint.pt"
-    step, wall, run_loss = _resume(ckpt, model, opt, sched, rng, log) if resume and ckpt.exists() else (0, 0.0, None)
+    step, wall, run_loss = resume_run(ckpt, model, opt, sched, rng, log) if resume and ckpt.exists() else (0, 0.0, None)
     logf = open(out / "log.csv", "a" if resume else "w")
     if not resume or step == 0:
         logf.write("step,loss,lr,seconds\n")
@@ -200,15 +214,13 @@ def train_adaptive(pool: str | Path, out: str | Path, model_name: str = "adaptiv
             _log_step(logf, out.name, step, steps, run_loss, sched.get_last_lr()[0], time.perf_counter() - t0,
                       progress)
         if step % 500 == 0 or step == steps:
-            _save(ckpt, model, opt, sched, rng, step, time.perf_counter() - t0, run_loss)
+            save_run(ckpt, model, opt, sched, rng, step, time.perf_counter() - t0, run_loss)
     if progress:
         print(file=sys.stderr)
     logf.close()
     wall = time.perf_counter() - t0
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
-    write_card(out / "weights.safetensors", _card(model, model_name, pool, recs, steps, batch, lr,
-                                                  None if local else pixels, wall, exclude, grade_spread, run_loss,
-                                                  init))
+    save_run_weights(out, model, _card(model, model_name, pool, recs, steps, batch, lr, None if local else pixels,
+                                       wall, exclude, grade_spread, run_loss, init))
     loss_text = "n/a" if run_loss is None else f"{run_loss:.5f}"
     log(f"{out}: {steps} steps in {wall:.0f} s, L1 {loss_text} on {n} samples "
         f"({', '.join(sorted({r['family'] for r in recs}))})")

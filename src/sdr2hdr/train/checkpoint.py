@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.models.weights import average_states
 
 _NAME = re.compile(r"step_(\d+)\.pt$")
@@ -56,10 +57,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     """torch.save to a temporary name, then rename: the newest checkpoint is always complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def _numpy_array_globals() -> list:

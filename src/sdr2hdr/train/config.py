@@ -328,14 +328,22 @@ def _check_model_kwargs(name: str, kwargs: dict, key: str):
 
 def validate(cfg: Config, prefix: str = "") -> None:
     """Value checks the types cannot express; prefix names the preset being checked."""
-    # long on purpose: a flat list of independent checks, one or two lines per config key, read top to bottom
     from sdr2hdr.models import list_models
 
-    p = prefix
     names = list_models()
-    _need(cfg.model.name in names, p + "model.name",
+    _need(cfg.model.name in names, prefix + "model.name",
           f"unknown model {cfg.model.name!r}; registered: {', '.join(names)}")
-    model = _check_model_kwargs(cfg.model.name, cfg.model.kwargs, p + "model.kwargs")
+    # one model built from the kwargs answers the checks that depend on it (scale, parameters, auxiliary outputs)
+    model = _check_model_kwargs(cfg.model.name, cfg.model.kwargs, prefix + "model.kwargs")
+    _check_stages(cfg, model, prefix)
+    _check_train(cfg.train, model, cfg.model.name, prefix)
+    _check_optim(cfg.optim, prefix)
+    _check_schedule(cfg.schedule, cfg.optim.lr, prefix)
+    _check_loss(cfg.loss, model, cfg.model.name, prefix)
+    _check_data(cfg.data, model.scale, cfg.train.patch, prefix)
+
+
+def _check_stages(cfg: Config, model, p: str) -> None:
     stages = cfg.resolved_stages()
     for i, st in enumerate(cfg.stages):
         key = f"{p}stages[{i}]"
@@ -344,23 +352,27 @@ def validate(cfg: Config, prefix: str = "") -> None:
             _check_model_kwargs(cfg.model.name, {**cfg.model.kwargs, **st.model_kwargs}, key + ".model_kwargs")
         if st.trainable is not None:
             params = [n for n, _ in model.named_parameters()]
-            for j, prefix_ in enumerate(st.trainable):
-                _need(any(n.startswith(prefix_) for n in params), f"{key}.trainable[{j}]",
-                      f"no parameter of {cfg.model.name} starts with {prefix_!r}")
+            for j, start in enumerate(st.trainable):
+                _need(any(n.startswith(start) for n in params), f"{key}.trainable[{j}]",
+                      f"no parameter of {cfg.model.name} starts with {start!r}")
     if cfg.stages:
         total = sum(s.steps for s in stages)
         _need(cfg.train.steps == total, p + "train.steps",
               f"must equal the sum of the stages' steps ({total}), got {cfg.train.steps}")
         _need(len({s.name for s in stages}) == len(stages), p + "stages", "stage names must differ")
-    t = cfg.train
+
+
+def _check_train(t: TrainConfig, model, model_name: str, p: str) -> None:
     for key in ("steps", "batch", "patch", "log_every", "ckpt_every", "val_every", "keep_ckpts"):
         _need(getattr(t, key) > 0, f"{p}train.{key}", f"must be positive, got {getattr(t, key)}")
     _need(t.average_last >= 0, p + "train.average_last", f"must be 0 (off) or positive, got {t.average_last}")
     _need(t.patch % model.scale == 0, p + "train.patch",
-          f"{cfg.model.name} upscales x{model.scale}: the HDR patch must be a multiple of {model.scale}, got {t.patch}")
+          f"{model_name} upscales x{model.scale}: the HDR patch must be a multiple of {model.scale}, got {t.patch}")
     _need(bool(re.fullmatch(r"auto|cpu|cuda(:\d+)?", t.device)), p + "train.device",
           f"must be auto, cpu, cuda or cuda:N, got {t.device!r}")
-    o = cfg.optim
+
+
+def _check_optim(o: OptimConfig, p: str) -> None:
     _need(o.lr > 0 and math.isfinite(o.lr), p + "optim.lr", f"must be positive, got {o.lr}")
     _need(len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas), p + "optim.betas",
           f"must be two numbers in [0, 1), got {o.betas}")
@@ -368,10 +380,12 @@ def validate(cfg: Config, prefix: str = "") -> None:
     _need(o.weight_decay >= 0, p + "optim.weight_decay", f"must not be negative, got {o.weight_decay}")
     _need(o.bias_lr_mult > 0, p + "optim.bias_lr_mult", f"must be positive, got {o.bias_lr_mult}")
     _need(o.grad_clip is None or o.grad_clip > 0, p + "optim.grad_clip", f"must be positive or null, got {o.grad_clip}")
-    s = cfg.schedule
+
+
+def _check_schedule(s: ScheduleConfig, lr: float, p: str) -> None:
     _need(0 < s.gamma <= 1, p + "schedule.gamma", f"must be in (0, 1], got {s.gamma}")
     _need(s.warmup >= 0, p + "schedule.warmup", f"must not be negative, got {s.warmup}")
-    _need(0 <= s.min_lr <= o.lr, p + "schedule.min_lr", f"must be in [0, optim.lr], got {s.min_lr}")
+    _need(0 <= s.min_lr <= lr, p + "schedule.min_lr", f"must be in [0, optim.lr], got {s.min_lr}")
     if s.kind == "multistep":
         _need(len(s.milestones) > 0, p + "schedule.milestones", "multistep needs at least one milestone")
         _need(all(m > 0 for m in s.milestones) and s.milestones == sorted(set(s.milestones)),
@@ -379,32 +393,36 @@ def validate(cfg: Config, prefix: str = "") -> None:
     if s.kind == "step_after":
         _need(s.every > 0, p + "schedule.every", f"step_after needs a positive period, got {s.every}")
         _need(s.start >= 0, p + "schedule.start", f"must not be negative, got {s.start}")
-    loss = cfg.loss
+
+
+def _check_loss(loss: LossConfig, model, model_name: str, p: str) -> None:
     _need(loss.main_weight >= 0, p + "loss.main_weight", f"must not be negative, got {loss.main_weight}")
     for i, a in enumerate(loss.aux):
         key = f"{p}loss.aux[{i}]"
         have = ", ".join(model.aux_outputs) or "none"
         _need(a.output in model.aux_outputs, key + ".output",
-              f"{cfg.model.name} has no auxiliary output {a.output!r} (it has: {have})")
+              f"{model_name} has no auxiliary output {a.output!r} (it has: {have})")
         _need(a.target in TARGET_KEYS, key + ".target", f"must be one of {', '.join(TARGET_KEYS)}, got {a.target!r}")
         _need(a.weight >= 0, key + ".weight", f"must not be negative, got {a.weight}")
     _need(loss.main_weight > 0 or any(a.weight > 0 for a in loss.aux), p + "loss", "every loss weight is zero")
-    d = cfg.data
+
+
+def _check_data(d: DataConfig, scale: int, patch: int, p: str) -> None:
     _need(len(d.qp) > 0 and all(q is None or 0 <= q <= 51 for q in d.qp), p + "data.qp",
           f"must be QPs in 0..51 or null (uncoded), got {d.qp}")
     _need(all(q is None or 0 <= q <= 51 for q in d.val_qp), p + "data.val_qp",
           f"must be QPs in 0..51 or null (uncoded), got {d.val_qp}")
     _need(d.val_sources >= 0, p + "data.val_sources", f"must not be negative, got {d.val_sources}")
     _need(d.num_workers >= 0, p + "data.num_workers", f"must not be negative, got {d.num_workers}")
-    _need(d.val_crop is None or (d.val_crop > 0 and d.val_crop % model.scale == 0), p + "data.val_crop",
-          f"must be a positive multiple of the scale ({model.scale}), got {d.val_crop}")
+    _need(d.val_crop is None or (d.val_crop > 0 and d.val_crop % scale == 0), p + "data.val_crop",
+          f"must be a positive multiple of the scale ({scale}), got {d.val_crop}")
     _need(d.val_items is None or d.val_items > 0, p + "data.val_items", f"must be positive, got {d.val_items}")
     _need(d.synthetic_items > 0, p + "data.synthetic_items", f"must be positive, got {d.synthetic_items}")
     if d.source == "synthetic":
-        _need(d.synthetic_size >= t.patch, p + "data.synthetic_size",
-              f"must be at least train.patch ({t.patch}), got {d.synthetic_size}")
-        _need(d.synthetic_size % model.scale == 0, p + "data.synthetic_size",
-              f"must be a multiple of the scale ({model.scale}), got {d.synthetic_size}")
+        _need(d.synthetic_size >= patch, p + "data.synthetic_size",
+              f"must be at least train.patch ({patch}), got {d.synthetic_size}")
+        _need(d.synthetic_size % scale == 0, p + "data.synthetic_size",
+              f"must be a multiple of the scale ({scale}), got {d.synthetic_size}")
 
 
 # ---------------------------------------------------------------------------------------------- loading

@@ -14,15 +14,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sdr2hdr.errors import InputError
-from sdr2hdr.models.weights import write_card
-from sdr2hdr.train.adaptive import cosine_adam
-from sdr2hdr.train.checkpoint import load_checkpoint, save_checkpoint
+from sdr2hdr.train.adaptive import cosine_adam, resume_run, save_run, save_run_weights
 
 __all__ = ["train_informed"]
 
@@ -66,6 +65,29 @@ def _sample(lq: dict[int, np.ndarray], hdr: np.ndarray, inverse: Callable[[np.nd
     return xt, it, yt
 
 
+def _start_model(curve: str, init: str | Path | None, seed: int) -> torch.nn.Module:
+    """informed_<curve>, seeded; with init, those weights loaded (a longer schedule on top of shipped ones)."""
+    from sdr2hdr.models import create
+
+    torch.manual_seed(seed)
+    model = create(f"informed_{curve}")
+    if init:
+        from sdr2hdr.models.weights import load_weights
+
+        load_weights(model, init)
+    return model
+
+
+def _log_step(logf: TextIO, curve: str, step: int, steps: int, loss: float, seconds: float, progress: bool) -> None:
+    """A log.csv row, and the progress line (step, loss, rate, time left) when asked for."""
+    logf.write(f"{step},{loss:.6f},{seconds:.1f}\n")
+    logf.flush()
+    if progress:
+        rate = step / seconds
+        print(f"\rinformed_{curve}: step {step}/{steps} L1 {loss:.5f} {rate:.2f} steps/s "
+              f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
+
+
 def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int = 2500, batch: int = 12,
                    patch: int = 96, lr: float = 5e-4, qps: Sequence[int] = (27, 32, 37, 42, 47), seed: int = 0,
                    resume: bool = False, log: Callable[[str], None] = print, progress: bool = True,
@@ -74,36 +96,21 @@ def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int
 
     init: weights of informed_<curve> to start from (ignored when resuming a checkpoint, which holds its own).
     """
-    from safetensors.torch import save_file
-
-    from sdr2hdr.models import count_params, create
+    from sdr2hdr.models import count_params
     from sdr2hdr.tonemap.source_inverse import source_inverse
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lq, hdr = _load(data_dir, curve, qps)
     inverse = source_inverse(curve)
-    torch.manual_seed(seed)
-    model = create(f"informed_{curve}")
-    if init:  # continue from earlier weights (a longer schedule on top of a shipped restoration)
-        from sdr2hdr.models.weights import load_weights
-
-        load_weights(model, init)
+    model = _start_model(curve, init, seed)
     cache: dict = {}
     opt, sched = cosine_adam(model.restore.parameters(), lr, steps)
     rng = np.random.default_rng(seed)
-    step, t0 = 0, time.perf_counter()
     ckpt = out / "checkpoint.pt"
-    if resume and ckpt.exists():
-        st = load_checkpoint(ckpt)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        sched.load_state_dict(st["sched"])
-        rng.bit_generator.state = st["rng"]
-        step, t0 = st["step"], time.perf_counter() - st["wall"]
+    step, wall, run = resume_run(ckpt, model, opt, sched, rng, log) if resume and ckpt.exists() else (0, 0.0, None)
+    t0 = time.perf_counter() - wall
     logf = open(out / "log.csv", "a" if resume else "w")
-    n = hdr.shape[0]
-    run = st.get("loss") if resume and ckpt.exists() else None
     while step < steps:
         xt, it, yt = _sample(lq, hdr, inverse, qps, batch, patch, rng, cache)
         loss = F.l1_loss(model(xt, inv=it), yt)
@@ -114,25 +121,17 @@ def train_informed(data_dir: str | Path, curve: str, out: str | Path, steps: int
         step += 1
         run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
         if step % 50 == 0 or step == steps:
-            el = time.perf_counter() - t0
-            logf.write(f"{step},{run:.6f},{el:.1f}\n")
-            logf.flush()
-            if progress:
-                rate = step / el
-                print(f"\rinformed_{curve}: step {step}/{steps} L1 {run:.5f} {rate:.2f} steps/s "
-                      f"{(steps - step) / rate:.0f} s left", end="", file=sys.stderr, flush=True)
+            _log_step(logf, curve, step, steps, run, time.perf_counter() - t0, progress)
         if step % 250 == 0 or step == steps:
-            save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(),
-                                   "sched": sched.state_dict(), "rng": rng.bit_generator.state, "step": step,
-                                   "wall": time.perf_counter() - t0, "loss": run})
+            save_run(ckpt, model, opt, sched, rng, step, time.perf_counter() - t0, run)
     logf.close()
     wall = time.perf_counter() - t0
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "weights.safetensors"))
+    n = hdr.shape[0]
     card = {"model": f"informed_{curve}", "params": count_params(model), "steps": steps, "batch": batch,
             "patch": patch, "lr": lr, "wall_seconds": round(wall, 1),
             "initialised_from": Path(init).name if init else None, "data": {"set": Path(data_dir).name,
             "split": "train", "curve": curve, "qps": list(qps), "frames": int(n)},
             "final_l1_pq": None if run is None else round(run, 6)}
-    write_card(out / "weights.safetensors", card)
+    save_run_weights(out, model, card)
     log(f"informed_{curve}: {steps} steps in {wall:.0f} s, L1 {run if run is None else round(run, 5)} on {n} frames")
     return out

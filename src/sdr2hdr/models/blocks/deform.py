@@ -14,13 +14,14 @@ Sampling is bilinear with zeros outside the map, as in torchvision's kernel.
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
+
+from .conv_init import init_like_conv2d
 
 Impl = Literal["auto", "torchvision", "grid_sample"]
 
@@ -160,10 +161,7 @@ class DeformConv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size**2)
-            nn.init.uniform_(self.bias, -bound, bound)
+        init_like_conv2d(self.weight, self.bias)
 
     @property
     def offset_channels(self) -> int:

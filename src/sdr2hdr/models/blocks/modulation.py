@@ -13,11 +13,11 @@ Defines:
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .conv_init import init_like_conv2d
 
 
 class GFM(nn.Module):
@@ -95,11 +95,8 @@ class DMC(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # same initialisation as nn.Conv2d, so a DMC with alpha=gamma=1, beta=0 starts as a plain conv
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size**2)
-            nn.init.uniform_(self.bias, -bound, bound)
+        # as nn.Conv2d, so a DMC with alpha=gamma=1, beta=0 starts as a plain conv
+        init_like_conv2d(self.weight, self.bias)
 
     @property
     def condition_dims(self) -> dict[str, int]:

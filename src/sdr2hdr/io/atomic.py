@@ -1,0 +1,75 @@
+"""Files written whole or not at all: a temporary name beside the target, renamed into place when complete."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sdr2hdr.errors import InputError
+
+__all__ = ["write_atomic", "write_text_atomic"]
+
+
+def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True) -> Path:
+    """Run writer(tmp) on a temporary file beside path and move it into place only when it succeeded.
+
+    The file gets the mode a plain create would (0666 less the umask). Without ``overwrite`` a file that
+    appeared at path meanwhile (another run writing the same output) is never replaced: that is an error.
+    A failed write (disk full, file size limit) is an InputError and leaves nothing behind.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise InputError(f"output directory does not exist: {path.parent}")
+    # the hidden name must fit in NAME_MAX (255) too: ".", stem, ".", 8 random characters, ".part", suffix
+    stem = path.stem[: max(1, 240 - len(".part") - len(path.suffix) - 10)]
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        _move_into_place(tmp, path, overwrite)
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:
+            raise
+        raise InputError(f"cannot write {path}: {exc.strerror or exc} (check free space, quota and file size "
+                         f"limits)") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# what a full disk, a quota, a file size limit or a read-only or failing file system give
+_WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it; restored at once
+    os.umask(mask)
+    return mask
+
+
+def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # fails if path exists: unlike rename, it never replaces a file that appeared meanwhile
+    except FileExistsError:
+        raise InputError(f"output exists: {path} (another run wrote it meanwhile; use --overwrite to replace "
+                         f"it)") from None
+    except OSError:  # a file system without hard links: the check and the rename are then two steps
+        if path.exists():
+            raise InputError(f"output exists: {path} (use --overwrite to replace it)") from None
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
+
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write text (UTF-8) to path through write_atomic: a reader sees the old file or the whole new one."""
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -13,12 +13,15 @@ from sdr2hdr.errors import InputError
 __all__ = ["write_atomic", "write_text_atomic"]
 
 
-def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True) -> Path:
+def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True,
+                 durable: bool = False) -> Path:
     """Run writer(tmp) on a temporary file beside path and move it into place only when it succeeded.
 
     The file gets the mode a plain create would (0666 less the umask). Without ``overwrite`` a file that
     appeared at path meanwhile (another run writing the same output) is never replaced: that is an error.
-    A failed write (disk full, file size limit) is an InputError and leaves nothing behind.
+    A failed write (disk full, file size limit) is an InputError and leaves nothing behind. ``durable``
+    also syncs the file before the rename and the folder after it, so a power cut leaves the old file or
+    the new one (what a resumable run's records need; it costs a disk flush).
     """
     path = Path(path)
     if not path.parent.exists():
@@ -30,7 +33,11 @@ def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwri
     try:
         writer(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
+        if durable:
+            _fsync(tmp)
         _move_into_place(tmp, path, overwrite)
+        if durable:
+            _fsync(path.parent)
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise
@@ -44,6 +51,15 @@ def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwri
 
 # what a full disk, a quota, a file size limit or a read-only or failing file system give
 _WRITE_ERRORS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    """Flush a file's or a folder's data (a folder: its entries, so a rename in it survives a power cut)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -70,6 +86,6 @@ def _move_into_place(tmp: str, path: Path, overwrite: bool) -> None:
 
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+def write_text_atomic(path: str | os.PathLike, text: str, durable: bool = False) -> Path:
     """Write text (UTF-8) to path through write_atomic: a reader sees the old file or the whole new one."""
-    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), durable=durable)

@@ -23,6 +23,7 @@ from typing import TextIO
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.lr_scheduler import LRScheduler
 
 from sdr2hdr.errors import InputError
 from sdr2hdr.models.adaptive_itm import REF_PEAK, REF_WHITE
@@ -83,8 +84,8 @@ def _start_model(model_name: str, init: str | Path | None, seed: int, grade_inpu
     return model
 
 
-def resume_run(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator,
-               log: Callable[[str], None]) -> tuple[int, float, float | None]:
+def resume_run(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: LRScheduler,
+               rng: np.random.Generator, log: Callable[[str], None]) -> tuple[int, float, float | None]:
     """Restore a run from the checkpoint save_run wrote: (step, wall seconds so far, running loss)."""
     state = load_checkpoint(ckpt)
     model.load_state_dict(state["model"])
@@ -97,8 +98,8 @@ def resume_run(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Ge
     return state["step"], state["wall"], state.get("loss")
 
 
-def save_run(ckpt: Path, model: torch.nn.Module, opt, sched, rng: np.random.Generator, step: int, wall: float,
-             loss: float | None) -> None:
+def save_run(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, sched: LRScheduler,
+             rng: np.random.Generator, step: int, wall: float, loss: float | None) -> None:
     """The checkpoint resume_run reads back: weights, optimiser, schedule, both random streams, step, time, loss."""
     save_checkpoint(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                            "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "step": step,

@@ -188,7 +188,7 @@ def max_difference(name: str, path: str | os.PathLike, sdr: Tensor, model: nn.Mo
 def check_export(name: str, path: str | os.PathLike, weights: str | os.PathLike | None = None,
                  size: tuple[int, int] = CHECK_SIZE) -> tuple[ExportPlan, float, tuple[int, int]]:
     """Export `name` to path (atomically), then its max difference from PyTorch on a random frame of `size`."""
-    from sdr2hdr.io.images import write_atomic
+    from sdr2hdr.io.atomic import write_atomic
 
     model = _load(name, weights)
     plan = export_plan(name, model)

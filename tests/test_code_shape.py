@@ -28,6 +28,11 @@ LAYERS = [
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
+# What other branches were fixing when this test was written (data/commands.py's register split, bench/dataset.py
+# moved into data/): the merge fixes them, and the last two tests then ask for the entry to be removed here.
+PENDING_LONG = {"data/commands.py:register"}
+PENDING_UPWARD = {"data/heldout.py -> bench"}
+
 
 def _sources() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
@@ -65,8 +70,9 @@ def test_every_part_of_the_package_has_a_layer():
     assert units - set(LAYER) == set(), "place the new package or module in LAYERS"
 
 
-def test_imports_point_down_the_layers():
-    upward = []
+def _upward_imports() -> dict[str, str]:
+    """{"file -> unit": where} for every import of a unit not below the importing file's own."""
+    upward = {}
     for path in _sources():
         rel = path.relative_to(PACKAGE)
         unit = _unit(rel)
@@ -74,19 +80,35 @@ def test_imports_point_down_the_layers():
             continue
         for line, target in _imported_units(path):
             if target != unit and LAYER[target] >= LAYER[unit]:
-                upward.append(f"{rel}:{line} imports {target}, layer {LAYER[target]}, not below {unit}'s {LAYER[unit]}")
-    assert upward == []
+                upward[f"{rel} -> {target}"] = f"line {line}: layer {LAYER[target]}, not below {unit}'s {LAYER[unit]}"
+    return upward
 
 
-def test_no_function_is_over_60_lines():
-    long = []
+def _long_functions() -> dict[str, int]:
+    """{"file:function": lines} for every function (method, nested function) over MAX_LINES lines."""
+    long = {}
     for path in _sources():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 lines = node.end_lineno - node.lineno + 1
                 if lines > MAX_LINES:
-                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} has {lines} lines")
-    assert long == []
+                    long[f"{path.relative_to(PACKAGE).as_posix()}:{node.name}"] = lines
+    return long
+
+
+def test_imports_point_down_the_layers():
+    upward = {k: v for k, v in _upward_imports().items() if k not in PENDING_UPWARD}
+    assert upward == {}
+
+
+def test_no_function_is_over_60_lines():
+    long = {k: v for k, v in _long_functions().items() if k not in PENDING_LONG}
+    assert long == {}
+
+
+def test_the_pending_lists_only_name_what_is_still_there():
+    assert PENDING_UPWARD - set(_upward_imports()) == set(), "fixed now: remove these from PENDING_UPWARD"
+    assert PENDING_LONG - set(_long_functions()) == set(), "split now: remove these from PENDING_LONG"
 
 
 @pytest.mark.parametrize(("source", "expected"), [

@@ -10,8 +10,8 @@ MAX_LINES = 60
 
 # Bottom first. A module may import only from a lower layer (its own package aside): signal maths and files at the
 # bottom, the models and data above them, training and the conversion engine on those, the benchmark (which runs
-# conversions and reads training checkpoints) above both, and the faces (API, batch, CLI) on top. `farm-studio
-# look` draws the same floors. The package root (sdr2hdr/__init__.py) is no layer: it holds __version__ and
+# conversions and reads training checkpoints) above both, and the faces (API, batch, CLI) on top: the floors the
+# package's import graph has. The package root (sdr2hdr/__init__.py) is no layer: it holds __version__ and
 # resolves the API's names lazily, so anything may read it.
 LAYERS = [
     {"errors", "argtypes"},
@@ -29,7 +29,8 @@ LAYERS = [
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
 # What other branches were fixing when this test was written (data/commands.py's register split, bench/dataset.py
-# moved into data/): the merge fixes them, and the last two tests then ask for the entry to be removed here.
+# moved into data/): the merge fixes them, and test_the_pending_lists_only_name_what_is_still_there then asks
+# for the entry to be removed here.
 PENDING_LONG = {"data/commands.py:register"}
 PENDING_UPWARD = {"data/heldout.py -> bench"}
 

@@ -5,7 +5,7 @@ package psychtoolbox-3-common without installing it. The HDR master (exposure, B
 is tone mapped with BT.2446 method A, clipped to BT.709 (BT.2407), BT.1886-encoded and written as 8-bit H.264
 with BT.709 tags and an AAC track, the kind of file a user would bring.
 
-    python scripts/make_sample.py [--exr PATH] [--out src/sdr2hdr/assets/sample_sdr.mp4]
+    python -m sdr2hdr.tools.make_sample [--exr PATH] [--out src/sdr2hdr/assets/sample_sdr.mp4]
 """
 
 from __future__ import annotations

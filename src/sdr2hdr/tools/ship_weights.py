@@ -1,6 +1,6 @@
 """Ship trained weights: copy a run's weights into the package and write their card from the benchmark's results.
 
-    python scripts/ship_weights.py --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
+    python -m sdr2hdr.tools.ship_weights --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
 
 Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged);
 a bare NAME re-scores weights already shipped (their training record is kept, the test figures are replaced).
@@ -81,7 +81,7 @@ def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
     ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
@@ -91,7 +91,7 @@ def main() -> int:
                     help="the tag of these trainings (default: <preset>_s<steps> from each run's card)")
     ap.add_argument("--row", action="append", default=[], metavar="NAME=METHOD",
                     help="card NAME from the benchmark's row METHOD (e.g. didnet=didnet@mean_weights_6)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     rows_of = dict(r.split("=", 1) for r in args.row)
     rows = _rows(args.bench)
     classical = {r["method"] for r in rows if r["kind"] == "classical"}

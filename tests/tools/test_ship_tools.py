@@ -65,3 +65,17 @@ def test_ship_weights_joins_the_trainer_card_and_the_benchmark(tmp_path, monkeyp
     # beating the best classical in distribution is recorded, but only the held-out protocol picks the default
     assert card["beats_best_classical"] is True and card["default"] is False
     assert card["sha256"] == file_sha256(shipped / "dncnn.cpu_smoke_s10.safetensors")
+
+
+def test_a_name_with_no_shipped_weights_is_refused_on_one_line_with_status_2(tmp_path, monkeypatch, capsys):
+    from sdr2hdr.tools import exit_status, ship_weights
+
+    shipped = tmp_path / "shipped"
+    monkeypatch.setenv("SDR2HDR_WEIGHTS_DIR", str(shipped))
+    rows = [{"method": m, "kind": k, "qp": "37", "degradation": "all", "psnr": 27.0, "ssim": 0.9, "ms_ssim": 0.9,
+             "delta_e_itp": 30} for m, k in (("dncnn", "model"), ("bt2446a", "classical"))]
+    bench = _csv(tmp_path / "summary.csv", rows)
+    assert exit_status(lambda: ship_weights.main(["nosuch", "--bench", str(bench)]), "ship_weights") == 2
+    assert capsys.readouterr().err == (
+        "ship_weights: error: no shipped weights named nosuch (and nosuch is not RUN_DIR:KIND)\n")
+    assert list(shipped.glob("*.json")) == []  # nothing shipped

@@ -5,3 +5,20 @@ model to ONNX, checked), ``make_sample`` (the bundled demo clip), ``bench_conver
 ``bench_memory`` (peak memory of a conversion) and ``bench_models`` (every model's speed, GPU or CPU). They sit on
 top of the package, beside the CLI: nothing in it imports them.
 """
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from sdr2hdr.errors import InputError
+
+
+def exit_status(main: Callable[[], int | None], name: str) -> int:
+    """A tool's exit status: main()'s (None is 0), or 2 after `NAME: error: MESSAGE` on one line when the input is
+    refused (InputError), as the `sdr2hdr` command does."""
+    try:
+        return main() or 0
+    except InputError as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2

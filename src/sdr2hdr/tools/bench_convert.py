@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from sdr2hdr.engine.convert import ConvertReport, classical_mapper, convert_video, model_mapper
+from sdr2hdr.tools import exit_status
 
 # 8-bit H.264 with BT.709 tags, as a user's file would be
 _H264 = ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", "-color_primaries", "bt709", "-color_trc", "bt709",
@@ -102,4 +103,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "bench_convert"))

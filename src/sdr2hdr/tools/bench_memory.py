@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sdr2hdr.tools import exit_status
 from sdr2hdr.tools.bench_convert import sample_1080p
 
 _CHILD = ("import resource, sys\nfrom sdr2hdr.cli import main\nrc = main(sys.argv[1:])\n"
@@ -75,4 +76,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "bench_memory"))

@@ -39,7 +39,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from sdr2hdr.errors import InputError
 from sdr2hdr.models import count_params, create, list_models
+from sdr2hdr.tools import exit_status
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 DRY_SIZES = {"64x64": (64, 64)}
@@ -246,7 +248,7 @@ def _sizes(args: argparse.Namespace) -> dict[str, tuple[tuple[int, int], int]]:
         for text in args.size:
             w, _, h = text.lower().partition("x")
             if not (w.isdigit() and h.isdigit()):
-                raise SystemExit(f"bench_models: error: --size {text}: expected WIDTHxHEIGHT, e.g. 960x540")
+                raise InputError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 960x540")
             out[text] = ((int(w), int(h)), args.batch)
         return out
     return {"1080p": (SIZES["1080p"], args.batch), "4K": (SIZES["4K"], args.batch_4k)}
@@ -349,4 +351,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "bench_models"))

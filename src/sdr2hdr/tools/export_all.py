@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sdr2hdr.errors import InputError
 from sdr2hdr.models import list_models
 from sdr2hdr.models.export import CHECK_SIZE, TOLERANCE, check_export, max_difference
 from sdr2hdr.models.weights import shipped_weights
+from sdr2hdr.tools import exit_status
 
 SECOND_SIZE = (45, 83)  # odd sides: a padding traced away would show here
 
@@ -54,9 +56,9 @@ def main() -> None:
         new, n = re.subn(r"(<!-- onnx-table -->\n).*?(<!-- /onnx-table -->)",
                          lambda m: m[1] + text + "\n" + m[2], readme, flags=re.S)
         if n != 1:
-            raise SystemExit(f"{args.doc} has no <!-- onnx-table --> ... <!-- /onnx-table --> block")
+            raise InputError(f"{args.doc} has no <!-- onnx-table --> ... <!-- /onnx-table --> block")
         args.doc.write_text(new)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main, "export_all"))

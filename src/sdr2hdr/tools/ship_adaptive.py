@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from sdr2hdr.errors import InputError
 from sdr2hdr.models.weights import read_card, ship, shipped_card, weights_dir, write_card
+from sdr2hdr.tools import exit_status
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     run = read_card(src)
     name = run["model"]
     if src.stat().st_size > MAX_BYTES:
-        raise SystemExit(f"{src} is over 20 MB")
+        raise InputError(f"{src} is over 20 MB")
     card = {"model": name, "training": run}
     summary = (f"{run['steps']} steps, batch {run.get('batch')}, {run['wall_seconds'] / 60:.0f} min on "
                f"{run.get('machine', 'a CPU')}")
@@ -79,4 +82,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main, "ship_adaptive"))

@@ -64,7 +64,9 @@ def main() -> int:
             mb, secs, rc = run([str(src), str(Path(tmp) / "out.mkv"), *extra])
             rows.append((label, mb, secs, rc))
             print(f"{label}: peak {mb:.0f} MB, {secs:.1f} s, exit {rc}", flush=True)
+    made_by = " ".join(["python -m sdr2hdr.tools.bench_memory", *sys.argv[1:]])
     table = [f"Peak resident memory, {args.width}x{args.height}, {args.frames} frames (heavy models: 1 frame)", "",
+             f"Made by `{made_by}`.", "",
              "| conversion | peak RSS (MB) | seconds | exit |", "|---|---:|---:|---:|"]
     table += [f"| {label} | {mb:.0f} | {secs:.1f} | {rc} |" for label, mb, secs, rc in rows]
     text = "\n".join(table) + "\n"

@@ -24,13 +24,13 @@ demo: $(STAMP)
 	$(BIN)/python -m sdr2hdr.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests experiments
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
-	$(BIN)/python scripts/bench_convert.py
+	$(BIN)/python -m sdr2hdr.tools.bench_convert
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

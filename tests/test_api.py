@@ -1,4 +1,4 @@
-"""The Python API: sdr2hdr.convert / create_model / list_models, and the README's examples, run as written."""
+"""The Python API: sdr2hdr.convert / create_model / list_models, and the usage page's examples, run as written."""
 
 import json
 import re
@@ -15,11 +15,11 @@ from clip_tools import ffprobe, make_sdr_clip
 import sdr2hdr
 from sdr2hdr.models.weights import shipped_weights
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "usage.md"  # the API examples live there
 
 
 def _api_snippets() -> list[str]:
-    """The python code blocks of the README's "Python API" section, in order."""
+    """The python code blocks of docs/usage.md's "Python API" section, in order."""
     text = README.read_text()
     section = text[text.index("## Python API"):]
     section = section[:section.index("\n## ", 4)]
@@ -40,7 +40,7 @@ def test_readme_api_examples_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     for block in _api_snippets():
-        exec(compile(block, "README.md", "exec"), scope)  # noqa: S102 - the documentation is the test
+        exec(compile(block, "docs/usage.md", "exec"), scope)  # noqa: S102 - the documentation is the test
     out = capsys.readouterr().out
     assert _hevc_frames(tmp_path / "out.mkv") == ("hevc", 6, "smpte2084")
     assert _hevc_frames(tmp_path / "out_default.mkv") == ("hevc", 6, "smpte2084")

@@ -101,11 +101,7 @@ def test_discovery_uses_sources_json_for_licence_and_projection(tmp_path):
 
 
 def test_make_sample_script_imports_its_pipeline_from_the_data_package():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_sample", ROOT / "scripts" / "make_sample.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     from sdr2hdr.data.degrade import hdr_master, sdr_frame
+    from sdr2hdr.tools import make_sample as mod
 
     assert mod.hdr_master is hdr_master and mod.sdr_frame is sdr_frame

@@ -1,4 +1,4 @@
-"""Golden outputs of the shipped weights: each tag's network on one fixed input, recorded by scripts/make_golden.py.
+"""Golden outputs of the shipped weights: each tag's network on one fixed input, recorded by make_golden.py beside it.
 
 A change to a model's code or to its weights that alters what a shipped tag computes shows up here; a new tag
 needs its entry made (the test says so).

@@ -85,7 +85,7 @@ def test_shipping_a_new_training_adds_a_tag_and_never_overwrites_one(own_dir, tm
 @pytest.mark.parametrize("key", SHIPPED)
 def test_each_shipped_tag_gives_its_golden_output(key):
     want = recorded().get(key)
-    assert want is not None, f"no golden output for {key}: run scripts/make_golden.py after shipping it"
+    assert want is not None, f"no golden output for {key}: run tests/models/make_golden.py after shipping it"
     got = golden_output(key)
     assert got["shape"] == want["shape"]
     assert got["mean"] == pytest.approx(want["mean"], abs=1e-5)

@@ -163,7 +163,7 @@ def _torch_load_calls(path: Path) -> list[str]:
 
 
 def test_no_torch_load_without_weights_only() -> None:
-    files = list((ROOT / "src").rglob("*.py")) + list((ROOT / "scripts").rglob("*.py"))
+    files = list((ROOT / "src").rglob("*.py")) + list((ROOT / "experiments").rglob("*.py"))
     assert sum((_torch_load_calls(p) for p in files), []) == []
 
 

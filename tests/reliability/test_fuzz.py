@@ -1,25 +1,12 @@
 """Mutated and truncated files through the real command line: exit 0 or 2 only, never a traceback, a hang, a
-changed input or a leftover file (a seeded, bounded run; scripts/fuzz_convert.py runs longer)."""
+changed input or a leftover file (a seeded, bounded run; tests/stress/fuzz_convert.py runs longer)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_convert.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("fuzz_convert", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz_convert"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from stress import fuzz_convert as fuzz
 
 
 def test_mutants_exit_0_or_2_and_leave_nothing(tmp_path) -> None:
-    fuzz = _load()
     results = fuzz.fuzz(count=20, seconds=60, seed=15, work=tmp_path)
     assert len(results) >= 5  # the time budget still lets a useful number run
     assert [f"{r.seed} ({r.mutation}): {r.problem}" for r in results if r.problem] == []
@@ -29,7 +16,6 @@ def test_mutants_exit_0_or_2_and_leave_nothing(tmp_path) -> None:
 def test_mutations_are_seeded() -> None:
     import random
 
-    fuzz = _load()
     data = bytes(range(256)) * 8
     first = [fuzz.mutate(data, random.Random(3)) for _ in range(1)]
     again = [fuzz.mutate(data, random.Random(3)) for _ in range(1)]

@@ -7,7 +7,7 @@ Functions
 - draw_tmo(rng, weights) -> (name, params): a degradation model and its random parameters, recorded per clip
 - tone_map(nits, name, params, rng) -> linear BT.2020 SDR display light, relative (1.0 = 100 cd/m2)
 - sdr_encode(sdr_linear_2020) -> HQ SDR: BT.2407 hard clip to BT.709, BT.1886 inverse, 8-bit R'G'B'
-- hdr_master, sdr_frame: the two steps scripts/make_sample.py uses (log-average key, BT.2446 A)
+- hdr_master, sdr_frame: the two steps sdr2hdr.tools.make_sample uses (log-average key, BT.2446 A)
 - encode_rgb8(out, stream, frames, fps): 8-bit R'G'B' frames onto an open PyAV stream as BT.709 4:2:0 (every round trip)
 - x265_roundtrip(frames, qp, ...) -> (decoded 8-bit frames, bitstream bytes): libx265 through PyAV at a fixed QP
 
@@ -159,7 +159,7 @@ def sdr_encode(sdr_linear_2020: np.ndarray) -> np.ndarray:
 def hdr_master(linear709: np.ndarray, key_nits: float = 30.0) -> np.ndarray:
     """Scene-linear BT.709 -> mastered BT.2020 display light (cd/m2): log-average at key_nits, roll-off to 1000.
 
-    The sample clip's recipe (scripts/make_sample.py). Range: linear BT.2020 cd/m2 in [0, 1000], float32.
+    The sample clip's recipe (sdr2hdr.tools.make_sample). Range: linear BT.2020 cd/m2 in [0, 1000], float32.
     """
     lum = np.asarray(luminance(linear709, primaries="bt709"))
     log_avg = float(np.exp(np.mean(np.log(np.maximum(lum, 1e-6)))))

@@ -9,7 +9,7 @@ Defines:
     AdaptiveITM     estimator + mapping (+ local branch); registered as adaptive_itm (global only, the converter's
                     default) and adaptive_itm_local.
 
-Why this shape (README, "The held-out-curve protocol"): a model trained on a few fixed curves learns their average
+Why this shape (docs/studies.md, held-out curves): a model trained on a few fixed curves learns their average
 and loses to the right classical inverse; a per-image global mapping fitted to the ground truth reaches 34-35 dB at
 QP 37. So the network's job is to estimate a global inverse from statistics that identify a curve (luma histogram,
 the top codes' clipping, saturation versus luma, a fixed-size thumbnail), as image-adaptive 3D LUTs (Zeng et al.,
@@ -111,7 +111,7 @@ class CurveEstimator(nn.Module):
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
         # the output grading convention asked for (log2 of diffuse white / 203 and of peak / 1000): the SDR alone
-        # cannot say how bright its master was, so the convention is an input, not a guess (README, "Grading
+        # cannot say how bright its master was, so the convention is an input, not a guess (docs/studies.md, "Grading
         # convention")
         self.grade = nn.Linear(2, hidden, bias=False) if grade_input else None
 
@@ -222,7 +222,7 @@ class AdaptiveITM(HDRModel):
         # on a 1000 cd/m2 display (the converter sets the peak it writes)
         self.target_grade = (REF_WHITE, REF_PEAK)
         # a brightness trim in stops on the mapping's light (convert --exposure): the estimate's one weak number is
-        # the picture's level (README, "What limits the default"), which a user can judge by eye
+        # the picture's level (docs/studies.md, "What limits the default"), which a user can judge by eye
         self.exposure = 0.0
 
     def complete_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -147,7 +147,7 @@ class DeepSRITM(HDRModel):
             branches: 1,904,707 parameters at x2); its weights load into the full model with strict=False.
             Trained alone it is also the paper's ablation (table 3, x2): plain residual blocks with the skip
             connections, column (c) 35.44 dB PSNR / SSIM 0.9734, against the full network's (e) 35.58 / 0.9746
-            (scripts/ablation.py trains both on the same budget).
+            (experiments/ablation.py trains both on the same budget).
         domain: "rgb" (default) runs the network on R'G'B' as the project's contract; "yuv" wraps it so it sees
             what the paper trained on (8-bit narrow BT.709 Y'CbCr / 255 in, 10-bit narrow BT.2020 PQ Y'CbCr / 1023
             out), e.g. to run the authors' released weights; input and output stay R'G'B' either way.

@@ -200,7 +200,7 @@ class DIDNet(HDRModel):
     Training (paper): L = 0.8 * L1(main, HDR) + 0.2 * L1(aux_sdr, clean SDR centre frame).
     impl selects the deformable convolution ("auto": grid_sample on CPU, torchvision elsewhere).
 
-    Ablation switches (defaults are the paper's network; scripts/ablation.py trains them side by side):
+    Ablation switches (defaults are the paper's network; experiments/ablation.py trains them side by side):
       - modulation: "dmc" (dual modulated convolution, eq. 9) or "feature" (global feature modulation after a
         plain conv, eq. 6): table 4's DMC row, mean PSNR 33.44 with DMC vs 33.41 without (QP 37: 32.89 / 32.88).
         "feature" has ch fewer outputs per condition head (no gamma).

@@ -198,7 +198,7 @@ class GPGMNet(HDRModel):
     Global-prior protocol (base.py): prior(frame) is the (N, 12) prior of the whole LR frame, from a thumbnail of
     short side prior_size; forward(x, prior=None) restores a frame or any tile of it with that prior.
 
-    Ablation switches (defaults are the paper's network; scripts/ablation.py trains them side by side), table V
+    Ablation switches (defaults are the paper's network; experiments/ablation.py trains them side by side), table V
     (x4 PSNR): priors="ccp+ssp" (both GPEM branches, 12-d, column e: 34.38 dB), "ccp" (colour branch only, 6-d,
     column b: 34.07), "ssp" (structure branch only, 6-d, column c: 34.18), "none" (no GPEM: each GSMB's guided maps
     are learned constants, so the modulation keeps only its spatial map; the paper has no such column, its nearest

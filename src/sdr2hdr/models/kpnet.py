@@ -185,7 +185,7 @@ class KPNet(HDRModel):
     include_unused=False drops the two layers the authors define but never use (1,367,835 parameters).
     refine: "authors" (default, the shipped weights) or "eq12", the order of R's refinement (module docstring).
 
-    Ablation switches (defaults are the paper's network; scripts/ablation.py trains them side by side):
+    Ablation switches (defaults are the paper's network; experiments/ablation.py trains them side by side):
     kib_x / kib_y=False drop the KIB's X (eq. 13) or Y (eq. 14) branch, table 2 rows 9 / 8 (QP 32: 35.3151 /
     35.4696 dB against 35.5253 for the full KIB; both dropped exists there only without the IFM, row 6 vs 1:
     34.8852 vs 35.0584). coord_attention=False sums the IFM's three pair features without the coordinate

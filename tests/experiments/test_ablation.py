@@ -1,4 +1,4 @@
-"""scripts/ablation.py end to end on one paper (Deep SR-ITM: two arms, two training stages, the uncoded x2 test
+"""experiments/ablation.py end to end on one paper (Deep SR-ITM: two arms, two training stages, the uncoded x2 test
 input): real training for a few steps, real scoring on a tiny built set's test split, the table with every arm;
 a second run finds the arms trained and scored and only rewrites the table."""
 
@@ -13,11 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.bench_fixture import make_dataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from bench_fixture import make_dataset  # noqa: E402
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ablation.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "ablation.py"
 
 
 def _module():

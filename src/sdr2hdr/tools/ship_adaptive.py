@@ -1,7 +1,7 @@
 """Ship adaptive_itm or informed-mode weights: copy a run's weights into the package and write their card.
 
-    python scripts/ship_adaptive.py runs/adaptive_full --heldout results/heldout/heldout.csv --qp 37
-    python scripts/ship_adaptive.py runs/informed_bt2446a --informed results/heldout/informed.md
+    python -m sdr2hdr.tools.ship_adaptive runs/adaptive_full --heldout results/heldout/heldout.csv --qp 37
+    python -m sdr2hdr.tools.ship_adaptive runs/informed_bt2446a --informed results/heldout/informed.md
 
 The card (src/sdr2hdr/weights/<name>.json) joins the run's own card (steps, wall time, data recipe, what was left
 out) with the held-out-curve figures of `sdr2hdr benchmark --heldout` at --qp (mean over the held-out curves,
@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from sdr2hdr.errors import InputError
 from sdr2hdr.models.weights import read_card, ship, shipped_card, weights_dir, write_card
+from sdr2hdr.tools import exit_status
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -41,19 +44,19 @@ def _heldout(csv_path: Path, qp: int) -> dict:
             "beats_best_fixed": out["learned"]["psnr"] > out[fixed]["psnr"]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a train-adaptive or train-informed output folder")
     ap.add_argument("--heldout", type=Path, default=None, help="heldout.csv of `sdr2hdr benchmark --heldout`")
-    ap.add_argument("--informed", type=Path, default=None, help="informed.md of scripts/eval_generalisation.py")
+    ap.add_argument("--informed", type=Path, default=None, help="informed.md of experiments/eval_informed.py")
     ap.add_argument("--qp", type=int, default=37)
     ap.add_argument("--tag", default=None, help="the training's tag (default: s<steps>)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     src = args.run / "weights.safetensors"
     run = read_card(src)
     name = run["model"]
     if src.stat().st_size > MAX_BYTES:
-        raise SystemExit(f"{src} is over 20 MB")
+        raise InputError(f"{src} is over 20 MB")
     card = {"model": name, "training": run}
     summary = (f"{run['steps']} steps, batch {run.get('batch')}, {run['wall_seconds'] / 60:.0f} min on "
                f"{run.get('machine', 'a CPU')}")
@@ -79,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main, "ship_adaptive"))

@@ -1,6 +1,6 @@
 """Peak resident memory of `sdr2hdr convert` at 4K (or any size), per quality tier and for a heavy paper model.
 
-    python scripts/bench_memory.py [--width 3840 --height 2160] [--frames 3] [--models kpnet] [--out FILE]
+    python -m sdr2hdr.tools.bench_memory [--width 3840 --height 2160] [--frames 3] [--models kpnet] [--out FILE]
 
 Each conversion runs in its own process (so one's memory cannot hide another's) on a short H.264 clip made from
 the bundled sample scaled to the size; the peak is the child's ru_maxrss. Models without shipped weights run
@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_convert import sample_1080p  # noqa: E402
+from sdr2hdr.tools import exit_status
+from sdr2hdr.tools.bench_convert import sample_1080p
 
 _CHILD = ("import resource, sys\nfrom sdr2hdr.cli import main\nrc = main(sys.argv[1:])\n"
           "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
@@ -65,7 +64,9 @@ def main() -> int:
             mb, secs, rc = run([str(src), str(Path(tmp) / "out.mkv"), *extra])
             rows.append((label, mb, secs, rc))
             print(f"{label}: peak {mb:.0f} MB, {secs:.1f} s, exit {rc}", flush=True)
+    made_by = " ".join(["python -m sdr2hdr.tools.bench_memory", *sys.argv[1:]])
     table = [f"Peak resident memory, {args.width}x{args.height}, {args.frames} frames (heavy models: 1 frame)", "",
+             f"Made by `{made_by}`.", "",
              "| conversion | peak RSS (MB) | seconds | exit |", "|---|---:|---:|---:|"]
     table += [f"| {label} | {mb:.0f} | {secs:.1f} | {rc} |" for label, mb, secs, rc in rows]
     text = "\n".join(table) + "\n"
@@ -77,4 +78,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "bench_memory"))

@@ -1,7 +1,7 @@
 """Each paper's key ablation on our data: train every arm on one budget, score it on the test split, compare.
 
-    python scripts/ablation.py --paper all --data datasets/default --steps 1000 --threads 1
-    python scripts/ablation.py --paper kpnet --data datasets/default --steps 2000 --out runs/ablation
+    python experiments/ablation.py --paper all --data datasets/default --steps 1000 --threads 1
+    python experiments/ablation.py --paper kpnet --data datasets/default --steps 2000 --out runs/ablation
 
 An arm is (config, preset, overrides): the paper's network or one switch off (model kwargs documented on each model
 class, or a loss change). Every arm of a paper trains with `sdr2hdr train` on the same budget - steps, batch, patch,
@@ -30,10 +30,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from sdr2hdr.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-UNCODED = None  # Paper.qp for the SR-ITM papers: scored on the uncoded down-scaled SDR
 
 
 @dataclass(frozen=True)
@@ -61,55 +62,31 @@ class Paper:
 
 REFERENCE = "paper"  # every paper's first arm: its network as published
 FULL_DIDNET = "didnet_full"  # runs folder and table of --full-didnet
-TINY_NOTE = ("DIDNet-Tiny (48 channels) stands for DIDNet (--full-didnet: the 64-channel network, ~1.3x the time per "
-             "step on CPU); the paper's rows are the full DIDNet's.")
+TABLES = Path(__file__).with_name("ablation.yaml")  # the papers' tables: titles, arms, published figures
 
-PAPERS = {
-    "didnet": Paper(
-        "didnet", "DIDNet (Xu et al.)", "configs/didnet_tiny.yaml", 37,
-        (Arm(REFERENCE, "5 frames, DMC, L1 0.8 main + 0.2 aux"),
-         Arm("no_aux", "no auxiliary loss (L1 on the HDR only)", overrides=("loss.main_weight=1.0", "loss.aux=[]"),
-             paper_psnr=(33.45, 33.10), source="table 3, full DIDNet, mean PSNR of QP 27-42"),
-         Arm("feature_mod", "feature modulation after a plain conv (no DMC)", {"modulation": "feature"},
-             paper_psnr=(32.89, 32.88), source="table 4, QP 37 column (mean of QP 27-42: 33.44 vs 33.41)"),
-         Arm("one_frame", "1 frame instead of 5", {"frames": 1},
-             paper_psnr=(32.80, 32.41),
-             source="table 3: DIDNet itself not ablated; MF-HDRTVNET vs HDRTVNET, mean PSNR of QP 27-42")),
-        note=f"{TINY_NOTE} The paper scores the mean of its last 6 checkpoints over QP 27-42; every arm here is "
-             "scored on its last weights at QP 37."),
-    "kpnet": Paper(
-        "kpnet", "KPNet (Wang et al., TPAMI 2023)", "configs/kpnet.yaml", 37,
-        (Arm(REFERENCE, "KPNet: KIB = R * X + Y, IFM with coordinate attention"),
-         Arm("no_x", "KIB without X (R + Y)", {"kib_x": False},
-             paper_psnr=(35.5253, 35.3151), paper_de=(10.7900, 10.9685), source="table 2, rows 2 vs 9 (QP 32)"),
-         Arm("no_y", "KIB without Y (R * X)", {"kib_y": False},
-             paper_psnr=(35.5253, 35.4696), paper_de=(10.7900, 10.9964), source="table 2, rows 2 vs 8 (QP 32)"),
-         Arm("no_xy", "KIB without X and Y (R alone)", {"kib_x": False, "kib_y": False},
-             paper_psnr=(35.0584, 34.8852), paper_de=(10.9900, 11.1434),
-             source="table 2, rows 1 vs 6 (QP 32; both without the IFM, the only R-alone row)"),
-         Arm("no_ca", "IFM without coordinate attention", {"coord_attention": False},
-             source="no row in the paper isolates the coordinate attention")),
-        note="The paper ablates at QP 32 (HM intra); here x265 QP 37, the project's training QP."),
-    "deep_sr_itm": Paper(
-        "deep_sr_itm", "Deep SR-ITM (Kim et al., ICCV 2019), x2", "configs/deep_sr_itm_x2.yaml", UNCODED,
-        (Arm(REFERENCE, "modulation blocks (stage 1 without, stage 2 with, 40% / 60% of the steps)"),
-         Arm("no_modulation", "plain residual blocks (no modulation, all steps)", {"modulation": False},
-             overrides=("stages=[]",), paper_psnr=(35.58, 35.44), source="table 3, columns (e) vs (c), x2")),
-        note="Scored on the uncoded x2 bicubic down-scale, as the paper tested."),
-    "gpgmnet": Paper(
-        "gpgmnet", "GPGMNet, x4", "configs/gpgmnet_x4.yaml", UNCODED,
-        (Arm(REFERENCE, "GPEM: colour (guided-filtered) + structure priors, 12-d"),
-         Arm("ccp_only", "colour-conformity prior only (6-d)", {"priors": "ccp"},
-             paper_psnr=(34.38, 34.07), source="table V, columns e vs b (x4)"),
-         Arm("ssp_only", "structural-similarity prior only (6-d)", {"priors": "ssp"},
-             paper_psnr=(34.38, 34.18), source="table V, columns e vs c (x4)"),
-         Arm("no_gf", "colour prior without the guided filter", {"guided_filter": False},
-             paper_psnr=(34.38, 34.25), source="table V, columns e vs d (x4)"),
-         Arm("no_prior", "no GPEM: GSMB guided maps are learned constants", {"priors": "none"},
-             paper_psnr=(34.38, 34.06),
-             source="no such column; table VI's SFT (spatial modulation without global priors) is the nearest")),
-        note="Scored on the uncoded x4 bicubic down-scale, as the paper tested (its ablation tables are x4)."),
-}
+
+def _pair(value: list | None) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
+
+
+def load_papers(path: Path = TABLES) -> tuple[dict[str, Paper], str]:
+    """The papers and their arms from the tables file (ablation.yaml; qp null: scored on the uncoded down-scaled
+    SDR), and the DIDNet-Tiny note that --full-didnet replaces."""
+    data = yaml.safe_load(path.read_text())
+    tiny = data["tiny_note"]
+    papers = {}
+    for key, p in data["papers"].items():
+        arms = tuple(Arm(a["name"], a["label"], a.get("kwargs", {}), tuple(a.get("overrides", ())),
+                         _pair(a.get("paper_psnr")), _pair(a.get("paper_de")), a.get("source", ""))
+                     for a in p["arms"])
+        if arms[0].name != REFERENCE:
+            raise InputError(f"{path}: the first arm of {key} must be '{REFERENCE}' (the paper's network)")
+        note = p.get("note", "").replace("{tiny_note}", tiny)
+        papers[key] = Paper(key, p["title"], p["config"], p["qp"], arms, note)
+    return papers, tiny
+
+
+PAPERS, TINY_NOTE = load_papers()
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -296,7 +273,7 @@ def _budget(setup: dict) -> str:
     return (f"Every arm: {setup['steps']} steps, preset `{setup['preset']}` (its batch, patch and schedule"
             f"{'; overridden: ' + setup['budget'] if setup['budget'] else ''}), seed {setup['seed']}, trained on "
             f"{setup['train_on']}; scored on the test split of `{setup['data']}`, last weights, {setup['frames']}. "
-            f"Run: `python scripts/ablation.py {setup['argv']}`.")
+            f"Run: `python experiments/ablation.py {setup['argv']}`.")
 
 
 def markdown(tables: list[dict]) -> str:

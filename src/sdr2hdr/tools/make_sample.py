@@ -5,12 +5,13 @@ package psychtoolbox-3-common without installing it. The HDR master (exposure, B
 is tone mapped with BT.2446 method A, clipped to BT.709 (BT.2407), BT.1886-encoded and written as 8-bit H.264
 with BT.709 tags and an AAC track, the kind of file a user would bring.
 
-    python scripts/make_sample.py [--exr PATH] [--out src/sdr2hdr/assets/sample_sdr.mp4]
+    python -m sdr2hdr.tools.make_sample [--exr PATH] [--out src/sdr2hdr/assets/sample_sdr.mp4]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -21,7 +22,9 @@ import numpy as np
 from sdr2hdr.data.camera import random_path, render
 from sdr2hdr.data.degrade import hdr_master, sdr_frame
 from sdr2hdr.data.sources import gather
+from sdr2hdr.errors import InputError
 from sdr2hdr.io import read_exr
+from sdr2hdr.tools import exit_status
 
 
 def fetch_goldengate(workdir: Path) -> Path:
@@ -29,7 +32,7 @@ def fetch_goldengate(workdir: Path) -> Path:
     gather(workdir, only=["psychtoolbox-3-common"], log=lambda *_: None)
     path = workdir / "psychtoolbox-3-common" / "GoldenGate.exr"
     if not path.is_file():
-        raise SystemExit("could not fetch psychtoolbox-3-common (apt-get download); pass --exr PATH")
+        raise InputError("could not fetch psychtoolbox-3-common (apt-get download); pass --exr PATH")
     return path
 
 
@@ -86,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main, "make_sample"))

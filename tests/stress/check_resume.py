@@ -4,7 +4,8 @@ give a file whose decoded frames and timestamps equal an uninterrupted run's.
 Makes a 1080p H.264 clip (the bundled sample scaled up, a keyframe every half second, B-frames, a 440 Hz AAC track)
 unless --input is given, converts it once without interruption and once killed and resumed (`--resume`, the
 default model unless --method), and prints the piece count, the kills, the wall times and the comparison.
-Not a test (minutes of CPU): tests/engine/test_resume.py runs the same at 320x180.
+Not a test (minutes of CPU): tests/engine/test_resume.py runs the same at 320x180. Run from tests/ (it uses
+clip_tools there): `cd tests && python -m stress.check_resume [--kills 5] [--method bt2446c]`.
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ from pathlib import Path
 
 import av
 import numpy as np
+from clip_tools import decoded_frames, packet_times
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from clip_tools import decoded_frames, packet_times  # noqa: E402
-
-from sdr2hdr.engine.segments import plan_segments  # noqa: E402
+from sdr2hdr.engine.segments import plan_segments
 
 
 def make_clip(path: Path, seconds: float, fps: int = 24) -> Path:

@@ -1,6 +1,6 @@
 """How much of the default's held-out gap is its level: the same outputs with the exposure an oracle would set.
 
-    python scripts/level_oracle.py --data datasets/heldout --loco runs/gloco --out results/heldout/level_oracle.md
+    python experiments/level_oracle.py --data datasets/heldout --loco runs/gloco --out results/heldout/level_oracle.md
 
 For each curve of the held-out set, the default (`adaptive_itm`, or the leave-one-curve-out weights LOCO/CURVE
 .safetensors for a curve left out of training) maps the x265-coded SDR; each output is then scaled in light by one
@@ -108,7 +108,7 @@ def main() -> None:
     table = run(args.data, args.loco, args.qp, tuple(args.frames))
     text = (f"# The default's level: held-out curves at QP {args.qp} with an oracle's exposure trim\n\n"
             f"PSNR on PQ R'G'B' / Delta E ITP; frames {', '.join(map(str, args.frames))} of each clip. Made by "
-            f"`python scripts/level_oracle.py --data {args.data} --loco {args.loco} --qp {args.qp}`.\n\n"
+            f"`python experiments/level_oracle.py --data {args.data} --loco {args.loco} --qp {args.qp}`.\n\n"
             + table + "\n")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

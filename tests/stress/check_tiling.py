@@ -1,7 +1,8 @@
 """Tiled against whole-frame output for every registered model, on a real picture at least 896 pixels a side.
 
 Usage:
-    python scripts/check_tiling.py [--models PATTERN] [--tile 256] [--side 896] [--picture FILE] [--out table.md]
+    cd tests && python -m stress.check_tiling [--models PATTERN] [--tile 256] [--side 896] [--picture FILE]
+                                              [--out table.md]
 
 The picture is an ILM OpenEXR still from the data sources (datasets/sources/psychtoolbox-3-common/GoldenGate.exr,
 linear light, tone-mapped to 8-bit SDR here) when present, else the bundled sample clip's first frame, resized to
@@ -32,7 +33,7 @@ from sdr2hdr.engine.infer import ModelRunner
 from sdr2hdr.models import create, list_models
 from sdr2hdr.models.weights import load_weights, shipped_weights
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXR = ROOT / "datasets" / "sources" / "psychtoolbox-3-common" / "GoldenGate.exr"
 SAMPLE = ROOT / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 CODES = 1023.0

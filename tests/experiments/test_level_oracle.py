@@ -1,4 +1,4 @@
-"""scripts/level_oracle.py: the default's held-out scores with an oracle's exposure trim, on a small real set."""
+"""experiments/level_oracle.py: the default's held-out scores with an oracle's exposure trim, on a small real set."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bench.bench_fixture import make_dataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from bench_fixture import make_dataset  # noqa: E402
+from sdr2hdr.color import pq_inverse_eotf, pq_trim
+from sdr2hdr.data.heldout import CURVES, build_heldout
 
-from sdr2hdr.color import pq_inverse_eotf, pq_trim  # noqa: E402
-from sdr2hdr.data.heldout import CURVES, build_heldout  # noqa: E402
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "level_oracle.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "level_oracle.py"
 
 
 def _script():

@@ -1,6 +1,6 @@
 """Leave-one-curve-out training: one adaptive_itm per standard curve, trained on the pool without that curve.
 
-    python scripts/train_loco.py --pool datasets/generated --out runs/loco [--steps 2500] [--curves hable ...]
+    python experiments/train_loco.py --pool datasets/generated --out runs/loco [--steps 2500] [--curves hable ...]
 
 Each run lands in OUT/<curve>/ (weights, card, log, checkpoint; an interrupted run continues where it stopped)
 and its weights are copied to OUT/<curve>.safetensors, the layout `sdr2hdr benchmark --heldout` reads.

@@ -1,6 +1,6 @@
 """Ship trained weights: copy a run's weights into the package and write their card from the benchmark's results.
 
-    python scripts/ship_weights.py --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
+    python -m sdr2hdr.tools.ship_weights --bench benchmark/summary.csv --qp 37 runs/kpnet-cpu-small:best ...
 
 Each RUN:KIND names a training output folder and which of its exported weights to ship (best, last, averaged);
 a bare NAME re-scores weights already shipped (their training record is kept, the test figures are replaced).
@@ -17,7 +17,9 @@ import csv
 import sys
 from pathlib import Path
 
+from sdr2hdr.errors import InputError
 from sdr2hdr.models.weights import card_summary, read_card, ship, shipped_card, shipped_weights, weights_dir
+from sdr2hdr.tools import exit_status
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -66,7 +68,7 @@ def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench
     row = row or name  # the benchmark's method name for these weights (e.g. didnet@mean_weights_6)
     scores = {q: _score(rows, row, q) for q in sorted({r["qp"] for r in rows if r["method"] == row})}
     if not scores.get(qp):
-        sys.exit(f"{name} has no benchmark row at QP {qp} in {bench}")
+        raise InputError(f"{name} has no benchmark row at QP {qp} in {bench}")
     s = scores[qp]
     where = "uncoded input" if qp == "uncoded" else f"QP {qp}"
     return {
@@ -81,7 +83,7 @@ def _card(name: str, head: str, training: dict, rows: list[dict], qp: str, bench
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="RUN_DIR:KIND (e.g. runs/kpnet-cpu-small:best) or a shipped NAME")
     ap.add_argument("--bench", type=Path, required=True, help="summary.csv of `sdr2hdr benchmark`")
@@ -91,7 +93,7 @@ def main() -> int:
                     help="the tag of these trainings (default: <preset>_s<steps> from each run's card)")
     ap.add_argument("--row", action="append", default=[], metavar="NAME=METHOD",
                     help="card NAME from the benchmark's row METHOD (e.g. didnet=didnet@mean_weights_6)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     rows_of = dict(r.split("=", 1) for r in args.row)
     rows = _rows(args.bench)
     classical = {r["method"] for r in rows if r["kind"] == "classical"}
@@ -106,11 +108,11 @@ def main() -> int:
             name, src = spec, None
             old = shipped_card(name)
             if old is None:
-                sys.exit(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
+                raise InputError(f"no shipped weights named {name} (and {spec} is not RUN_DIR:KIND)")
             head, training = _training_head(old), old["training"]
             tags[name] = old.get("tag")
         if src is not None and src.stat().st_size > MAX_BYTES:
-            sys.exit(f"{src} is over 20 MB")
+            raise InputError(f"{src} is over 20 MB")
         shipped[name] = (src, _card(name, head, training, rows, args.qp, args.bench, best_classical, ref,
                                     rows_of.get(name)))
     for name, (src, card) in shipped.items():
@@ -124,4 +126,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "ship_weights"))

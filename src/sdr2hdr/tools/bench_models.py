@@ -1,15 +1,18 @@
-"""GPU speed of every registered model: ms per frame at 1080p and 4K, and end-to-end frames/s, as a markdown table.
+"""Speed of every registered model on a GPU or the CPU: ms per frame per size and precision, end-to-end frames/s.
 
 Usage:
-    python scripts/bench_gpu.py --out results/gpu_bench.md [--precision fp16|bf16|fp32] [--compile]
-                                [--models PATTERN] [--batch 4] [--batch-4k 2] [--iters 10] [--budget 420]
-    python scripts/bench_gpu.py --dry-run --out table.md     # CPU, 64x64, one iteration: what the tests run
+    python -m sdr2hdr.tools.bench_models --out results/gpu_bench.md [--precision fp16|bf16|fp32 ...] [--compile]
+                                         [--models PATTERN] [--batch 4] [--batch-4k 2] [--iters 10] [--budget 420]
+    python -m sdr2hdr.tools.bench_models --out cpu.md --device cpu --size 960x540 --precision fp32 bf16
+    python -m sdr2hdr.tools.bench_models --dry-run --out table.md  # CPU, 64x64, one iteration: what the tests run
 
 Sizes are output sizes: a super-resolution model at "1080p" takes a 960x540 (x2) or 480x270 (x4) frame; a
 multi-frame model takes its T-frame window per output frame. Each model runs with autocast (fp16 by default),
 channels_last 2-D convolutions, `batch` frames (or windows) per call, cudnn.benchmark, optionally torch.compile;
 warmed up, then timed with CUDA events for `iters` calls or about 4 s, whichever ends first. A call that runs out of
-memory is retried with half the batch.
+memory is retried with half the batch. Several --precision values give a column pair per size and precision
+(fp32 against bf16 autocast on the CPU, say); --size replaces the default 1080p and 4K. The table also gives each
+model's parameter count.
 
 End to end (1080p): 8-bit frames as a decoder leaves them (H, W, 3 uint8, in pinned host memory) go to the GPU on a
 copy stream while the previous batch computes (double-buffered, ordered by events), are converted to float R'G'B' on
@@ -36,7 +39,9 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from sdr2hdr.models import create, list_models
+from sdr2hdr.errors import InputError
+from sdr2hdr.models import count_params, create, list_models
+from sdr2hdr.tools import exit_status
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
 DRY_SIZES = {"64x64": (64, 64)}
@@ -48,6 +53,7 @@ class Result:
     name: str
     scale: int
     frames: int
+    params: int
     ms: dict[str, float | None] = field(default_factory=dict)
     batch: dict[str, int] = field(default_factory=dict)
     e2e_fps: float | None = None
@@ -183,20 +189,31 @@ def end_to_end(run: nn.Module, model: nn.Module, width: int, height: int, batch:
     return n_batches * batch / (time.perf_counter() - t0)
 
 
-def table(results: list[Result], sizes: dict[str, tuple[int, int]], header: list[str]) -> str:
+@dataclass(frozen=True)
+class Run:
+    """One measurement of every model: an output size at a precision, under one column label."""
+
+    label: str
+    width: int
+    height: int
+    precision: str
+    batch: int
+
+
+def table(results: list[Result], runs: list[Run], header: list[str]) -> str:
     cols = []
-    for label in sizes:
-        cols += [f"ms/frame {label}", f"fps {label}"]
-    lines = header + ["", "| model | scale | T | " + " | ".join(cols) + " | end-to-end fps | batch | notes |",
-                      "|---|---:|---:|" + "---:|" * len(cols) + "---:|---|---|"]
+    for run in runs:
+        cols += [f"ms/frame {run.label}", f"fps {run.label}"]
+    lines = header + ["", "| model | scale | T | params | " + " | ".join(cols) + " | end-to-end fps | batch | notes |",
+                      "|---|---:|---:|---:|" + "---:|" * len(cols) + "---:|---|---|"]
     for r in results:
         cells = []
-        for label in sizes:
-            ms = r.ms.get(label)
+        for run in runs:
+            ms = r.ms.get(run.label)
             cells += ["-", "-"] if ms is None else [f"{ms:.2f}", f"{1000 / ms:.1f}"]
         e2e = "-" if r.e2e_fps is None else f"{r.e2e_fps:.1f}"
-        batch = "/".join(str(r.batch[label]) for label in sizes if label in r.batch) or "-"
-        lines.append(f"| {r.name} | x{r.scale} | {r.frames} | " + " | ".join(cells) +
+        batch = "/".join(str(r.batch[run.label]) for run in runs if run.label in r.batch) or "-"
+        lines.append(f"| {r.name} | x{r.scale} | {r.frames} | {r.params:,} | " + " | ".join(cells) +
                      f" | {e2e} | {batch} | {'; '.join(r.notes)} |")
     return "\n".join(lines)
 
@@ -205,8 +222,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="markdown table to write")
     ap.add_argument("--models", default=None, help="shell pattern of model names (default: every model)")
-    ap.add_argument("--precision", choices=("fp16", "bf16", "fp32"), default=None,
-                    help="autocast precision (default fp16 on CUDA, fp32 on the CPU)")
+    ap.add_argument("--precision", choices=("fp16", "bf16", "fp32"), nargs="+", default=None,
+                    help="autocast precision, one or more (default fp16 on CUDA, fp32 on the CPU)")
+    ap.add_argument("--size", nargs="+", default=None, metavar="WxH",
+                    help="output sizes instead of 1080p and 4K (the first is also the end-to-end size)")
     ap.add_argument("--compile", action="store_true", help="torch.compile each model (slow to start)")
     ap.add_argument("--batch", type=int, default=4, help="frames per call at 1080p and end to end")
     ap.add_argument("--batch-4k", type=int, default=2, help="frames per call at 4K")
@@ -215,22 +234,38 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--e2e-frames", type=int, default=48, help="frames of the end-to-end run")
     ap.add_argument("--budget", type=float, default=420.0, help="seconds after which no new measurement starts")
     ap.add_argument("--device", default=None, help="default: cuda when available, else cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--dry-run", action="store_true", help="CPU, 64x64, one iteration, every model")
     return ap.parse_args(argv)
 
 
-def _setup(args: argparse.Namespace) -> tuple[torch.device, dict, dict, str, str]:
-    """(device, sizes, batch per size, precision, device name); a dry run shrinks everything to one quick pass."""
+def _sizes(args: argparse.Namespace) -> dict[str, tuple[tuple[int, int], int]]:
+    """Column label -> ((width, height), frames per call)."""
+    if args.dry_run:
+        return {label: (wh, 1) for label, wh in DRY_SIZES.items()}
+    if args.size:
+        out = {}
+        for text in args.size:
+            w, _, h = text.lower().partition("x")
+            if not (w.isdigit() and h.isdigit()):
+                raise InputError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 960x540")
+            out[text] = ((int(w), int(h)), args.batch)
+        return out
+    return {"1080p": (SIZES["1080p"], args.batch), "4K": (SIZES["4K"], args.batch_4k)}
+
+
+def _setup(args: argparse.Namespace) -> tuple[torch.device, list[Run], str]:
+    """(device, the runs, device name); a dry run shrinks everything to one quick pass."""
     if args.dry_run:
         device = torch.device(args.device or "cpu")
-        sizes, batches = DRY_SIZES, {"64x64": 1}
         args.iters, args.warmup, args.e2e_frames, args.batch = 1, 0, 2, 1
     else:
         device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        sizes, batches = SIZES, {"1080p": args.batch, "4K": args.batch_4k}
         if device.type != "cuda":
             print("no CUDA device: timing on the CPU (use --dry-run for a quick check)", file=sys.stderr)
-    precision = args.precision or ("fp16" if device.type == "cuda" else "fp32")
+    precisions = args.precision or ["fp16" if device.type == "cuda" else "fp32"]
+    runs = [Run(label if len(precisions) == 1 else f"{label} {p}", w, h, p, batch)
+            for label, ((w, h), batch) in _sizes(args).items() for p in precisions]
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick the fastest kernels once
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -238,33 +273,32 @@ def _setup(args: argparse.Namespace) -> tuple[torch.device, dict, dict, str, str
         name = torch.cuda.get_device_name(device)
     else:
         name = platform.processor() or platform.machine() or "CPU"
-    return device, sizes, batches, precision, name
+    return device, runs, name
 
 
-def _measure(r: Result, args: argparse.Namespace, device: torch.device, sizes: dict, batches: dict,
-             precision: str, start: float) -> None:
-    """Time one model at every size and end to end into r, within the time budget; a failure becomes a note."""
-    e2e_label = next(iter(sizes))  # end to end at the first size (1080p)
+def _measure(r: Result, args: argparse.Namespace, device: torch.device, runs: list[Run], start: float) -> None:
+    """Time one model in every run and end to end into r, within the time budget; a failure becomes a note."""
+    first = runs[0]  # end to end at the first size and precision (1080p)
     run = model = None
     try:
         t0 = time.perf_counter()
         run, model = _prepare(r.name, device, args.compile)
-        for label, (w, h) in sizes.items():
+        for m in runs:
             if time.perf_counter() - start > args.budget:
-                r.notes.append(f"{label} skipped (time budget)")
+                r.notes.append(f"{m.label} skipped (time budget)")
                 continue
             try:
-                r.ms[label], r.batch[label] = time_model(run, model, w, h, batches[label], device, precision,
-                                                         args.iters, args.warmup)
+                r.ms[m.label], r.batch[m.label] = time_model(run, model, m.width, m.height, m.batch, device,
+                                                             m.precision, args.iters, args.warmup)
             except (torch.OutOfMemoryError, RuntimeError) as exc:
                 if not _is_oom(exc):
                     raise
-                r.notes.append(f"{label}: out of memory at batch 1")
+                r.notes.append(f"{m.label}: out of memory at batch 1")
         if time.perf_counter() - start > args.budget:
             r.notes.append("end to end skipped (time budget)")
         else:
-            w, h = sizes[e2e_label]
-            r.e2e_fps = end_to_end(run, model, w, h, r.batch.get(e2e_label, 1), args.e2e_frames, device, precision)
+            r.e2e_fps = end_to_end(run, model, first.width, first.height, r.batch.get(first.label, 1),
+                                   args.e2e_frames, device, first.precision)
         if args.compile:
             r.notes.append(f"compiled, {time.perf_counter() - t0:.0f} s with compilation")
     except Exception as exc:  # noqa: BLE001 - one model's failure must not lose the others' figures
@@ -277,34 +311,39 @@ def _measure(r: Result, args: argparse.Namespace, device: torch.device, sizes: d
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    device, sizes, batches, precision, name = _setup(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device, runs, name = _setup(args)
     start = time.perf_counter()
     results: list[Result] = []
     for model_name in list_models(args.models):
         probe = create(model_name)
-        r = Result(model_name, int(probe.scale), int(probe.frames))
+        r = Result(model_name, int(probe.scale), int(probe.frames), count_params(probe))
         del probe
         results.append(r)
         if time.perf_counter() - start > args.budget:
             r.notes.append("skipped (time budget)")
             continue
-        _measure(r, args, device, sizes, batches, precision, start)
+        _measure(r, args, device, runs, start)
         shown = ", ".join(f"{k} {v:.2f} ms" for k, v in r.ms.items() if v is not None)
         print(f"{model_name:20s} {shown}  e2e {r.e2e_fps or 0:.1f} fps  {'; '.join(r.notes)}", flush=True)
 
     cuda = device.type == "cuda"
+    precisions = list(dict.fromkeys(m.precision for m in runs))
+    sizes = dict.fromkeys(f"{m.label.split()[0]} = {m.width}x{m.height}" for m in runs)
     header = [
         f"{'GPU' if cuda else 'CPU'} benchmark: {name}, torch {torch.__version__}, "
-        + (f"{precision} autocast" if precision != "fp32" else "fp32") + ", channels_last"
-        + (", torch.compile" if args.compile else "") + (" (dry run: code paths, not speed)" if args.dry_run else ""),
+        + " and ".join(f"{p} autocast" if p != "fp32" else "fp32" for p in precisions) + ", channels_last"
+        + (", torch.compile" if args.compile else "") + (" (dry run: code paths, not speed)" if args.dry_run else "")
+        + ("" if cuda else f", {torch.get_num_threads()} CPU threads"),
         "",
-        f"Output sizes {', '.join(f'{k} = {w}x{h}' for k, (w, h) in sizes.items())} (super-resolution models take "
+        f"Output sizes {', '.join(sizes)} (super-resolution models take "
         "1/scale of them); batch = frames (windows) per call; end to end at "
-        f"{next(iter(sizes))}: 8-bit frames -> model -> 10-bit codes"
+        f"{runs[0].label}: 8-bit frames -> model -> 10-bit codes"
         + (" with pinned host memory and copies overlapped with compute on a second stream" if cuda else "")
         + f", decode and encode excluded; {time.perf_counter() - start:.0f} s in all.",
     ]
-    text = table(results, sizes, header)
+    text = table(results, runs, header)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     print("\n" + text)
@@ -312,4 +351,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main, "bench_models"))

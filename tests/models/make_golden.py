@@ -1,20 +1,18 @@
 """Record the golden output of every shipped weights tag (tests/models/golden.json); run after shipping a tag.
 
-Not a test: it writes what the golden test then compares against.
+Not a test: it writes what the golden test then compares against. `python tests/models/make_golden.py` (the
+script's own folder is first on the import path, so golden.py beside it imports as `golden`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "models"))
+from golden import GOLDEN, golden_output, recorded
 
-from golden import GOLDEN, golden_output, recorded  # noqa: E402
-
-from sdr2hdr.models import list_models  # noqa: E402
-from sdr2hdr.models.weights import shipped_tags  # noqa: E402
+from sdr2hdr.models import list_models
+from sdr2hdr.models.weights import shipped_tags
 
 
 def main() -> int:

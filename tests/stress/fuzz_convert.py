@@ -3,7 +3,7 @@
 Every run must end with status 0 (converted) or 2 (refused on one line), never a traceback, a hang, a changed
 input or a file left in the output folder. Prints each failure with the mutant kept for replay.
 
-    python scripts/fuzz_convert.py --count 200 --seconds 300 [--seed 1] [--keep DIR]
+    cd tests && python -m stress.fuzz_convert --count 200 --seconds 300 [--seed 1] [--keep DIR]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Export every registered model to ONNX, check each in onnxruntime at two sizes, and write the README's table.
+"""Export every registered model to ONNX, check each in onnxruntime at two sizes, and write the models page's table.
 
-Usage: python scripts/export_all.py [--readme README.md]   (prints the table; with --readme, replaces the table
+Usage: python -m sdr2hdr.tools.export_all [--doc docs/models.md]   (prints the table; with --doc, replaces the table
 between the <!-- onnx-table --> markers in that file)
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sdr2hdr.errors import InputError
 from sdr2hdr.models import list_models
 from sdr2hdr.models.export import CHECK_SIZE, TOLERANCE, check_export, max_difference
 from sdr2hdr.models.weights import shipped_weights
+from sdr2hdr.tools import exit_status
 
 SECOND_SIZE = (45, 83)  # odd sides: a padding traced away would show here
 
@@ -46,17 +48,17 @@ def table() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--readme", type=Path, default=None)
+    ap.add_argument("--doc", type=Path, default=None, help="a markdown file with an onnx-table block")
     args = ap.parse_args()
     text = table()
-    if args.readme:
-        readme = args.readme.read_text()
+    if args.doc:
+        readme = args.doc.read_text()
         new, n = re.subn(r"(<!-- onnx-table -->\n).*?(<!-- /onnx-table -->)",
                          lambda m: m[1] + text + "\n" + m[2], readme, flags=re.S)
         if n != 1:
-            raise SystemExit(f"{args.readme} has no <!-- onnx-table --> ... <!-- /onnx-table --> block")
-        args.readme.write_text(new)
+            raise InputError(f"{args.doc} has no <!-- onnx-table --> ... <!-- /onnx-table --> block")
+        args.doc.write_text(new)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(exit_status(main, "export_all"))

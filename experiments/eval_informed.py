@@ -1,6 +1,6 @@
 """Informed mode against the exact inverse, on the held-out-curve set's clips of each curve, per QP.
 
-    python scripts/eval_informed.py --data datasets/heldout \
+    python experiments/eval_informed.py --data datasets/heldout \
         --weights bt2446a=runs/informed_bt2446a/weights.safetensors \
         bt2446c=runs/informed_bt2446c/weights.safetensors --out results/heldout/informed.md
 

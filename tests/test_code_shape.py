@@ -10,9 +10,9 @@ MAX_LINES = 60
 
 # Bottom first. A module may import only from a lower layer (its own package aside): signal maths and files at the
 # bottom, the models and data above them, training and the conversion engine on those, the benchmark (which runs
-# conversions and reads training checkpoints) above both, and the faces (API, batch, CLI) on top: the floors the
-# package's import graph has. The package root (sdr2hdr/__init__.py) is no layer: it holds __version__ and
-# resolves the API's names lazily, so anything may read it.
+# conversions and reads training checkpoints) above both, and the faces (API, batch, CLI, the maintainers' tools) on
+# top: the floors the package's import graph has. The package root (sdr2hdr/__init__.py) is no layer: it holds
+# __version__ and resolves the API's names lazily, so anything may read it.
 LAYERS = [
     {"errors", "argtypes"},
     {"color"},
@@ -24,7 +24,7 @@ LAYERS = [
     {"api"},
     {"batch"},
     {"cli"},
-    {"demo", "__main__"},
+    {"demo", "__main__", "tools"},
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 

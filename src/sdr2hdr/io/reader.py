@@ -14,7 +14,7 @@ import numpy as np
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.display_matrix import frame_display_matrix
 from sdr2hdr.io.frames import bt2020_to_bt709_sdr, frame_to_rgb
-from sdr2hdr.io.media import check_sdr, error_reason, open_container, probe_container, video_streams
+from sdr2hdr.io.media import check_sdr, error_reason, open_container, probe_container
 
 
 class VideoReader:
@@ -28,7 +28,7 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
-        self.stream = video_streams(self._container)[0]
+        self.stream = self._container.streams[self.info.index]
         self.stream.thread_type = "AUTO"
         self.copy_streams = [self._container.streams[i] for i, _, _ in self.info.copy_streams]
         self.frames_decoded = 0

@@ -183,10 +183,10 @@ def train_arm(paper: Paper, arm: Arm, run: Path, sets: list[str], args: argparse
 
 def score_arm(paper: Paper, arm: Arm, run: Path, args: argparse.Namespace) -> dict:
     """Mean PSNR and Delta E ITP of the arm's last weights on the test split (cached in RUN/score.json)."""
-    from sdr2hdr.bench.dataset import load_split
     from sdr2hdr.bench.methods import model_method
     from sdr2hdr.bench.report import Summary
     from sdr2hdr.bench.run import run_benchmark
+    from sdr2hdr.data.split import load_split
     from sdr2hdr.train.config import load_config
 
     weights = run / "weights" / "last.safetensors"
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        from sdr2hdr.bench.dataset import find_manifest
+        from sdr2hdr.data.split import find_manifest
 
         find_manifest(args.data)  # before any training: the scores need its test split
         for key in (PAPERS if args.paper == "all" else [args.paper]):

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.scores import score
 from sdr2hdr.color import luminance, pq_eotf, pq_inverse_eotf, pq_trim
 from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES
+from sdr2hdr.data.split import load_split
 from sdr2hdr.models.weights import load_model
 
 METRICS = ("psnr", "delta_e_itp")

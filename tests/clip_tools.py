@@ -82,7 +82,7 @@ def ffprobe(*args: str) -> str:
 
 def decoded_frames(path: Path) -> list[tuple[int, np.ndarray]]:
     """(pts, all three 10-bit planes flattened) of every decoded frame: what "the same frames" compares."""
-    from sdr2hdr.io.video import frame_plane
+    from sdr2hdr.io.frames import frame_plane
 
     with av.open(str(path)) as c:
         return [(f.pts, np.concatenate([frame_plane(f, i, 10).ravel() for i in range(3)]))
@@ -110,7 +110,7 @@ def sample_planes(index: int = 30, size: tuple[int, int] = (320, 180)) -> tuple[
     import cv2
 
     from sdr2hdr.color import rgb_to_yuv420, yuv420_to_rgb
-    from sdr2hdr.io.video import frame_plane
+    from sdr2hdr.io.frames import frame_plane
 
     with av.open(str(SAMPLE)) as c:
         frame = next(f for i, f in enumerate(c.decode(video=0)) if i == index)

@@ -136,7 +136,7 @@ def convert(input: PathLike, output: PathLike, *, method: str | None = None, mod
     interruption, and spread over a Ray cluster with ``ray`` ('local' or an address).
     """
     from sdr2hdr.engine.convert import convert_image, convert_video, is_image_path
-    from sdr2hdr.io.video import MasteringDisplay
+    from sdr2hdr.io.hdr10 import MasteringDisplay
 
     _check_options(method, model, source_tmo, quality, weights, precision, tile, peak_nits, crf, qp, preset,
                    max_frames, exposure)

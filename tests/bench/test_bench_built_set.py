@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.methods import classical_method
 from sdr2hdr.bench.report import Summary
 from sdr2hdr.bench.run import run_benchmark
+from sdr2hdr.data.split import load_split
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from bench_fixture import HEIGHT, QPS, WIDTH, make_dataset
 
-from sdr2hdr.bench.dataset import load_split
+from sdr2hdr.data.split import load_split
 from sdr2hdr.errors import InputError
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from bench_fixture import QPS
 
-from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.methods import Method, classical_method
 from sdr2hdr.bench.report import Summary
 from sdr2hdr.bench.run import pick_frames, run_benchmark
+from sdr2hdr.data.split import load_split
 from sdr2hdr.errors import InputError
 
 

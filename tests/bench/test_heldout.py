@@ -14,7 +14,6 @@ import torch
 from bench_fixture import HEIGHT, WIDTH, make_dataset
 from test_bench_cli import _cli
 
-from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.heldout import CLASSICAL, LEARNED, flicker, run_heldout
 from sdr2hdr.bench.methods import bicubic_method
 from sdr2hdr.color import pq_eotf
@@ -23,6 +22,7 @@ from sdr2hdr.data.datasets import BuiltSet
 from sdr2hdr.data.degrade import TMO_NAMES, draw_tmo, sdr_encode
 from sdr2hdr.data.heldout import CURVES, HELDOUT_CURVES, _seed, build_heldout
 from sdr2hdr.data.resize import imresize
+from sdr2hdr.data.split import load_split
 from sdr2hdr.errors import InputError
 from sdr2hdr.io import read_png
 from sdr2hdr.io.images import file_sha256

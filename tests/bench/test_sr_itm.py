@@ -12,9 +12,9 @@ import torch
 from bench_fixture import HEIGHT, WIDTH, make_dataset
 from test_bench_cli import _cli
 
-from sdr2hdr.bench.dataset import load_split
 from sdr2hdr.bench.methods import bicubic_method, classical_method
 from sdr2hdr.data.resize import imresize
+from sdr2hdr.data.split import load_split
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import read_png
 from sdr2hdr.metrics import METRICS

@@ -11,7 +11,8 @@ from sdr2hdr.color import rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.engine.convert import classical_mapper, convert_video
 from sdr2hdr.engine.lut import CodeLUT
 from sdr2hdr.io import frame_to_rgb
-from sdr2hdr.io.video import LightLevel, frame_plane
+from sdr2hdr.io.frames import frame_plane
+from sdr2hdr.io.hdr10 import LightLevel
 
 SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 

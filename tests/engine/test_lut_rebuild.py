@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sdr2hdr.engine.lut import CodeLUT
-from sdr2hdr.io.video import frame_plane
+from sdr2hdr.io.frames import frame_plane
 from sdr2hdr.models import create
 from sdr2hdr.models.adaptive_itm import N_PARAMS
 from sdr2hdr.tonemap import bt2408_direct

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.engine.adaptive import AdaptiveStream
-from sdr2hdr.io.video import VideoReader
+from sdr2hdr.io.reader import VideoReader
 from sdr2hdr.models import count_params, create, get_summary
 from sdr2hdr.models.adaptive_itm import N_PARAMS, GlobalInverse, views
 from sdr2hdr.tonemap import bt2408_direct

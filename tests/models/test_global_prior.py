@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sdr2hdr.engine.infer import ModelRunner
-from sdr2hdr.io.video import VideoReader
+from sdr2hdr.io.reader import VideoReader
 from sdr2hdr.models import create, list_models
 from sdr2hdr.models.weights import load_weights, shipped_weights
 

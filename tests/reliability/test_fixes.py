@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from sdr2hdr.color import ycbcr_matrix
-from sdr2hdr.io.video import VideoReader
+from sdr2hdr.io.reader import VideoReader
 
 ROOT = Path(__file__).resolve().parents[2]
 

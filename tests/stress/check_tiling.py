@@ -63,7 +63,7 @@ def load_picture(path: Path | None) -> tuple[Tensor, str]:
             raise SystemExit(f"{path}: give an SDR picture or a linear EXR / .hdr")
         rgb = image.pixels
     else:
-        from sdr2hdr.io.video import VideoReader
+        from sdr2hdr.io.reader import VideoReader
 
         path = SAMPLE
         with VideoReader(SAMPLE) as reader:

@@ -6,7 +6,8 @@ method on every frame at every QP), ``report`` (results.csv, summary.csv, result
 ``commands`` (`sdr2hdr evaluate`, `sdr2hdr benchmark`).
 """
 
-from .dataset import TestClip, load_split
+from sdr2hdr.data.split import TestClip, load_split
+
 from .methods import Method, average_checkpoints, classical_method, model_method
 from .report import write_all
 from .run import BenchResult, run_benchmark

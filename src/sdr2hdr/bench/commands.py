@@ -119,9 +119,9 @@ def _metrics(args) -> list[str]:
 
 
 def _run(args, methods, notes, qps, out: Path | None) -> int:
-    from sdr2hdr.bench.dataset import load_split
     from sdr2hdr.bench.report import Summary, by_degradation_table, sr_itm_table, table1, write_all
     from sdr2hdr.bench.run import run_benchmark
+    from sdr2hdr.data.split import load_split
     from sdr2hdr.engine.infer import pick_device
 
     clips = load_split(args.data, args.split)
@@ -153,8 +153,8 @@ def _check_common(args) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sdr2hdr.bench.dataset import find_manifest
     from sdr2hdr.bench.methods import classical_method, is_classical, model_method
+    from sdr2hdr.data.split import find_manifest
 
     _check_common(args)
     find_manifest(args.data)  # a wrong folder is refused before a model is built
@@ -179,7 +179,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from sdr2hdr.bench.dataset import find_manifest
+    from sdr2hdr.data.split import find_manifest
 
     _check_common(args)
     find_manifest(args.data)

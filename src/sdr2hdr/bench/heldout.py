@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sdr2hdr.bench.dataset import TestClip
 from sdr2hdr.bench.methods import CLASSICAL_LABELS, classical_method
 from sdr2hdr.bench.run import pick_frames
 from sdr2hdr.bench.scores import score
+from sdr2hdr.data.split import TestClip
 from sdr2hdr.errors import InputError
 
 __all__ = ["run_heldout", "HeldoutResult", "flicker"]
@@ -214,8 +214,8 @@ def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weigh
     """
     from tqdm import tqdm
 
-    from sdr2hdr.bench.dataset import load_split
     from sdr2hdr.data.heldout import HELDOUT_CURVES
+    from sdr2hdr.data.split import load_split
     from sdr2hdr.models.weights import shipped_weights
 
     clips = load_split(data_dir, "test")
@@ -270,8 +270,8 @@ def run_informed(data_dir: str | Path, weights: dict, qps: Sequence[int] = (27, 
     """
     from tqdm import tqdm
 
-    from sdr2hdr.bench.dataset import load_split
     from sdr2hdr.color import pq_code
+    from sdr2hdr.data.split import load_split
     from sdr2hdr.engine.infer import ModelRunner, ModelStream
     from sdr2hdr.models import create
     from sdr2hdr.models.weights import load_weights

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from sdr2hdr.bench.dataset import TestClip
 from sdr2hdr.bench.methods import Method
 from sdr2hdr.bench.scores import resolve, score
+from sdr2hdr.data.split import TestClip
 from sdr2hdr.errors import InputError
 
 

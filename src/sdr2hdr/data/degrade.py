@@ -34,7 +34,7 @@ from sdr2hdr.color import (
     pq_inverse_eotf,
     rgb_to_yuv420,
 )
-from sdr2hdr.io.video import frame_to_rgb
+from sdr2hdr.io.frames import frame_to_rgb
 from sdr2hdr.tonemap import bt2390_eetf, bt2446a_forward, bt2446c_forward, camera_model, eetf_to_sdr, hable, reinhard
 
 __all__ = ["REFERENCE_WHITE", "GREY_KEY", "TMO_NAMES", "log_average", "scene_exposure", "master", "draw_tmo",

@@ -185,7 +185,7 @@ def codec_roundtrip(frames: np.ndarray, spec: dict, fps: int = 24) -> np.ndarray
     """Encode 8-bit R'G'B' frames (T, H, W, 3) as BT.709 limited 4:2:0 with x264/x265 and decode them back."""
     import av
 
-    from sdr2hdr.io.video import frame_to_rgb
+    from sdr2hdr.io.frames import frame_to_rgb
 
     T, H, W, _ = frames.shape
     codec = spec["codec"]

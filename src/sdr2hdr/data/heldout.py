@@ -146,7 +146,7 @@ def build_heldout(data_dir: str | os.PathLike, out: str | os.PathLike, qps: Sequ
     """
     from tqdm import tqdm
 
-    from sdr2hdr.bench.dataset import load_split
+    from sdr2hdr.data.split import load_split
 
     out = Path(out)
     scales = _check_scales(scales)

@@ -434,48 +434,28 @@ def fill_negative(rgb: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
-# --- HDR10 video: read with PyAV directly (io.video.probe refuses PQ, which is right for the SDR converter) ---
-
-_PQ_TRC = 16
-
-
-def _open_video(path: Path):
-    import av
-
-    try:
-        container = av.open(str(path), "r")
-    except (av.error.FFmpegError, OSError) as exc:
-        raise InputError(f"unreadable video ({getattr(exc, 'strerror', None) or exc})") from None
-    if not container.streams.video:
-        container.close()
-        raise InputError("no video stream")
-    return container
+# --- HDR10 video: io.media's neutral probe, and frames counted by index from the stream's start ---
 
 
 def _probe_video(path: Path, rel: str) -> Source:
-    from sdr2hdr.io.video import frame_to_rgb
+    from sdr2hdr.io.frames import frame_to_rgb
+    from sdr2hdr.io.media import TRC_PQ, first_frame, probe
 
-    with _open_video(path) as container:
-        vs = container.streams.video[0]
-        cc = vs.codec_context
-        trc = int(cc.color_trc or 2)
-        if trc != _PQ_TRC:
-            raise InputError(f"not HDR10 (transfer characteristic {trc}, PQ is 16)")
-        rate = float(vs.average_rate or vs.guessed_rate or 24)
-        frames = int(vs.frames or 0)
-        if not frames and vs.duration:
-            frames = int(round(float(vs.duration * vs.time_base) * rate))
-        if not frames and container.duration:
-            frames = int(round(container.duration / 1_000_000 * rate))
-        full = int(cc.color_range or 0) == 2
-        first = None
-        for frame in container.decode(vs):
-            first = frame_to_rgb(frame, "bt2020", full)
-            break
-        if first is None:
-            raise InputError("the video stream has no frames")
+    info = probe(path)
+    if info.cicp[1] != TRC_PQ:
+        raise InputError(f"not HDR10 (transfer characteristic {info.cicp[1]}, PQ is 16)")
+    rate = float(info.rate or 24)
+    frames = info.frames or 0
+    if not frames and info.stream_duration_s:
+        frames = int(round(info.stream_duration_s * rate))
+    if not frames and info.duration_s:
+        frames = int(round(info.duration_s * rate))
+    frame = first_frame(path)
+    if frame is None:
+        raise InputError("the video stream has no frames")
+    first = frame_to_rgb(frame, "bt2020", info.full_range)
     src = Source(id=rel, path=path, kind="video", height=first.shape[0], width=first.shape[1],
-                 frames=max(frames, 1), fps=rate, full_range=full)
+                 frames=max(frames, 1), fps=rate, full_range=info.full_range)
     src.fingerprint = _fingerprint(np.asarray(pq_eotf(first)), "flat")
     return src
 
@@ -486,11 +466,12 @@ def read_video_frames(source: Source, start: int, count: int) -> np.ndarray:
     Seeks to the keyframe before start and decodes forward, so a long video is not decoded from the beginning
     for every clip. Raises InputError if the video ends first.
     """
-    from sdr2hdr.io.video import frame_to_rgb
+    from sdr2hdr.io.frames import frame_to_rgb
+    from sdr2hdr.io.media import open_container, probe_container
 
     out: list[np.ndarray] = []
-    with _open_video(source.path) as container:
-        vs = container.streams.video[0]
+    with open_container(source.path) as container:
+        vs = container.streams[probe_container(source.path, container).index]
         tb = float(vs.time_base) if vs.time_base else 1.0 / source.fps
         t0 = vs.start_time or 0
         if start > 0 and vs.time_base:

@@ -33,16 +33,12 @@ from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream, Stre
 from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.engine.threads import single_threaded
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.frames import frame_plane
+from sdr2hdr.io.hdr10 import MasteringDisplay
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image, write_atomic, write_exr, write_png16
-from sdr2hdr.io.video import (
-    MIN_SIDE,
-    HDR10Writer,
-    MasteringDisplay,
-    VideoInfo,
-    VideoReader,
-    estimate_frames,
-    frame_plane,
-)
+from sdr2hdr.io.media import VideoInfo, estimate_frames
+from sdr2hdr.io.reader import VideoReader
+from sdr2hdr.io.writer import MIN_SIDE, HDR10Writer
 from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
 VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}

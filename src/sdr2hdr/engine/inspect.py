@@ -1,4 +1,4 @@
-"""`sdr2hdr info`: a readable table of a file's streams, colour tags and HDR10 metadata."""
+"""`sdr2hdr info`: a readable table of a file's streams, colour tags and HDR10 metadata (from io.media.probe)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, read_image
-from sdr2hdr.io.video import _PRIMARY_NAMES, _TRC_NAMES, _open, read_hdr10_metadata
+from sdr2hdr.io.media import VideoInfo, probe
 
 # H.273 MatrixCoefficients as ffprobe names them
 _MATRIX_DISPLAY = {0: "gbr (RGB)", 1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020nc", 10: "bt2020c"}
@@ -50,26 +50,20 @@ def _describe_image(path: Path) -> str:
 
 
 def _describe_video(path: Path) -> str:
-    with _open(path) as c:
-        out = [f"{path}  ({c.format.long_name}, {float(c.duration or 0) / 1e6:.2f} s, "
-               f"{path.stat().st_size / 1e6:.2f} MB)"]
-        for s in c.streams:
-            cc = s.codec_context
-            rows = [("codec", f"{cc.name if cc else '?'}" + (f" ({cc.profile})" if cc and cc.profile else ""))]
-            if s.type == "video":
-                rows += [("size", f"{cc.width}x{cc.height}"), ("pixel format", cc.format.name if cc.format else "?"),
-                         ("frame rate", f"{float(s.average_rate or s.guessed_rate or 0):.3f}"),
-                         ("frames", str(s.frames or "not declared")),
-                         ("primaries", _PRIMARY_NAMES.get(int(cc.color_primaries or 2), "unspecified")),
-                         ("transfer", _TRC_NAMES.get(int(cc.color_trc or 2), "unspecified")),
-                         ("matrix", _MATRIX_DISPLAY.get(int(cc.colorspace or 2), "unspecified")),
-                         ("range", {1: "limited", 2: "full"}.get(int(cc.color_range or 0), "unspecified"))]
-            elif s.type == "audio":
-                rows += [("sample rate", f"{cc.sample_rate} Hz"), ("channels", str(cc.channels))]
-            if s.language:
-                rows.append(("language", s.language))
-            out.append(f"stream #{s.index} {s.type}\n" + _table(rows))
-    meta = read_hdr10_metadata(path)
+    info = probe(path)
+    out = [f"{path}  ({info.container}, {info.duration_s or 0.0:.2f} s, {info.size_bytes / 1e6:.2f} MB)"]
+    for s in info.streams:
+        rows = [("codec", s.codec + (f" ({s.profile})" if s.profile else ""))]
+        if s.index == info.index:
+            rows += _video_rows(info)
+        elif s.type == "video":
+            rows += [("size", f"{s.width}x{s.height}")]
+        elif s.type == "audio":
+            rows += [("sample rate", f"{s.sample_rate} Hz"), ("channels", str(s.channels))]
+        if s.language:
+            rows.append(("language", s.language))
+        out.append(f"stream #{s.index} {s.type}\n" + _table(rows))
+    meta = info.hdr10
     if meta:
         rows = []
         md = meta.get("mastering_display")
@@ -83,6 +77,13 @@ def _describe_video(path: Path) -> str:
     else:
         out.append("HDR10 metadata\n  none")
     return "\n".join(out)
+
+
+def _video_rows(info: VideoInfo) -> list[tuple[str, str]]:
+    return [("size", f"{info.width}x{info.height}"), ("pixel format", info.pix_fmt),
+            ("frame rate", f"{float(info.rate or 0):.3f}"), ("frames", str(info.frames or "not declared")),
+            ("primaries", info.tags["primaries"]), ("transfer", info.tags["transfer"]),
+            ("matrix", _MATRIX_DISPLAY.get(info.cicp[2], "unspecified")), ("range", info.tags["range"])]
 
 
 def _fmt_mastering(md: dict) -> str:

@@ -34,26 +34,22 @@ TONEMAPS = ("bt2390", "bt2446a")
 
 def load_frame(path: str | Path, index: int = 0) -> Image:
     """A still, or frame `index` (from 0, in presentation order) of a video's first video stream."""
-    from sdr2hdr.io.video import _open, frame_to_rgb
+    from sdr2hdr.io.frames import frame_to_rgb
+    from sdr2hdr.io.media import TRC_PQ, open_container, probe
 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
     if path.suffix.lower() in IMAGE_EXTENSIONS | SDR_IMAGE_EXTENSIONS:
         return read_image(path)
-    with _open(path) as container:
-        if not container.streams.video:
-            raise InputError(f"no video stream in {path}")
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        pq = int(cc.color_trc or 2) == 16
-        matrix = "bt2020" if int(cc.colorspace or 2) in (9, 10) else "bt709"
-        full = int(cc.color_range or 0) == 2
-        count = 0
-        for frame in container.decode(stream):
+    info = probe(path)
+    kind = "pq" if info.cicp[1] == TRC_PQ else "sdr"
+    count = 0
+    with open_container(path) as container:
+        for frame in container.decode(container.streams[info.index]):
             if count == index:
                 bits = frame.format.components[0].bits
-                return Image(frame_to_rgb(frame, matrix, full), "pq" if pq else "sdr", bits)
+                return Image(frame_to_rgb(frame, info.matrix, info.full_range), kind, bits)
             count += 1
     raise InputError(f"{path} has {count} frames; --frame {index} is past its end")
 

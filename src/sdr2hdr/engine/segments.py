@@ -38,17 +38,12 @@ import av
 from sdr2hdr.engine.convert import VIDEO_OUT_EXTENSIONS, ConvertReport, _Progress, check_paths, convert_span, fast_path
 from sdr2hdr.engine.infer import StreamMapper
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.display_matrix import read_display_matrix, set_display_matrix
+from sdr2hdr.io.hdr10 import MasteringDisplay, patch_content_light_level, sei_safe_light_level
 from sdr2hdr.io.images import write_atomic
-from sdr2hdr.io.video import (
-    MasteringDisplay,
-    VideoReader,
-    copy_stream,
-    patch_content_light_level,
-    probe,
-    read_display_matrix,
-    sei_safe_light_level,
-    set_display_matrix,
-)
+from sdr2hdr.io.media import check_sdr, probe
+from sdr2hdr.io.reader import VideoReader
+from sdr2hdr.io.writer import copy_stream
 
 __all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
 
@@ -228,7 +223,7 @@ def _tracker_states(src: Path, mapper: StreamMapper, segs: list[dict], film_fram
     the state a one-piece run would have there. Stateless mappers: None for every segment, nothing decoded."""
     from sdr2hdr.engine.adaptive import AdaptiveTable
     from sdr2hdr.engine.lut import supports
-    from sdr2hdr.io.video import frame_plane
+    from sdr2hdr.io.frames import frame_plane
 
     with VideoReader(src) as reader:
         info = reader.info
@@ -368,14 +363,14 @@ def _piece_packets(pieces: list[Path], firsts: list[Fraction | None]):
 
 def join_pieces(pieces: list[Path], src: Path, out_path: str, firsts: list[Fraction | None]) -> None:
     """Pieces' HEVC packets and the input's audio/subtitle packets, by stream copy, interleaved by time."""
-    from sdr2hdr.io.video import _format_for
+    from sdr2hdr.io.writer import container_format
 
     ext = Path(out_path).suffix.lower()
     options = {"write_crc32": "0"} if ext in (".mkv", ".mka", ".webm") else {}  # the CLL patch would break CRCs
     if ext in (".mp4", ".mov", ".m4v"):
         options["movflags"] = "+write_colr"
     with av.open(str(src)) as inp, av.open(str(pieces[0])) as first, \
-            av.open(out_path, "w", format=_format_for(ext), options=options) as out:
+            av.open(out_path, "w", format=container_format(ext), options=options) as out:
         vin = first.streams.video[0]
         vout = out.add_stream_from_template(vin, opaque=True)  # a copy: no encoder may open (it would
         # replace the pieces' headers with its own)
@@ -422,7 +417,7 @@ def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: St
         raise InputError(f"{mapper.name} looks at {mapper.frames} frames at a time, so its segments would not join "
                          f"into the frames of one run; convert it without --resume, --segment-seconds or --ray")
     t0 = time.perf_counter()
-    probe(src)  # refuses what cannot be converted before any work folder exists
+    check_sdr(probe(src))  # refuses what cannot be converted before any work folder exists
     plan = plan_segments(src, seconds)
     manifest = json.loads(json.dumps({"version": MANIFEST_VERSION, "input": _identity(src),
                                       "options": _options(mapper, settings, seconds, dst), "plan": asdict(plan)}))

@@ -1,7 +1,7 @@
 """The test split of a built data set as the benchmark sees it: clips, their degradation model, frames per QP and scale.
 
-This is the one place in bench/ that knows the data set: it reads the set through sdr2hdr.data.datasets.BuiltSet
-(manifest.json -> clips/<id>/clip.json) and hands out TestClip objects; everything else in bench/ works on those.
+The benchmark's one view of the data set: it reads the set through sdr2hdr.data.datasets.BuiltSet
+(manifest.json -> clips/<id>/clip.json) and hands out TestClip objects; everything in bench/ works on those.
 
 Functions and classes
 - TestClip: one clip of the split (id, source, degradation model, frames, where each frame sequence lives)

@@ -31,6 +31,8 @@ import numpy as np
 
 from sdr2hdr.color import BT709_TO_BT2020, apply_matrix, pq_eotf
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.atomic import write_atomic, write_text_atomic
+from sdr2hdr.io.extensions import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sdr2hdr.io.images import file_sha256
 
 __all__ = ["STARTER_PACKAGES", "Package", "GatherReport", "gather", "Source", "discover", "load_still",
@@ -38,10 +40,9 @@ __all__ = ["STARTER_PACKAGES", "Package", "GatherReport", "gather", "Source", "d
            "read_video_frames", "scene_groups", "STILL_EXTENSIONS", "VIDEO_EXTENSIONS", "SOURCES_JSON"]
 
 SOURCES_JSON = "sources.json"
-STILL_EXTENSIONS = {".exr", ".hdr", ".pic", ".png"}
-SDR_EXTENSIONS = {".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".m4v", ".ts", ".m2ts", ".mts", ".webm", ".hevc", ".265", ".h265",
-                    ".avi", ".mxf", ".y4m"}
+STILL_EXTENSIONS = IMAGE_EXTENSIONS
+# a GIF is never an HDR source either: skipped as SDR, where the converter has no use for it at all
+SDR_EXTENSIONS = SDR_IMAGE_EXTENSIONS | {".gif"}
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _complete(dest: Path, pkg: Package, files: dict) -> bool:
@@ -225,9 +224,7 @@ def gather(dest: str | os.PathLike, only: list[str] | None = None, log: Callable
         for member in pkg.members:
             data = _decode_js(found[member], member) if pkg.base64_js else found[member]
             rel = f"{pkg.folder}/{_image_name(pkg, member)}"
-            tmp_path = dest / f"{rel}.part"
-            tmp_path.write_bytes(data)
-            os.replace(tmp_path, dest / rel)
+            write_atomic(dest / rel, lambda tmp, data=data: Path(tmp).write_bytes(data))
             files[rel] = {"origin": origin, "member": member, "licence": pkg.licence,
                           "licence_note": pkg.licence_note, "licence_files": evidence,
                           "projection": pkg.projection, "sha256": hashlib.sha256(data).hexdigest()}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 
+from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.media import file_url, first_frame
 
 _IDENTITY = struct.pack("<9i", 65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30)
@@ -70,7 +71,6 @@ def _patch_tkhd(path: str | os.PathLike, matrix: bytes) -> None:
 def _remux_with_matrix(path: str | os.PathLike, matrix: bytes) -> None:
     path = Path(path)
     carrier = path.with_name(f".{os.getpid()}.matrix.mp4")  # short names: path's may be near NAME_MAX
-    remuxed = path.with_name(f".{os.getpid()}.remux{path.suffix}")
     try:
         with av.open(file_url(path)) as src:
             video = src.streams.video[0]
@@ -80,22 +80,25 @@ def _remux_with_matrix(path: str | os.PathLike, matrix: bytes) -> None:
                 packet.stream = dst
                 out.mux(packet)
         _patch_tkhd(carrier, matrix)
-        with av.open(file_url(path)) as src, av.open(file_url(carrier)) as car, \
-                av.open(file_url(remuxed), "w", format="matroska") as out:
-            streams = {s.index: out.add_stream_from_template(car.streams.video[0] if s.index == 0 else s)
-                       for s in src.streams}
-            for s in src.streams:  # templates with a codec carry no tags: language, title, flags by hand
-                for key, value in s.metadata.items():
-                    if key.upper() not in ("DURATION", "ENCODER"):
-                        streams[s.index].metadata[key] = value
-                streams[s.index].disposition = int(s.disposition.value)
-            for packet in src.demux():
-                # Matroska stores no decoding times: a packet without dts is still a packet to keep
-                if packet.size and packet.stream.index in streams:
-                    packet.stream = streams[packet.stream.index]
-                    out.mux(packet)
-        os.replace(remuxed, path)
+        write_atomic(path, lambda remuxed: _remux_from_carrier(path, carrier, remuxed))
     finally:
-        for tmp in (carrier, remuxed):
-            if tmp.exists():
-                tmp.unlink()
+        if carrier.exists():
+            carrier.unlink()
+
+
+def _remux_from_carrier(path: Path, carrier: Path, remuxed: str) -> None:
+    """Every stream of path into remuxed, the video's header (with the display matrix) taken from carrier."""
+    with av.open(file_url(path)) as src, av.open(file_url(carrier)) as car, \
+            av.open(file_url(remuxed), "w", format="matroska") as out:
+        streams = {s.index: out.add_stream_from_template(car.streams.video[0] if s.index == 0 else s)
+                   for s in src.streams}
+        for s in src.streams:  # templates with a codec carry no tags: language, title, flags by hand
+            for key, value in s.metadata.items():
+                if key.upper() not in ("DURATION", "ENCODER"):
+                    streams[s.index].metadata[key] = value
+            streams[s.index].disposition = int(s.disposition.value)
+        for packet in src.demux():
+            # Matroska stores no decoding times: a packet without dts is still a packet to keep
+            if packet.size and packet.stream.index in streams:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)

@@ -174,32 +174,15 @@ def _on_ray(todo: list[Job], options: dict, jobs: int, address: str | None):
     Every worker must reach the input and output paths (one machine, or a shared file system mounted at the same
     path) and have sdr2hdr installed; a task needs one CPU, so a node runs as many files at once as it has CPUs.
     """
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--ray needs Ray: pip install 'sdr2hdr[scale]'") from None
-    if address == "local":
-        ray.init(num_cpus=jobs, include_dashboard=False, object_store_memory=80 * 1024 * 1024,
-                 log_to_driver=False, configure_logging=False)
-    else:
-        try:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot join the Ray cluster at {address}: {' '.join(str(exc).split())[:200]}") \
-                from None
-    try:
+    from sdr2hdr.engine.cluster import as_done, ray_session
+
+    with ray_session(address, jobs, object_store_memory=80 * 1024 * 1024) as ray:
         task = ray.remote(num_cpus=1, max_retries=0)(convert_one)
-        pending = {task.remote(asdict(job), options): job for job in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                job = pending.pop(ref)
-                try:
-                    yield job, ray.get(ref)
-                except ray.exceptions.RayError as exc:  # the worker or its node was lost
-                    yield job, _row(job, "failed", f"Ray task lost: {' '.join(str(exc).split())[:200]}")
-    finally:
-        ray.shutdown()
+        for job, ref in as_done(ray, ((job, task.remote(asdict(job), options)) for job in todo)):
+            try:
+                yield job, ray.get(ref)
+            except ray.exceptions.RayError as exc:  # the worker or its node was lost
+                yield job, _row(job, "failed", f"Ray task lost: {' '.join(str(exc).split())[:200]}")
 
 
 def _checked_plan(in_dir: Path, out_dir: Path, video_ext: str) -> list[Job]:

@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from sdr2hdr.api import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.argtypes import in_range, positive
+from sdr2hdr.engine.request import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.errors import CliParser, InputError, run_cli
 
 
@@ -26,7 +26,8 @@ def _add_convert(sub) -> None:
 
 
 def add_convert_options(p: argparse.ArgumentParser) -> None:
-    """The conversion options, shared by `convert` and `batch` (api.convert checks their values)."""
+    """The conversion options, shared by `convert` and `batch` (engine.request.ConvertRequest checks their values;
+    each dest is the name of one of its fields)."""
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", choices=METHODS, default=None,
                      help="classical inverse mapping (the default when no shipped model beats them)")
@@ -63,21 +64,6 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
 
 
-def convert_options(args: argparse.Namespace) -> dict:
-    """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
-    return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
-            "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
-            "peak_nits": args.peak_nits, "exposure": args.exposure, "crf": args.crf, "qp": args.qp,
-            "preset": args.preset, "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet,
-            "max_frames": args.max_frames}
-
-
-def segment_options(args: argparse.Namespace) -> dict:
-    """convert's long-film options (not batch's: its --ray spreads whole files instead)."""
-    return {"resume": args.resume, "segment_seconds": args.segment_seconds, "ray": args.ray,
-            "ray_workers": args.ray_workers}
-
-
 def add_segment_options(p: argparse.ArgumentParser) -> None:
     """--resume, --segment-seconds, --ray, --ray-workers: the film cut into keyframe segments (engine.segments)."""
     seg = p.add_argument_group("long films: segments, resume, Ray")
@@ -95,10 +81,11 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from sdr2hdr.api import convert
-    from sdr2hdr.engine.convert import is_image_path
+    from sdr2hdr.engine.convert import run
+    from sdr2hdr.engine.paths import is_image_path
+    from sdr2hdr.engine.request import ConvertRequest
 
-    report = convert(args.input, args.output, **convert_options(args), **segment_options(args))
+    report = run(ConvertRequest.from_args(args))
     if is_image_path(args.input):
         print(f"wrote {report.output} ({report.width}x{report.height}, {report.mapping}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
@@ -136,6 +123,7 @@ def _add_batch(sub) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from sdr2hdr.batch import run_batch
+    from sdr2hdr.engine.request import convert_options
 
     result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
                        video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)

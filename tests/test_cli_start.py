@@ -27,8 +27,8 @@ with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     except SystemExit as exc:
         status = exc.code
 print(json.dumps({"status": status, "out": out.getvalue(), "err": err.getvalue(),
-                  "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+                  "loaded": [m for m in HEAVY if m in sys.modules]}))
+""".replace("HEAVY", repr(HEAVY))
 
 
 def _env() -> dict:

@@ -223,17 +223,18 @@ def _add_export(sub) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sdr2hdr.models import list_models
-    from sdr2hdr.models.export import TOLERANCE, check_export
-
-    if args.name not in list_models():
-        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
+    # the path checks first: they need no torch
     if args.output.suffix.lower() != ".onnx":
         raise InputError(f"the output should end in .onnx, not {args.output.suffix or 'no extension'}")
     if not args.output.parent.is_dir():
         raise InputError(f"output directory does not exist: {args.output.parent}")
     if args.output.exists() and not args.overwrite:
         raise InputError(f"output exists: {args.output} (use --overwrite to replace it)")
+    from sdr2hdr.models import list_models
+    from sdr2hdr.models.export import TOLERANCE, check_export
+
+    if args.name not in list_models():
+        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
     plan, diff, size = check_export(args.name, args.output, args.weights)
     print(f"wrote {args.output}: {args.name}, ONNX opset {plan.opset}, inputs {', '.join(plan.inputs)} "
           f"(height and width dynamic); max |onnxruntime - PyTorch| = {diff:.2g} at {size[0]}x{size[1]} "

@@ -105,10 +105,12 @@ def convert_one(job: Job | dict, options: dict, threads: int | None = None) -> d
     from sdr2hdr.api import convert
 
     job = Job(**job) if isinstance(job, dict) else job
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)  # jobs share the machine: each gets its slice of the cores
+    if threads:  # jobs share the machine: each gets its slice of the cores
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(threads)
+        else:  # read by torch when a model loads it; a classical mapping never does
+            os.environ["OMP_NUM_THREADS"] = str(threads)
     dst = Path(job.dst)
     t0 = time.perf_counter()
     try:

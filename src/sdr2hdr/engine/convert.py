@@ -45,7 +45,8 @@ def run(request: ConvertRequest, notify: Callable[[str], None] = print) -> Conve
     """Convert as the request says; every cheap refusal (paths, output type) comes before any model loads."""
     r = request
     image = is_image_path(r.input)
-    check_convert_paths(r.input, r.output, r.overwrite, image=image)
+    # a resumed film may already be joined (killed before its work folder went): segments checks that output
+    check_convert_paths(r.input, r.output, r.overwrite or r.resume, image=image)
     choice = make_mapper(r, notify)
     mapper = choice.mapper
     if image:

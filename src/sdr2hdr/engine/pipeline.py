@@ -25,7 +25,7 @@ _DONE = object()
 
 
 class _Producer:
-    """The worker thread of _pipeline: decode, map and limit each frame, queue it with the packets to copy."""
+    """The worker thread of pipeline(): decode, map and limit each frame, queue it with the packets to copy."""
 
     def __init__(self, reader: VideoReader, mapper: StreamMapper, fast: Any,
                  pq_peak: float | None, size: tuple[int, int], secs: dict, max_frames: int | None):

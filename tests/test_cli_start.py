@@ -22,10 +22,7 @@ import contextlib, io, json, sys
 from sdr2hdr import cli
 out, err = io.StringIO(), io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-    try:
-        status = cli.main(sys.argv[1:])
-    except SystemExit as exc:
-        status = exc.code
+    status = cli.main(sys.argv[1:])
 print(json.dumps({"status": status, "out": out.getvalue(), "err": err.getvalue(),
                   "loaded": [m for m in HEAVY if m in sys.modules]}))
 """.replace("HEAVY", repr(HEAVY))

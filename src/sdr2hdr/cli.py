@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from sdr2hdr.argtypes import in_range, positive
@@ -281,15 +282,27 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1."""
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, _stop)
+    """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1.
+
+    Re-entrant: nothing is kept between calls; the stop handlers are installed for the call (from the main
+    thread, the only one signals reach) and the previous ones put back after it, unless a stop signal came.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    before = {sig: signal.signal(sig, _stop) for sig in _STOP_SIGNALS} if in_main else {}
 
     def body() -> int:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version: argparse printed them and exits (usage errors raise)
+            return int(exc.code or 0)
         return args.func(args)
 
-    return run_cli(body, after="a conversion leaves no partial file; training keeps its checkpoints")
+    try:
+        return run_cli(body, after="a conversion leaves no partial file; training keeps its checkpoints")
+    finally:
+        for sig, handler in before.items():
+            if signal.getsignal(sig) is _stop:  # after a stop signal they stay ignored until the process ends
+                signal.signal(sig, handler)
 
 
 def entry() -> int:

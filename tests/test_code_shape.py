@@ -28,13 +28,6 @@ LAYERS = [
 ]
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
-# What other branches were fixing when this test was written (data/commands.py's register split, bench/dataset.py
-# moved into data/): the merge fixes them, and test_the_pending_lists_only_name_what_is_still_there then asks
-# for the entry to be removed here.
-PENDING_LONG = {"data/commands.py:register"}
-PENDING_UPWARD: set[str] = set()
-
-
 def _sources() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
@@ -98,18 +91,11 @@ def _long_functions() -> dict[str, int]:
 
 
 def test_imports_point_down_the_layers():
-    upward = {k: v for k, v in _upward_imports().items() if k not in PENDING_UPWARD}
-    assert upward == {}
+    assert _upward_imports() == {}
 
 
 def test_no_function_is_over_60_lines():
-    long = {k: v for k, v in _long_functions().items() if k not in PENDING_LONG}
-    assert long == {}
-
-
-def test_the_pending_lists_only_name_what_is_still_there():
-    assert PENDING_UPWARD - set(_upward_imports()) == set(), "fixed now: remove these from PENDING_UPWARD"
-    assert PENDING_LONG - set(_long_functions()) == set(), "split now: remove these from PENDING_LONG"
+    assert _long_functions() == {}
 
 
 @pytest.mark.parametrize(("source", "expected"), [

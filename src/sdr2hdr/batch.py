@@ -105,10 +105,12 @@ def convert_one(job: Job | dict, options: dict, threads: int | None = None) -> d
     from sdr2hdr.api import convert
 
     job = Job(**job) if isinstance(job, dict) else job
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)  # jobs share the machine: each gets its slice of the cores
+    if threads:  # jobs share the machine: each gets its slice of the cores
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(threads)
+        else:  # read by torch when a model loads it; a classical mapping never does
+            os.environ["OMP_NUM_THREADS"] = str(threads)
     dst = Path(job.dst)
     t0 = time.perf_counter()
     try:
@@ -123,7 +125,7 @@ def convert_one(job: Job | dict, options: dict, threads: int | None = None) -> d
 
 def write_summary(out_dir: Path, rows: list[dict], fmt: str = "json") -> Path:
     """OUT_DIR/sdr2hdr-batch.json (counts and rows) or .csv (one row per file), written atomically."""
-    from sdr2hdr.io.images import write_atomic
+    from sdr2hdr.io.atomic import write_atomic
 
     path = out_dir / f"{SUMMARY_NAME}.{fmt}"
 
@@ -174,32 +176,15 @@ def _on_ray(todo: list[Job], options: dict, jobs: int, address: str | None):
     Every worker must reach the input and output paths (one machine, or a shared file system mounted at the same
     path) and have sdr2hdr installed; a task needs one CPU, so a node runs as many files at once as it has CPUs.
     """
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--ray needs Ray: pip install 'sdr2hdr[scale]'") from None
-    if address == "local":
-        ray.init(num_cpus=jobs, include_dashboard=False, object_store_memory=80 * 1024 * 1024,
-                 log_to_driver=False, configure_logging=False)
-    else:
-        try:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"cannot join the Ray cluster at {address}: {' '.join(str(exc).split())[:200]}") \
-                from None
-    try:
+    from sdr2hdr.engine.cluster import as_done, ray_session
+
+    with ray_session(address, jobs, object_store_memory=80 * 1024 * 1024) as ray:
         task = ray.remote(num_cpus=1, max_retries=0)(convert_one)
-        pending = {task.remote(asdict(job), options): job for job in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                job = pending.pop(ref)
-                try:
-                    yield job, ray.get(ref)
-                except ray.exceptions.RayError as exc:  # the worker or its node was lost
-                    yield job, _row(job, "failed", f"Ray task lost: {' '.join(str(exc).split())[:200]}")
-    finally:
-        ray.shutdown()
+        for job, ref in as_done(ray, ((job, task.remote(asdict(job), options)) for job in todo)):
+            try:
+                yield job, ray.get(ref)
+            except ray.exceptions.RayError as exc:  # the worker or its node was lost
+                yield job, _row(job, "failed", f"Ray task lost: {' '.join(str(exc).split())[:200]}")
 
 
 def _checked_plan(in_dir: Path, out_dir: Path, video_ext: str) -> list[Job]:

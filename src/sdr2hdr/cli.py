@@ -6,10 +6,11 @@ import argparse
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
-from sdr2hdr.api import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.argtypes import in_range, positive
+from sdr2hdr.engine.request import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.errors import CliParser, InputError, run_cli
 
 
@@ -26,7 +27,8 @@ def _add_convert(sub) -> None:
 
 
 def add_convert_options(p: argparse.ArgumentParser) -> None:
-    """The conversion options, shared by `convert` and `batch` (api.convert checks their values)."""
+    """The conversion options, shared by `convert` and `batch` (engine.request.ConvertRequest checks their values;
+    each dest is the name of one of its fields)."""
     how = p.add_mutually_exclusive_group()
     how.add_argument("--method", choices=METHODS, default=None,
                      help="classical inverse mapping (the default when no shipped model beats them)")
@@ -63,21 +65,6 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
 
 
-def convert_options(args: argparse.Namespace) -> dict:
-    """The API's convert options from parsed `convert` arguments (batch passes the same ones through)."""
-    return {"method": args.method, "model": args.model, "source_tmo": args.source_tmo, "quality": args.quality,
-            "weights": args.weights, "device": args.device, "precision": args.precision, "tile": args.tile,
-            "peak_nits": args.peak_nits, "exposure": args.exposure, "crf": args.crf, "qp": args.qp,
-            "preset": args.preset, "exact": args.exact, "overwrite": args.overwrite, "quiet": args.quiet,
-            "max_frames": args.max_frames}
-
-
-def segment_options(args: argparse.Namespace) -> dict:
-    """convert's long-film options (not batch's: its --ray spreads whole files instead)."""
-    return {"resume": args.resume, "segment_seconds": args.segment_seconds, "ray": args.ray,
-            "ray_workers": args.ray_workers}
-
-
 def add_segment_options(p: argparse.ArgumentParser) -> None:
     """--resume, --segment-seconds, --ray, --ray-workers: the film cut into keyframe segments (engine.segments)."""
     seg = p.add_argument_group("long films: segments, resume, Ray")
@@ -95,10 +82,11 @@ def add_segment_options(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from sdr2hdr.api import convert
-    from sdr2hdr.engine.convert import is_image_path
+    from sdr2hdr.engine.convert import run
+    from sdr2hdr.engine.paths import is_image_path
+    from sdr2hdr.engine.request import ConvertRequest
 
-    report = convert(args.input, args.output, **convert_options(args), **segment_options(args))
+    report = run(ConvertRequest.from_args(args))
     if is_image_path(args.input):
         print(f"wrote {report.output} ({report.width}x{report.height}, {report.mapping}, "
               f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2)")
@@ -136,6 +124,7 @@ def _add_batch(sub) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from sdr2hdr.batch import run_batch
+    from sdr2hdr.engine.request import convert_options
 
     result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
                        video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)
@@ -235,17 +224,18 @@ def _add_export(sub) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from sdr2hdr.models import list_models
-    from sdr2hdr.models.export import TOLERANCE, check_export
-
-    if args.name not in list_models():
-        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
+    # the path checks first: they need no torch
     if args.output.suffix.lower() != ".onnx":
         raise InputError(f"the output should end in .onnx, not {args.output.suffix or 'no extension'}")
     if not args.output.parent.is_dir():
         raise InputError(f"output directory does not exist: {args.output.parent}")
     if args.output.exists() and not args.overwrite:
         raise InputError(f"output exists: {args.output} (use --overwrite to replace it)")
+    from sdr2hdr.models import list_models
+    from sdr2hdr.models.export import TOLERANCE, check_export
+
+    if args.name not in list_models():
+        raise InputError(f"unknown model {args.name!r}; `sdr2hdr models` lists them")
     plan, diff, size = check_export(args.name, args.output, args.weights)
     print(f"wrote {args.output}: {args.name}, ONNX opset {plan.opset}, inputs {', '.join(plan.inputs)} "
           f"(height and width dynamic); max |onnxruntime - PyTorch| = {diff:.2g} at {size[0]}x{size[1]} "
@@ -292,15 +282,27 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1."""
-    for sig in _STOP_SIGNALS:
-        signal.signal(sig, _stop)
+    """Entry point: one line and a non-zero status for any error, a traceback only with SDR2HDR_DEBUG=1.
+
+    Re-entrant: nothing is kept between calls; the stop handlers are installed for the call (from the main
+    thread, the only one signals reach) and the previous ones put back after it, unless a stop signal came.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    before = {sig: signal.signal(sig, _stop) for sig in _STOP_SIGNALS} if in_main else {}
 
     def body() -> int:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help and --version: argparse printed them and exits (usage errors raise)
+            return int(exc.code or 0)
         return args.func(args)
 
-    return run_cli(body, after="a conversion leaves no partial file; training keeps its checkpoints")
+    try:
+        return run_cli(body, after="a conversion leaves no partial file; training keeps its checkpoints")
+    finally:
+        for sig, handler in before.items():
+            if signal.getsignal(sig) is _stop:  # after a stop signal they stay ignored until the process ends
+                signal.signal(sig, handler)
 
 
 def entry() -> int:

@@ -10,25 +10,41 @@ docs/conventions.md.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Sequence
-from typing import TypeAlias, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 import numpy as np
 import numpy.typing as npt
 
-try:  # torch is a hard dependency of the package, but this module stays importable without it
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+if TYPE_CHECKING:
+    import torch as _torch_module
+
+
+class _LazyTorch:
+    """Stands for the torch module and imports it on first attribute use, so numpy-only work never loads torch.
+
+    Only tensor paths touch it, and a tensor exists only once its caller has imported torch.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        module = importlib.import_module("torch")
+        globals()["torch"] = module  # from now on the functions below see the module itself
+        return getattr(module, name)
+
+
+torch = _LazyTorch()
 
 #: what the colour functions take: anything numpy reads as an array (arrays, scalars, nested lists) or a torch
 #: tensor; they return a numpy array or a tensor of the same kind
-Array: TypeAlias = Union[npt.ArrayLike, torch.Tensor] if torch is not None else npt.ArrayLike  # noqa: UP007
+Array: TypeAlias = Union[npt.ArrayLike, "_torch_module.Tensor"]  # noqa: UP007
 
 
 def is_torch(x: Array) -> bool:
-    """True when ``x`` is a torch tensor."""
-    return torch is not None and isinstance(x, torch.Tensor)
+    """True when ``x`` is a torch tensor (asked of sys.modules: without torch imported, nothing is a tensor)."""
+    module = sys.modules.get("torch")
+    return module is not None and isinstance(x, module.Tensor)
 
 
 def channel_axis(x: Array, axis: int | None) -> int:

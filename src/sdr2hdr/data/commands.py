@@ -27,12 +27,17 @@ def _size(text: str) -> list[int]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `data` command and its sub-commands to the CLI's sub-parsers."""
-    # long on purpose: a flat list of argparse declarations, one sub-command after another
     p = sub.add_parser("data", help="training and test data (see `sdr2hdr data -h`)",
                        description="Real HDR sources -> paired HDR / SDR frames and clips with the papers' "
                                    "degradations (tone mapping, gamut clip, 8 bits, HEVC at fixed QPs, bicubic x2/x4).")
     dsub = p.add_subparsers(dest="data_command", required=True, parser_class=type(p))
 
+    for add in (_add_sources, _add_build, _add_show, _add_generate, _add_heldout):
+        add(dsub)
+
+
+def _add_sources(dsub: argparse._SubParsersAction) -> None:
+    """`data sources`: the starter HDR stills."""
     s = dsub.add_parser("sources", help="download the starter HDR stills (apt-get download, npm pack) into DIR",
                         description="Fetch the starter HDR photographs without installing anything (Debian "
                                     "blender-data, psychtoolbox-3-common, qtcreator-data; npm @pmndrs/assets), "
@@ -42,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fetch only this package folder (repeatable)")
     s.set_defaults(func=cmd_sources)
 
+
+def _add_build(dsub: argparse._SubParsersAction) -> None:
+    """`data build`: a paired set from HDR sources."""
     b = dsub.add_parser("build", help="build a paired set from a folder of HDR sources",
                         description="Clips from HDR stills (virtual camera) or HDR10 videos -> HQ HDR (16-bit PQ "
                                     "PNG), HQ SDR (8-bit), LQ SDR per QP and scale, manifests and splits. "
@@ -61,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
 
+
+def _add_show(dsub: argparse._SubParsersAction) -> None:
+    """`data show`: a contact sheet."""
     w = dsub.add_parser("show", help="write a contact sheet PNG of a built set",
                         description="For a few clips: HQ HDR (tone-mapped for display, method in the title), "
                                     "HQ SDR, LQ SDR at two QPs.")
@@ -70,6 +81,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--qps", type=_ints, default=None, metavar="LO,HI")
     w.set_defaults(func=cmd_show)
 
+
+def _add_generate(dsub: argparse._SubParsersAction) -> None:
+    """`data generate`: the randomised training pool."""
     g = dsub.add_parser("generate", help="randomised training pairs: random gradings, curves, codecs (the pool)",
                         description="Crops of the training sources, each graded by a random convention and made "
                                     "SDR by a random filmic curve or a standard one with random parameters, then "
@@ -83,6 +97,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--workers", type=int, default=2)
     g.set_defaults(func=cmd_generate)
 
+
+def _add_heldout(dsub: argparse._SubParsersAction) -> None:
+    """`data heldout`: the held-out-curve test set."""
     h = dsub.add_parser("heldout", help="the held-out-curve test set: every test clip through every curve",
                         description="Each test clip of a built set, tone mapped by each standard curve and by the "
                                     "curves no training set contains (aces, log_shoulder), x265 at each QP, and the "

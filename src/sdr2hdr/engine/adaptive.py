@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from sdr2hdr.color import decode_ycbcr, ycbcr_to_rgb
-from sdr2hdr.engine.infer import StreamMapper
-from sdr2hdr.engine.lut import CodeLUT
+from sdr2hdr.engine.lut import CodeLUT, supports
+from sdr2hdr.engine.stream import StreamMapper
 
 __all__ = ["PriorTracker", "AdaptiveTable", "AdaptiveStream", "views_from_planes"]
 
@@ -177,6 +177,11 @@ class AdaptiveTable:
             self.table.rebuild(self._fn(params))
         self._table_params = params.clone()
 
+    def summary(self) -> str:
+        """What the table did over the clip, for the conversion's report."""
+        return f"global inverse baked {self.tracker.builds} time(s) ({self.build_seconds:.1f} s), " \
+               f"{self.tracker.cuts} scene cut(s)"
+
     def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         import time
 
@@ -236,6 +241,26 @@ class AdaptiveStream(StreamMapper):
         # the mapping the code-table path would use on this frame: the one last baked (first frame, cuts, drift),
         # so both paths give the same pictures and a steady shot keeps one mapping
         return self.tracker.baked.to(self.device)
+
+    def observe(self, rgb: np.ndarray) -> None:
+        """Advance the tracker over one frame without mapping it (the state before a later segment)."""
+        self._params(rgb)
+
+    def resume(self, state: dict | None) -> None:
+        """Continue from a tracker state (None: a fresh start)."""
+        self.tracker.reset() if state is None else self.tracker.load_state(state)
+
+    @property
+    def light(self) -> bool:
+        """The global inverse per pixel on the CPU is light beside x265; the local branch or a GPU is not."""
+        return self.device.type == "cpu" and self.model.local is None
+
+    def code_table(self, pix_fmt: str, matrix: str, full_range: bool, pixels: int | None,
+                   lut: bool | None) -> AdaptiveTable | None:
+        """Each shot's global inverse baked into the code table: the default path on 8-bit 4:2:0 (any length)."""
+        if lut is False or self.model.local is not None or not supports(pix_fmt):
+            return None
+        return AdaptiveTable(self.model, matrix=matrix, full_range=full_range, pq_peak=self.pq_peak)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """One still: its own estimate, no history."""

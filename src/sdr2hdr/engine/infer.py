@@ -2,8 +2,7 @@
 
 Classes
 - ModelRunner: one forward pass over a (N,3,H,W) or (N,T,3,H,W) batch, tiled when the frame is large
-- StreamMapper: the streaming interface the video pipeline uses (push frames, get HDR frames back in order)
-- ClassicalStream / ModelStream: StreamMappers for a classical mapping and for a registered model
+- ModelStream: the StreamMapper (engine.stream) for a registered model
 - window(frames, index, t): the centred temporal window, the one definition the stream and the benchmark share
 
 Tiles overlap and are blended with linear ramps, so seams do not show; multi-frame models see a window of T frames
@@ -20,11 +19,10 @@ there; on the CPU nothing is copied.
 
 from __future__ import annotations
 
-import abc
 import contextlib
 import inspect
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -32,6 +30,10 @@ import torch
 from torch import Tensor, nn
 
 from sdr2hdr.color import pq_trim
+from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
+
+__all__ = ["ClassicalStream", "ModelRunner", "ModelStream", "StreamMapper", "default_overlap", "pick_device",
+           "window"]
 
 T = TypeVar("T")
 
@@ -175,35 +177,6 @@ class ModelRunner:
                 out[..., y0 * s:y1 * s, x0 * s:x1 * s] += pred * wt
                 weight[..., y0 * s:y1 * s, x0 * s:x1 * s] += wt
         return out / weight
-
-
-class StreamMapper(abc.ABC):
-    """Streaming frame mapper: push SDR frames in order, receive HDR frames in the same order."""
-
-    name: str = ""
-    description: str = ""
-    frames: int = 1
-    scale: int = 1
-
-    @abc.abstractmethod
-    def push(self, rgb: np.ndarray) -> list[np.ndarray]:
-        """Take the next SDR frame; return the HDR frames now ready (none yet while a window fills)."""
-
-    def flush(self) -> list[np.ndarray]:
-        return []
-
-
-class ClassicalStream(StreamMapper):
-    """A per-pixel mapping (numpy HWC in, numpy HWC out): no delay."""
-
-    def __init__(self, name: str, fn: Callable[[np.ndarray], np.ndarray], description: str = "") -> None:
-        self.name, self.fn, self.description = name, fn, description
-
-    def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return self.fn(rgb)
-
-    def push(self, rgb: np.ndarray) -> list[np.ndarray]:
-        return [self.fn(rgb)]
 
 
 def _to_tensor(rgb: np.ndarray) -> Tensor:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sdr2hdr.engine.infer import StreamMapper
-
-import numpy as np
+    from sdr2hdr.engine.stream import StreamMapper
 
 from sdr2hdr.errors import InputError
 
@@ -22,19 +20,19 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
                     exposure: float = 0.0) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
     is a trim in stops on its output light."""
-    from sdr2hdr.color import pq_inverse_eotf
-    from sdr2hdr.engine.convert import exposure_note, peak_limited
-    from sdr2hdr.engine.infer import ClassicalStream, ModelRunner, ModelStream
+    from sdr2hdr.engine.mappers import exposure_note, peak_limited, pq_code
+    from sdr2hdr.engine.stream import ClassicalStream
     from sdr2hdr.models.weights import load_weights, shipped_weights
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse
 
     if name not in SOURCE_TMOS:
         raise InputError(f"unknown --source-tmo {name!r}; choose one of {', '.join(SOURCE_TMOS)}")
-    pq_peak = float(pq_inverse_eotf(np.array([peak_nits], dtype=np.float64))[0])
+    pq_peak = pq_code(peak_nits)
     weights = shipped_weights(f"informed_{name}")
     if weights is None:
         return ClassicalStream(name, peak_limited(source_inverse(name), pq_peak, exposure),
                                f"exact inverse of {name} (no restoration weights shipped{exposure_note(exposure)})")
+    from sdr2hdr.engine.infer import ModelRunner, ModelStream
     from sdr2hdr.models import create
 
     model = create(f"informed_{name}")

@@ -31,6 +31,8 @@ _CHUNK_Y = 16  # luma codes per evaluation chunk: 16 x 65536 pixels, about 12 MB
 class CodeLUT:
     """8-bit Y'CbCr (any matrix and range) -> 10-bit BT.2020 NCL limited-range PQ Y'CbCr through ``fn``."""
 
+    tracker = None  # a fixed mapping: no temporal state (engine.adaptive.AdaptiveTable has one)
+
     def __init__(self, fn: Callable[[np.ndarray], np.ndarray], matrix: str = "bt709", full_range: bool = False,
                  keep_rgb: bool = False, chroma_step: int = 1) -> None:
         if chroma_step not in (1, 2):
@@ -76,6 +78,10 @@ class CodeLUT:
             cb10 = np.clip(np.rint((cs * ycc[:, 1] + co) * _FRAC), 0, 1023 * _FRAC).astype(np.uint32)
             cr10 = np.clip(np.rint((cs * ycc[:, 2] + co) * _FRAC), 0, 1023 * _FRAC).astype(np.uint32)
             self.c[sl] = (cb10 << 16) | cr10
+
+    def summary(self) -> str | None:
+        """Nothing to report: a fixed mapping's table is built once."""
+        return None
 
     def __call__(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """8-bit planes (H, W) and (H/2, W/2), H and W even -> 10-bit uint16 planes of the same shapes."""

@@ -116,7 +116,7 @@ as HDR on an HDR display; elsewhere it looks flat and dim, because PQ code value
 def compare_page(sdr: str | Path, hdr: str | Path, out: str | Path, frame: int = 0,
                  tonemap: str = "bt2390") -> Path:
     """Write the comparison page for an SDR picture (or video frame) and its HDR version; returns its path."""
-    from sdr2hdr.io.images import write_atomic
+    from sdr2hdr.io.atomic import write_atomic
 
     sdr, hdr, out = Path(sdr), Path(hdr), Path(out)
     if tonemap not in TONEMAPS:

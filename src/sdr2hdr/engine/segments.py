@@ -28,24 +28,28 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-from sdr2hdr.engine.convert import VIDEO_OUT_EXTENSIONS, ConvertReport, _Progress, check_paths, convert_span, fast_path
-from sdr2hdr.engine.infer import StreamMapper
+from sdr2hdr.engine.cluster import as_done, ray_session
+from sdr2hdr.engine.paths import check_convert_paths
+from sdr2hdr.engine.report import ConvertReport, Progress
+from sdr2hdr.engine.request import Settings
+from sdr2hdr.engine.stream import StreamMapper
+from sdr2hdr.engine.video import convert_span, even_size, fast_path, stateful_part
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.display_matrix import read_display_matrix, set_display_matrix
-from sdr2hdr.io.hdr10 import MasteringDisplay, patch_content_light_level, sei_safe_light_level
-from sdr2hdr.io.images import write_atomic
+from sdr2hdr.io.hdr10 import patch_content_light_level, sei_safe_light_level
 from sdr2hdr.io.media import check_sdr, probe
 from sdr2hdr.io.reader import VideoReader
 from sdr2hdr.io.writer import copy_stream
 
-__all__ = ["Segment", "Plan", "plan_segments", "parts_dir", "convert_segmented"]
+__all__ = ["Segment", "Plan", "Settings", "plan_segments", "parts_dir", "convert_segmented"]
 
 MANIFEST_VERSION = 1
 PIECE_EXT = ".nut"  # NUT keeps the input's time base and every timestamp exactly (Matroska rounds to 1 ms)
@@ -173,23 +177,11 @@ def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, 
     return {}
 
 
-@dataclass
-class Settings:
-    """What every piece is converted with (sent to Ray workers as is)."""
-
-    crf: float | None = None
-    qp: int | None = None
-    preset: str = "fast"
-    mastering: MasteringDisplay = field(default_factory=MasteringDisplay)
-    lut: bool | None = None
-    x265_params: str = ""
-
-
-_TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.convert.convert_span)
+_TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.video.convert_span)
 
 
 def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_frames: int, settings: Settings,
-                  state: dict | None, bar: _Progress | None = None) -> dict:
+                  state: dict | None, bar: Progress | None = None) -> dict:
     """Convert one segment to `piece-NNNNN.nut` (atomically) and write its record; returns the record."""
     name = f"piece-{seg['index']:05d}"
     tmp, final = parts / f"tmp-{name}{PIECE_EXT}", parts / f"{name}{PIECE_EXT}"
@@ -197,9 +189,7 @@ def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_
     try:
         with VideoReader(src) as reader:
             report, end_state = convert_span(reader, tmp, mapper, (seg["start"], seg["end"]),
-                                             film_frames=film_frames, lut=settings.lut, crf=settings.crf,
-                                             qp=settings.qp, preset=settings.preset, mastering=settings.mastering,
-                                             x265_params=settings.x265_params, state=state, bar=bar,
+                                             film_frames=film_frames, settings=settings, state=state, bar=bar,
                                              cache=_TABLES)
         if report.frames != seg["frames"]:
             raise InputError(f"segment {seg['index']} of {src} decoded {report.frames} frames where the packets "
@@ -217,39 +207,37 @@ def convert_piece(src: Path, parts: Path, seg: dict, mapper: StreamMapper, film_
     return record
 
 
-def _tracker_states(src: Path, mapper: StreamMapper, segs: list[dict], film_frames: int, lut: bool | None):
-    """(index, tracker state at the segment's first frame) in order: a pass of the adaptive tracker alone over the
-    film (decode and the tracker's small views, no mapping or encoding), so Ray workers can start mid-film with
-    the state a one-piece run would have there. Stateless mappers: None for every segment, nothing decoded."""
-    from sdr2hdr.engine.adaptive import AdaptiveTable
+def _tracker_states(src: Path, mapper: StreamMapper, segs: list[dict], film_frames: int,
+                    lut: bool | None) -> Iterator[tuple[int, dict | None]]:
+    """(index, temporal state at the segment's first frame) in order: a pass of the state alone over the film
+    (decode and the tracker's small views, no mapping or encoding), so Ray workers can start mid-film with the
+    state a one-piece run would have there. Stateless mappers: None for every segment, nothing decoded."""
     from sdr2hdr.engine.lut import supports
     from sdr2hdr.io.frames import frame_plane
 
     with VideoReader(src) as reader:
-        info = reader.info
-        w, h = info.width - info.width % 2, info.height - info.height % 2
-        fast = fast_path(mapper, info, film_frames, lut, ConvertReport(src))
-        tracker = fast.tracker if isinstance(fast, AdaptiveTable) else getattr(mapper, "tracker", None)
-        if tracker is None:
+        w, h = even_size(reader.info)
+        fast = fast_path(mapper, reader.info, film_frames, lut, ConvertReport(src))
+        stateful = stateful_part(mapper, fast)
+        if stateful.tracker is None:
             yield from ((seg["index"], None) for seg in segs)
             return
-        for owner in (fast, mapper):  # the conversion starts both trackers fresh
-            if hasattr(owner, "tracker"):
-                owner.tracker.reset()
+        for owner in {id(mapper): mapper, id(stateful): stateful}.values():  # the conversion starts both afresh
+            owner.resume(None)
         yield segs[0]["index"], None
         k = 1
         for _, frame in reader.span(None, None):
             while k < len(segs) and frame.pts >= segs[k]["start"]:
-                yield segs[k]["index"], tracker.state()
+                yield segs[k]["index"], stateful.tracker.state()
                 k += 1
-            # the same views of the same frames as the conversion's path (engine.convert._pipeline)
-            if isinstance(fast, AdaptiveTable) and supports(frame.format.name):
+            # the same views of the same frames as the conversion's path (engine.pipeline)
+            if stateful is fast and supports(frame.format.name):
                 y, u, v = (frame_plane(frame, i, 8) for i in range(3))
                 fast.observe(y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2])
             else:
-                mapper._params(reader.rgb(frame)[:h, :w])
+                mapper.observe(reader.rgb(frame)[:h, :w])
         for seg in segs[k:]:
-            yield seg["index"], tracker.state()
+            yield seg["index"], stateful.tracker.state()
 
 
 def _run_local(src, parts, segs, records, mapper, film_frames, settings, bar) -> None:
@@ -261,64 +249,22 @@ def _run_local(src, parts, segs, records, mapper, film_frames, settings, bar) ->
             records[i] = convert_piece(src, parts, seg, mapper, film_frames, settings, state, bar)
 
 
-def _ray_init(address: str, workers: int | None):
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--ray needs Ray: pip install 'sdr2hdr[scale]'") from None
-    try:
-        if address == "local":
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise InputError(f"cannot start or reach the Ray cluster {address!r}: {str(exc).splitlines()[0]}") from None
-    return ray
-
-
 def _run_ray(address, workers, src, parts, segs, records, mapper, film_frames, settings, bar) -> None:
     """Pieces as Ray tasks (one CPU each); a piece starts as soon as its tracker state is known."""
-    ray = _ray_init(address, workers)
-    try:
+    with ray_session(address, workers) as ray:
         task = ray.remote(num_cpus=1, max_retries=0)(convert_piece)
         mapper_ref = ray.put(mapper)
         by_index = {seg["index"]: seg for seg in segs}
-        pending = {}
-
-        def collect(timeout):
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=timeout)
-            for ref in done:
-                pending.pop(ref)
-                try:
-                    rec = ray.get(ref)
-                except ray.exceptions.RayTaskError as exc:
-                    raise (exc.cause if isinstance(exc.cause, InputError) else exc) from None
-                records[rec["index"]] = rec
-                bar.add(rec["frames"])
-
-        for index, state in _tracker_states(src, mapper, segs, film_frames, settings.lut):
-            if index not in records:
-                pending[task.remote(src, parts, by_index[index], mapper_ref, film_frames, settings, state)] = index
-            if pending:
-                collect(0)
-        while pending:
-            collect(None)
-    finally:
-        ray.shutdown()
-
-
-class _FilmProgress(_Progress):
-    """One bar over the whole film: frames of pieces finished before a resume count as done from the start."""
-
-    def __init__(self, total: int, done: int, enabled: bool):
-        super().__init__(total, enabled, "converting")
-        if self.bar is not None and done:
-            self.bar.initial = self.bar.n = done
-            self.bar.refresh()
-
-    def add(self, frames: int) -> None:
-        if self.bar is not None:
-            self.bar.update(frames)
+        submitted = ((index, task.remote(src, parts, by_index[index], mapper_ref, film_frames, settings, state))
+                     for index, state in _tracker_states(src, mapper, segs, film_frames, settings.lut)
+                     if index not in records)
+        for _, ref in as_done(ray, submitted):
+            try:
+                rec = ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                raise (exc.cause if isinstance(exc.cause, InputError) else exc) from None
+            records[rec["index"]] = rec
+            bar.update(rec["frames"])
 
 
 def _packets(container, streams):
@@ -409,10 +355,7 @@ def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: St
     if done is not None:
         notify(f"already complete: {dst} was joined by the interrupted run; its work folder is now removed")
         return done
-    src, dst = check_paths(src, dst, overwrite)
-    if dst.suffix.lower() not in VIDEO_OUT_EXTENSIONS:
-        raise InputError(f"a video converts to one of {', '.join(sorted(VIDEO_OUT_EXTENSIONS))}, "
-                         f"not {dst.suffix or 'no extension'}")
+    src, dst = check_convert_paths(src, dst, overwrite, image=False)
     if mapper.frames > 1:
         raise InputError(f"{mapper.name} looks at {mapper.frames} frames at a time, so its segments would not join "
                          f"into the frames of one run; convert it without --resume, --segment-seconds or --ray")
@@ -424,7 +367,8 @@ def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: St
     parts = parts_dir(dst)
     records = _open_parts(parts, manifest, resume, notify)
     segs = manifest["plan"]["segments"]
-    bar = _FilmProgress(plan.frames, sum(r["frames"] for r in records.values()), progress)
+    # one bar over the film: frames of pieces finished before a resume count as done from the start
+    bar = Progress(plan.frames, progress, done=sum(r["frames"] for r in records.values()))
     try:
         if ray:
             _run_ray(ray, ray_workers, src, parts, segs, records, mapper, plan.frames, settings, bar)

@@ -2,24 +2,24 @@
 
 Modules: ``images`` (stills), ``media`` (opening and probing any video, SDR or HDR), ``frames`` (decoded frames as
 numpy), ``reader`` (VideoReader), ``writer`` (HDR10Writer, stream copy), ``hdr10`` (mastering display, light level,
-the MaxCLL SEI patch), ``display_matrix`` (rotation). The video names load on first use, so that importing the
-stills does not import PyAV.
+the MaxCLL SEI patch), ``display_matrix`` (rotation), ``atomic`` (whole-or-nothing writes), ``extensions`` (media
+file extensions). The video names load on first use, so that importing the stills does not import PyAV.
 """
 
 from importlib import import_module
 
+from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.images import (
-                               IMAGE_EXTENSIONS,
-                               SDR_IMAGE_EXTENSIONS,
-                               Image,
-                               read_exr,
-                               read_image,
-                               read_png,
-                               read_radiance,
-                               write_atomic,
-                               write_exr,
-                               write_png8,
-                               write_png16,
+    IMAGE_EXTENSIONS,
+    SDR_IMAGE_EXTENSIONS,
+    Image,
+    read_exr,
+    read_image,
+    read_png,
+    read_radiance,
+    write_exr,
+    write_png8,
+    write_png16,
 )
 
 _LAZY = {"HDR10Writer": "writer", "MasteringDisplay": "hdr10", "measure_light_level": "hdr10",

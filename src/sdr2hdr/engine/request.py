@@ -1,0 +1,144 @@
+"""One conversion request: every option of `sdr2hdr convert` and `api.convert`, checked once, then frozen.
+
+The CLI builds it from its parsed arguments, the API from keywords; the engine (engine.convert.run) takes it as
+it is. Nothing here imports torch or PyAV, so a bad option is refused before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdr2hdr.errors import InputError
+
+if TYPE_CHECKING:
+    from sdr2hdr.io.hdr10 import MasteringDisplay
+
+METHODS = ("bt2408", "bt2446a", "bt2446c")
+QUALITY = ("fast", "balanced", "best")
+PRECISIONS = ("fp32", "bf16", "fp16")
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or darker is already a different picture
+SEGMENT_OPTIONS = ("resume", "segment_seconds", "ray", "ray_workers")  # convert's, not batch's (it spreads files)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How every frame is encoded (sent to Ray workers as is); the peak is given once, as ``peak_nits``."""
+
+    crf: float | None = None
+    qp: int | None = None
+    preset: str = "fast"
+    peak_nits: float = 1000.0
+    lut: bool | None = None
+    x265_params: str = ""
+
+    @property
+    def mastering(self) -> MasteringDisplay:
+        """The HDR10 mastering display written into the stream: P3-D65 with the request's peak."""
+        from sdr2hdr.io.hdr10 import MasteringDisplay
+
+        return MasteringDisplay(max_nits=self.peak_nits)
+
+
+@dataclass(frozen=True)
+class ConvertRequest:
+    """What to convert and how; the constructor refuses values and combinations the converter cannot honour."""
+
+    input: Path
+    output: Path
+    method: str | None = None
+    model: str | None = None
+    source_tmo: str | None = None
+    quality: str = "fast"
+    weights: Path | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    tile: int = 512
+    peak_nits: float = 1000.0
+    exposure: float = 0.0
+    crf: float | None = None
+    qp: int | None = None
+    preset: str = "fast"
+    exact: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+    max_frames: int | None = None
+    resume: bool = False
+    segment_seconds: float | None = None
+    ray: str | None = None
+    ray_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("input", "output", "weights"):  # str or PathLike in, Path kept
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(os.fspath(value)))
+        _check_choices(self)
+        _check_numbers(self)
+        _check_combinations(self)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ConvertRequest:
+        """From `sdr2hdr convert`'s parsed arguments (argparse's dest names are the field names)."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+    @property
+    def segmented(self) -> bool:
+        """Converted in keyframe segments (engine.segments) rather than in one run."""
+        return bool(self.resume or self.segment_seconds or self.ray)
+
+    def settings(self, lut: bool | None) -> Settings:
+        """The encoding settings, with the code-table choice the mapper selection made."""
+        return Settings(crf=self.crf, qp=self.qp, preset=self.preset, peak_nits=self.peak_nits, lut=lut)
+
+
+def convert_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The conversion options in parsed arguments, paths and segment options left out: what `batch` applies to
+    every file (as keywords of api.convert)."""
+    skip = {"input", "output", *SEGMENT_OPTIONS}
+    return {f.name: getattr(args, f.name) for f in fields(ConvertRequest) if f.name not in skip}
+
+
+def _check_choices(r: ConvertRequest) -> None:
+    """Names that must be one of a list."""
+    for value, allowed, what in ((r.method, METHODS, "method"), (r.quality, QUALITY, "quality"),
+                                 (r.precision, PRECISIONS, "precision"), (r.preset, PRESETS, "x265 preset")):
+        if value is not None and value not in allowed:
+            raise InputError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+
+
+def _check_numbers(r: ConvertRequest) -> None:
+    """Numbers that must lie in a range."""
+    for name, value in (("qp", r.qp), ("crf", r.crf)):
+        if value is not None and not 0 <= value <= 51:
+            raise InputError(f"--{name} must be in 0..51, got {value}")
+    if not 100.0 <= r.peak_nits <= 10000.0:  # NaN fails both comparisons too
+        raise InputError(f"--peak-nits must be in 100..10000 cd/m2 (PQ ends at 10000), got {r.peak_nits}")
+    if not -EXPOSURE_STOPS <= r.exposure <= EXPOSURE_STOPS:  # NaN fails both comparisons too
+        raise InputError(f"--exposure must be in -{EXPOSURE_STOPS:g}..{EXPOSURE_STOPS:g} stops, got {r.exposure}")
+    for name, value in (("tile", r.tile), ("max_frames", r.max_frames)):
+        if value is not None and not value > 0:
+            raise InputError(f"{name} must be positive, got {value}")
+
+
+def _check_combinations(r: ConvertRequest) -> None:
+    """Options that exclude or need one another."""
+    if sum(x is not None for x in (r.method, r.model, r.source_tmo)) > 1:
+        raise InputError("method, model and source_tmo are alternatives; give at most one")
+    if r.crf is not None and r.qp is not None:
+        raise InputError("crf and qp are alternatives; give at most one")
+    if r.weights is not None and r.model is None:
+        raise InputError("--weights needs --model")
+    if r.quality != "fast" and (r.model is not None or r.method is not None or r.source_tmo is not None):
+        raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
+    from sdr2hdr.engine.paths import is_image_path
+
+    if r.segmented and (is_image_path(r.input) or r.max_frames):
+        raise InputError("--resume, --segment-seconds and --ray are for whole videos; leave them out for an image "
+                         "or with --max-frames")
+    if r.ray_workers and r.ray != "local":
+        raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")

@@ -20,12 +20,10 @@ from functools import partial
 from pathlib import Path
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.extensions import SDR_IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
-#: containers people keep SDR video in (anything PyAV decodes would do; these are the ones a folder scan takes)
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".ts", ".mts", ".m2ts", ".mpg", ".mpeg",
-                    ".wmv", ".flv", ".3gp", ".y4m")
-#: SDR stills; EXR and Radiance .hdr are HDR already and are left alone
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: SDR stills a folder scan takes; EXR and Radiance .hdr are HDR already and are left alone
+SDR_STILLS = SDR_IMAGE_EXTENSIONS | {".png"}
 SUMMARY_NAME = "sdr2hdr-batch"
 
 
@@ -69,7 +67,7 @@ def plan(in_dir: str | os.PathLike, out_dir: str | os.PathLike, video_ext: str =
         ext = path.suffix.lower()
         if ext in VIDEO_EXTENSIONS:
             found.append((rel, video_ext))
-        elif ext in IMAGE_EXTENSIONS:
+        elif ext in SDR_STILLS:
             found.append((rel, ".png"))
     taken: dict[Path, int] = {}
     for rel, suffix in found:
@@ -197,8 +195,8 @@ def _checked_plan(in_dir: Path, out_dir: Path, video_ext: str) -> list[Job]:
         raise InputError(f"the output folder's parent does not exist: {out_dir.parent}")
     jobs = plan(in_dir, out_dir, video_ext)
     if not jobs:
-        raise InputError(f"no videos or images under {in_dir} (looked for {', '.join(VIDEO_EXTENSIONS)}, "
-                         f"{', '.join(IMAGE_EXTENSIONS)})")
+        raise InputError(f"no videos or images under {in_dir} (looked for "
+                         f"{', '.join(sorted(VIDEO_EXTENSIONS))}, {', '.join(sorted(SDR_STILLS))})")
     return jobs
 
 

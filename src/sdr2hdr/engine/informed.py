@@ -20,7 +20,8 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
                     exposure: float = 0.0) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
     is a trim in stops on its output light."""
-    from sdr2hdr.engine.mappers import exposure_note, peak_limited, pq_code
+    from sdr2hdr.color import pq_code
+    from sdr2hdr.engine.mappers import exposure_note, peak_limited
     from sdr2hdr.engine.stream import ClassicalStream
     from sdr2hdr.models.weights import load_weights, shipped_weights
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse

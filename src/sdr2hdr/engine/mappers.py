@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sdr2hdr.color import pq_inverse_eotf, pq_trim
+from sdr2hdr.color import pq_code, pq_trim
 from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
 from sdr2hdr.errors import InputError
 
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 def exposure_note(exposure: float) -> str:
     """How a mapper's description names a brightness trim ('' without one)."""
     return f", exposure {exposure:+g} stops" if exposure else ""
-
-
-def pq_code(nits: float) -> float:
-    """The PQ code value of a luminance in cd/m2 (a peak's limit on the mapped code values)."""
-    return float(pq_inverse_eotf(np.array([nits], dtype=np.float64))[0])
 
 
 def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,

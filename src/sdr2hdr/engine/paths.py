@@ -6,10 +6,7 @@ import os
 from pathlib import Path
 
 from sdr2hdr.errors import InputError
-from sdr2hdr.io.images import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS
-
-VIDEO_OUT_EXTENSIONS = {".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}
-IMAGE_OUT_EXTENSIONS = {".png", ".exr"}
+from sdr2hdr.io.extensions import IMAGE_EXTENSIONS, IMAGE_OUT_EXTENSIONS, SDR_IMAGE_EXTENSIONS, VIDEO_OUT_EXTENSIONS
 
 
 def is_image_path(path: str | os.PathLike) -> bool:

@@ -35,12 +35,13 @@ from pathlib import Path
 
 import av
 
+from sdr2hdr.color import even_size
 from sdr2hdr.engine.cluster import as_done, ray_session
 from sdr2hdr.engine.paths import check_convert_paths
 from sdr2hdr.engine.report import ConvertReport, Progress
 from sdr2hdr.engine.request import Settings
 from sdr2hdr.engine.stream import StreamMapper
-from sdr2hdr.engine.video import convert_span, even_size, fast_path, stateful_part
+from sdr2hdr.engine.video import convert_span, fast_path, stateful_part
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.display_matrix import read_display_matrix, set_display_matrix
@@ -216,7 +217,7 @@ def _tracker_states(src: Path, mapper: StreamMapper, segs: list[dict], film_fram
     from sdr2hdr.io.frames import frame_plane
 
     with VideoReader(src) as reader:
-        w, h = even_size(reader.info)
+        w, h = even_size(reader.info.width, reader.info.height)
         fast = fast_path(mapper, reader.info, film_frames, lut, ConvertReport(src))
         stateful = stateful_part(mapper, fast)
         if stateful.tracker is None:

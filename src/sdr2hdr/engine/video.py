@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from sdr2hdr.engine.mappers import pq_code
+from sdr2hdr.color import even_size, pq_code
 from sdr2hdr.engine.paths import check_convert_paths
 from sdr2hdr.engine.pipeline import pipeline
 from sdr2hdr.engine.report import ConvertReport, Progress
@@ -31,15 +31,10 @@ from sdr2hdr.io.writer import MIN_SIDE, HDR10Writer
 DEFAULT_MASTERING = MasteringDisplay()  # P3-D65, 1000 cd/m2 (frozen: safe to share as a default)
 
 
-def even_size(info: VideoInfo) -> tuple[int, int]:
-    """The picture size 4:2:0 can carry: the input's, less a last odd column or row."""
-    return info.width - info.width % 2, info.height - info.height % 2
-
-
 def fast_path(mapper: StreamMapper, info: VideoInfo, total: int | None, lut: bool | None,
               report: ConvertReport) -> Any:
     """The code table the mapper offers for this source and clip length (``lut``: see convert_video), or None."""
-    w, h = even_size(info)
+    w, h = even_size(info.width, info.height)
     t = time.perf_counter()
     fast = mapper.code_table(info.pix_fmt, info.matrix, info.full_range, None if total is None else total * w * h,
                              lut)
@@ -119,7 +114,7 @@ def _start(reader: VideoReader, dst: Path, mapper: StreamMapper, notify: Callabl
     """The job's report with the output size; refuses what x265 cannot encode, notes crops and gamut changes."""
     info = reader.info
     report = ConvertReport(dst)
-    w, h = even_size(info)
+    w, h = even_size(info.width, info.height)
     if (w, h) != (info.width, info.height):
         sides = " and ".join(side for side, odd in (("column", w != info.width), ("row", h != info.height)) if odd)
         _note(report, notify, "note", f"{info.width}x{info.height} has an odd side; 4:2:0 needs even sizes, so "
@@ -162,7 +157,7 @@ def convert_span(reader: VideoReader, dst: str | os.PathLike, mapper: StreamMapp
     report and the state after the last frame (None for stateless mappers). ``cache``: a dict kept between the
     pieces of one process, so a code table is built once and not again for each piece.
     """
-    w, h = even_size(reader.info)
+    w, h = even_size(reader.info.width, reader.info.height)
     report = ConvertReport(Path(dst), width=w * mapper.scale, height=h * mapper.scale)
     lut = False if reader.needs_gamut_conversion else settings.lut  # tables read Y'CbCr without that conversion
     # the cache keeps the mapper itself, so its id cannot be reused by another mapper while the entry lives

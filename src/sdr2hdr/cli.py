@@ -12,6 +12,7 @@ from pathlib import Path
 from sdr2hdr.argtypes import in_range, positive
 from sdr2hdr.engine.request import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
 from sdr2hdr.errors import CliParser, InputError, run_cli
+from sdr2hdr.io.codecs import CODECS, TRANSFERS
 
 
 def _add_convert(sub) -> None:
@@ -48,7 +49,9 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="run the model on overlapping tiles of this size (default 512)")
     # 10000 cd/m2 is the top of PQ; below 100 the HDR master would be dimmer than SDR reference white
     p.add_argument("--peak-nits", type=in_range(100.0, 10000.0, " cd/m2"), default=1000.0,
-                   help="mastering display peak in cd/m2, 100..10000; output is limited to it (default 1000)")
+                   help="mastering display peak in cd/m2, 100..10000; the graded signal is limited to it, the "
+                        "declared MaxCLL is measured on the decoded file (lossy coding can overshoot it at a few "
+                        "pixels; docs/usage.md, Delivery) (default 1000)")
     p.add_argument("--exposure", type=in_range(-EXPOSURE_STOPS, EXPOSURE_STOPS, " stops"), default=0.0,
                    metavar="STOPS",
                    help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
@@ -57,12 +60,28 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
     p.add_argument("--preset", choices=PRESETS, default="fast", help="x265 preset (default fast)")
+    add_delivery_options(p)
     p.add_argument("--exact", action="store_true",
                    help="classical methods: map every pixel in float with interpolated chroma instead of the "
                         "8-bit code table (several times slower, differs by a 10-bit code or two at colour edges)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
+
+
+def add_delivery_options(p: argparse.ArgumentParser) -> None:
+    """--codec, --transfer, --bits, --alt-transfer-sei: what the video output is delivered as (io.codecs)."""
+    d = p.add_argument_group("delivery")
+    d.add_argument("--codec", choices=tuple(CODECS), default="hevc",
+                   help="hevc (x265 Main10, default), av1 (SVT-AV1 10-bit, about 4x faster), prores (422 HQ) or "
+                        "prores4444 (.mov/.mkv) and ffv1 (lossless, .mkv) for mezzanine")
+    d.add_argument("--transfer", choices=TRANSFERS, default="pq",
+                   help="pq (HDR10, default) or hlg (BT.2100 HLG at 1000 cd/m2, arib-std-b67; no static metadata)")
+    d.add_argument("--bits", type=int, choices=(10, 12), default=None,
+                   help="sample bit depth (default 10; 12 with --codec ffv1)")
+    d.add_argument("--alt-transfer-sei", action="store_true",
+                   help="HLG in HEVC: declare BT.2020 in the stream header for older decoders and HLG in the "
+                        "alternative-transfer SEI")
 
 
 def add_segment_options(p: argparse.ArgumentParser) -> None:
@@ -95,8 +114,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     for note in report.notes:
         if note.startswith("global inverse"):
             print(f"note: {note}")
-    print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, HEVC Main10 HDR10 "
-          f"({report.mapping}), MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2, "
+    light = (f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2" if report.max_cll or report.max_fall
+             else "no static metadata (HLG)")
+    print(f"wrote {report.output}: {report.frames} frames {report.width}x{report.height}, {report.delivery} "
+          f"({report.mapping}), {light}, "
           f"{report.fps:.1f} frames/s (decode {s['decode']:.1f} s, convert {s['convert']:.1f} s, "
           f"encode {s['encode']:.1f} s)")
     return 0

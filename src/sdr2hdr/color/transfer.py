@@ -44,6 +44,7 @@ __all__ = [
     "hlg_inverse_oetf",
     "hlg_ootf",
     "hlg_eotf",
+    "hlg_inverse_eotf",
     "hlg_system_gamma",
     "bt1886_eotf",
     "bt1886_inverse_eotf",
@@ -293,6 +294,35 @@ def hlg_eotf(E_p_rgb: Array, Lw: float = 1000.0, Lb: float = 0.0, axis: int | No
     beta = math.sqrt(3 * (Lb / Lw) ** (1 / gamma))
     lifted = B.maximum((1 - beta) * E_p + beta, 0.0)
     return hlg_ootf(hlg_inverse_oetf(lifted), Lw=Lw, Lb=Lb, axis=axis)
+
+
+def hlg_inverse_eotf(F_d_rgb: Array, Lw: float = 1000.0, axis: int | None = None) -> Array:
+    """HLG inverse EOTF: display light to the HLG signal (BT.2100 Table 5, black at 0 cd/m2).
+
+    The inverse OOTF first (``Y_S = (Y_D / Lw) ** (1 / gamma)``, ``E = F_D / (Lw Y_S ** (gamma - 1))``, the way
+    BT.2408 takes a PQ grade to HLG), then the OETF. Display light above ``Lw`` maps past signal 1.0; callers clip.
+
+    Args:
+        F_d_rgb: display-linear BT.2020 RGB in cd/m2; negatives clip to 0.
+        Lw: nominal peak of the display in cd/m2 (sets the system gamma: 1.2 at 1000).
+        axis: colour axis (default -1 for numpy, -3 for torch).
+
+    Returns:
+        The HLG R'G'B' signal, same shape and type.
+
+    Shape:
+        3 channels on ``axis``, as ``hlg_ootf``.
+
+    >>> hlg_inverse_eotf(np.array([1000.0, 1000.0, 1000.0])).round(6).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    F = B.clip(B.as_float(F_d_rgb), 0.0, None)
+    ax = B.channel_axis(F, axis)
+    gamma = hlg_system_gamma(Lw)
+    Yd = _luminance_2020(F, ax) / Lw
+    # E = F / (Lw Ys^(gamma-1)) with Ys = Yd^(1/gamma): one power of Yd; black stays black
+    scale = B.spow(B.maximum(Yd, 1e-12), (1 - gamma) / gamma) / Lw
+    return hlg_oetf(F * scale)
 
 
 def _bt1886_constants(Lw: float, Lb: float) -> tuple[float, float]:

@@ -64,6 +64,6 @@ def run(request: ConvertRequest, notify: Callable[[str], None] = print) -> Conve
         settings = r.settings(choice.lut)
         report = convert_video(r.input, r.output, mapper, overwrite=r.overwrite, crf=r.crf, qp=r.qp,
                                preset=r.preset, mastering=settings.mastering, progress=not r.quiet,
-                               max_frames=r.max_frames, lut=choice.lut, notify=notify)
+                               max_frames=r.max_frames, lut=choice.lut, notify=notify, settings=settings)
     report.mapping = mapper.description
     return report

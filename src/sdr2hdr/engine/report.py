@@ -20,6 +20,7 @@ class ConvertReport:
     seconds: dict = field(default_factory=lambda: {"decode": 0.0, "convert": 0.0, "encode": 0.0, "total": 0.0})
     notes: list = field(default_factory=list)
     mapping: str = ""  # the mapper's description, e.g. "bt2446c (classical, peak 1000 cd/m2)"
+    delivery: str = "HEVC Main10 HDR10"  # what the video was written as (codec and transfer)
 
     @property
     def fps(self) -> float:

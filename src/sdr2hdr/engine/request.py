@@ -35,6 +35,10 @@ class Settings:
     peak_nits: float = 1000.0
     lut: bool | None = None
     x265_params: str = ""
+    codec: str = "hevc"
+    transfer: str = "pq"
+    bits: int | None = None
+    alt_transfer_sei: bool = False
 
     @property
     def mastering(self) -> MasteringDisplay:
@@ -71,6 +75,10 @@ class ConvertRequest:
     segment_seconds: float | None = None
     ray: str | None = None
     ray_workers: int | None = None
+    codec: str = "hevc"
+    transfer: str = "pq"
+    bits: int | None = None
+    alt_transfer_sei: bool = False
 
     def __post_init__(self) -> None:
         for name in ("input", "output", "weights"):  # str or PathLike in, Path kept
@@ -93,7 +101,9 @@ class ConvertRequest:
 
     def settings(self, lut: bool | None) -> Settings:
         """The encoding settings, with the code-table choice the mapper selection made."""
-        return Settings(crf=self.crf, qp=self.qp, preset=self.preset, peak_nits=self.peak_nits, lut=lut)
+        return Settings(crf=self.crf, qp=self.qp, preset=self.preset, peak_nits=self.peak_nits, lut=lut,
+                        codec=self.codec, transfer=self.transfer, bits=self.bits,
+                        alt_transfer_sei=self.alt_transfer_sei)
 
 
 def convert_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -142,3 +152,20 @@ def _check_combinations(r: ConvertRequest) -> None:
                          "or with --max-frames")
     if r.ray_workers and r.ray != "local":
         raise InputError("--ray-workers sets the size of a local cluster; it needs --ray local")
+    _check_delivery(r, is_image_path(r.output))
+
+
+def _check_delivery(r: ConvertRequest, image: bool) -> None:
+    """Codec, transfer and bit depth: what the output container and the segmented run can hold."""
+    from sdr2hdr.io.codecs import check_delivery
+
+    default = (r.codec, r.transfer, r.bits, r.alt_transfer_sei) == ("hevc", "pq", None, False)
+    if image:
+        if not default:
+            raise InputError("--codec, --transfer, --bits and --alt-transfer-sei are for videos; an image output "
+                             "is PQ PNG or linear EXR")
+        return
+    check_delivery(r.output.suffix.lower(), r.codec, r.transfer, r.bits, alt_transfer_sei=r.alt_transfer_sei)
+    if r.segmented and (r.codec, r.transfer) != ("hevc", "pq"):
+        raise InputError("--resume, --segment-seconds and --ray write HEVC PQ pieces; leave them out for "
+                         f"--codec {r.codec} --transfer {r.transfer}")

@@ -23,6 +23,7 @@ from sdr2hdr.engine.stream import StreamMapper
 from sdr2hdr.engine.threads import single_threaded
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.atomic import write_atomic
+from sdr2hdr.io.codecs import delivery_label
 from sdr2hdr.io.hdr10 import MasteringDisplay
 from sdr2hdr.io.media import VideoInfo, estimate_frames
 from sdr2hdr.io.reader import VideoReader
@@ -70,24 +71,30 @@ def _writer(path: str | os.PathLike, reader: VideoReader, report: ConvertReport,
         if copy else {}
     return HDR10Writer(path, report.width, report.height, info.time_base, info.rate, crf=settings.crf,
                        qp=settings.qp, preset=settings.preset, mastering=mastering,
-                       x265_params=settings.x265_params, language=reader.stream.metadata.get("language"), **extra)
+                       x265_params=settings.x265_params, language=reader.stream.metadata.get("language"),
+                       codec=settings.codec, transfer=settings.transfer, bits=settings.bits,
+                       alt_transfer_sei=settings.alt_transfer_sei, **extra)
 
 
 def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper, *, overwrite: bool = False,
                   crf: float | None = None, qp: int | None = None, preset: str = "fast",
                   mastering: MasteringDisplay = DEFAULT_MASTERING, progress: bool = True,
                   max_frames: int | None = None, notify: Callable[[str], None] = print,
-                  lut: bool | None = None, x265_params: str = "") -> ConvertReport:
+                  lut: bool | None = None, x265_params: str = "", settings: Settings | None = None) -> ConvertReport:
     """Convert an SDR video to HDR10 HEVC; audio and subtitles are copied; the output appears only when complete.
 
     ``lut``: run a classical mapping on 8-bit 4:2:0 sources through a code-value table (engine.lut; True), per
     pixel in float (False), or the table when the clip is long enough to repay building it (None).
+    ``settings``: the request's encoding settings (codec, transfer, ...), which then replace the keywords above.
     """
     src, dst = check_convert_paths(src, dst, overwrite, image=False)
-    settings = Settings(crf=crf, qp=qp, preset=preset, peak_nits=mastering.max_nits, lut=lut,
-                        x265_params=x265_params)
+    if settings is None:
+        settings = Settings(crf=crf, qp=qp, preset=preset, peak_nits=mastering.max_nits, lut=lut,
+                            x265_params=x265_params)
+    mastering, lut = settings.mastering, settings.lut
     with VideoReader(src) as reader:
         report = _start(reader, dst, mapper, notify)
+        report.delivery = delivery_label(settings.codec, settings.transfer)
         total = estimate_frames(reader.info)
         if max_frames:
             total = min(total or max_frames, max_frames)

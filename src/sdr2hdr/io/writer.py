@@ -1,4 +1,4 @@
-"""The HDR10 writer: HEVC Main10 yuv420p10le with BT.2020 / SMPTE ST 2084 / BT.2020 NCL tags, the ST 2086
+"""The HDR writer: HEVC Main10 (or AV1, ProRes, FFV1) with BT.2020 / PQ (or HLG) / BT.2020 NCL tags, the ST 2086
 mastering display, CTA-861.3 MaxCLL / MaxFALL measured on the frames written, audio and subtitles copied unchanged."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import rgb_to_yuv420
+from sdr2hdr.color import hlg_inverse_eotf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.codecs import CODECS, TRC_CODE, pix_fmt, svt_mastering
+from sdr2hdr.io.container_hdr import write_container_hdr10
 from sdr2hdr.io.display_matrix import set_display_matrix
 from sdr2hdr.io.frames import frame_plane, frame_to_rgb
 from sdr2hdr.io.hdr10 import (
@@ -22,7 +24,7 @@ from sdr2hdr.io.hdr10 import (
     patch_content_light_level,
     sei_safe_light_level,
 )
-from sdr2hdr.io.media import TRC_PQ, error_reason, file_url
+from sdr2hdr.io.media import error_reason, file_url
 
 # H.273 code points the output is tagged with
 PRIMARIES_BT2020, MATRIX_BT2020NCL, RANGE_LIMITED = 9, 9, 1
@@ -53,38 +55,38 @@ def copy_stream(out: av.container.OutputContainer, src: av.stream.Stream, fmt: s
 
 
 class HDR10Writer:
-    """Encode BT.2020 PQ frames to HEVC Main10 with HDR10 metadata, copying other streams unchanged."""
+    """Encode BT.2020 PQ frames to an HDR file (HEVC by default; AV1, ProRes or FFV1, PQ or HLG) with its
+    metadata, copying other streams unchanged."""
 
     def __init__(self, path: str | os.PathLike, width: int, height: int, time_base: Fraction,
                  rate: Fraction | None, copy_from: Iterable[av.stream.Stream] = (), crf: float | None = None,
                  qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay | None = None,
                  x265_params: str = "", language: str | None = None,
-                 sample_aspect_ratio: Fraction | None = None) -> None:
-        mastering = mastering if mastering is not None else MasteringDisplay()
+                 sample_aspect_ratio: Fraction | None = None, codec: str = "hevc", transfer: str = "pq",
+                 bits: int | None = None, alt_transfer_sei: bool = False) -> None:
+        self.mastering = mastering if mastering is not None else MasteringDisplay()
         self.path = str(path)
         self.width, self.height = width, height
+        self.codec, self.transfer, self.alt_transfer_sei = CODECS[codec], transfer, alt_transfer_sei
+        self.pix_fmt = pix_fmt(codec, bits)
         fmt = Path(path).suffix.lower()
         self._out = av.open(file_url(self.path), "w", format=container_format(fmt), options=muxer_options(fmt))
         try:
-            self.stream = self._out.add_stream("libx265", rate=rate or Fraction(25))
+            self.stream = self._out.add_stream(self.codec.encoder, rate=rate or Fraction(25))
             cc = self.stream.codec_context
-            cc.width, cc.height, cc.pix_fmt = width, height, "yuv420p10le"
+            cc.width, cc.height, cc.pix_fmt = width, height, self.pix_fmt
             if sample_aspect_ratio and sample_aspect_ratio != 1:  # non-square pixels stay non-square
                 cc.sample_aspect_ratio = sample_aspect_ratio
             cc.time_base = time_base
             self.stream.time_base = time_base
-            cc.color_primaries, cc.color_trc = PRIMARIES_BT2020, TRC_PQ
+            trc = "bt2020-10" if alt_transfer_sei else transfer
+            cc.color_primaries, cc.color_trc = PRIMARIES_BT2020, TRC_CODE[trc]
             cc.colorspace, cc.color_range = MATRIX_BT2020NCL, RANGE_LIMITED
-            rc = f"qp={qp}" if qp is not None else f"crf={crf if crf is not None else 18}"
-            params = ["hdr10=1", "repeat-headers=1", "hdr10-opt=0", f"master-display={mastering.x265()}",
-                      f"max-cll={CLL_SENTINEL[0]},{CLL_SENTINEL[1]}", "colorprim=bt2020",
-                      "transfer=smpte2084", "colormatrix=bt2020nc", "range=limited", "log-level=error", rc]
-            if x265_params:
-                params.append(x265_params)
-            self.stream.options = {"x265-params": ":".join(params), "preset": preset}
+            self.stream.options = encoder_options(codec, transfer, self.mastering, crf=crf, qp=qp, preset=preset,
+                                                  x265_params=x265_params, alt_transfer_sei=alt_transfer_sei)
             if language:
                 self.stream.metadata["language"] = language
-            if fmt in (".mp4", ".mov", ".m4v"):
+            if fmt in (".mp4", ".mov", ".m4v") and codec == "hevc":
                 self.stream.codec_tag = "hvc1"  # the tag Apple players require for HEVC in MP4
             self._copied = {}
             self.dropped: list[str] = []
@@ -96,9 +98,11 @@ class HDR10Writer:
         self.frames_written = 0
         self.display_matrix: bytes | None = None  # the input's rotation, set before close()
         # MaxCLL / MaxFALL are measured on what a player will see: each packet is decoded again as it leaves the
-        # encoder, so lossy-coding overshoot at edges is counted, at the cost of one HEVC decode per frame.
-        self._decoder = av.CodecContext.create("hevc", "r")
-        self._decoder.thread_type = "AUTO"
+        # encoder, so lossy-coding overshoot at edges is counted, at the cost of one decode per frame. HLG
+        # carries no static metadata (its signal is relative to the display), so nothing is measured for it.
+        self._decoder = av.CodecContext.create(self.codec.decoder, "r") if transfer == "pq" else None
+        if self._decoder is not None:
+            self._decoder.thread_type = "AUTO"
 
     def _add_copies(self, copy_from, fmt: str) -> None:
         """Output streams for the audio and subtitle streams copied unchanged."""
@@ -113,20 +117,36 @@ class HDR10Writer:
 
     def write_planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None) -> None:
         """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""
+        if self.transfer == "hlg":
+            y, u, v = hlg_planes_from_pq(y, u, v)
         frame = av.VideoFrame(self.width, self.height, "yuv420p10le")
         for plane, data in zip(frame.planes, (y, u, v)):
             per_line = plane.line_size // 2
             buf = np.frombuffer(memoryview(plane), dtype="<u2").reshape(-1, per_line)
             # the frame buffer is writable memory owned by FFmpeg: fill it in place instead of copying twice
             np.copyto(buf[: data.shape[0], : data.shape[1]], data, casting="unsafe")
+        if self.pix_fmt != "yuv420p10le":  # 4:2:2 / 4:4:4 / 12 bits: a re-layout only, no colour changes
+            frame = frame.reformat(format=self.pix_fmt)
         frame.pts = pts if pts is not None else self.frames_written
         frame.time_base = self.stream.codec_context.time_base
         for packet in self.stream.encode(frame):
-            self._measure(packet)
-            self._out.mux(packet)
+            self._mux(packet)
         self.frames_written += 1
 
+    def _mux(self, packet: av.Packet) -> None:
+        if self.codec.name.startswith("prores"):
+            tag_prores_colour(packet, TRC_CODE["bt2020-10" if self.alt_transfer_sei else self.transfer])
+        self._measure(packet)
+        self._out.mux(packet)
+
     def _measure(self, packet: av.Packet | None) -> None:
+        if self._decoder is None:
+            return
+        if not self._decoder.is_open:
+            # FFV1 version 3 keeps its configuration in the extradata, and its decoder needs the size to open
+            cc = self.stream.codec_context
+            self._decoder.extradata = cc.extradata
+            self._decoder.width, self._decoder.height, self._decoder.pix_fmt = cc.width, cc.height, cc.pix_fmt
         for decoded in self._decoder.decode(packet):
             if decoded.format.name == "yuv420p10le":
                 self.level.update_from_yuv420(*(frame_plane(decoded, i, 10) for i in range(3)))
@@ -150,13 +170,18 @@ class HDR10Writer:
 
         ``patch=False`` leaves the sentinel in place, for a piece of a film patched after joining."""
         for packet in self.stream.encode(None):
-            self._measure(packet)
-            self._out.mux(packet)
+            self._mux(packet)
         self._measure(None)
         self._out.close()
-        cll = sei_safe_light_level(round(self.level.max_cll), round(self.level.max_fall))
-        if patch:
-            patch_content_light_level(self.path, *cll)
+        if self.transfer != "pq":
+            cll = (0, 0)
+        else:
+            cll = sei_safe_light_level(round(self.level.max_cll), round(self.level.max_fall))
+            if patch:
+                if not write_light_level(self.path, self.codec.name, self.mastering, cll):
+                    self.dropped.append(f"MaxCLL {cll[0]} / MaxFALL {cll[1]} and the mastering display are not "
+                                        f"written: {self.codec.label} in a {Path(self.path).suffix} file has no "
+                                        f"place for them here; --codec hevc or av1 carries them")
         if self.display_matrix is not None and not set_display_matrix(self.path, self.display_matrix):
             self.dropped.append(f"the input's rotation is not kept: a {Path(self.path).suffix} file has no place "
                                 f"for it; write .mkv or .mp4 to keep it")
@@ -183,3 +208,80 @@ def muxer_options(ext: str) -> dict[str, str]:
     if ext in (".mp4", ".mov", ".m4v"):
         options["movflags"] = "+write_colr"
     return options
+
+
+_SVT_PRESETS = {"ultrafast": 13, "superfast": 12, "veryfast": 11, "faster": 10, "fast": 10, "medium": 8,
+                "slow": 6, "slower": 4, "veryslow": 2, "placebo": 1}
+AV1_DEFAULT_CRF = 30  # SVT-AV1's scale (0..63); near x265 CRF 18 in PSNR on our outputs (docs/usage.md)
+
+
+def encoder_options(codec: str, transfer: str, mastering: MasteringDisplay, *, crf: float | None, qp: int | None,
+                    preset: str, x265_params: str = "", alt_transfer_sei: bool = False) -> dict[str, str]:
+    """The FFmpeg encoder options of an output: rate control, speed and the in-stream HDR metadata."""
+    if codec == "hevc":
+        rc = f"qp={qp}" if qp is not None else f"crf={crf if crf is not None else 18}"
+        params = ["repeat-headers=1", "colorprim=bt2020", "colormatrix=bt2020nc", "range=limited", "log-level=error",
+                  rc]
+        if transfer == "pq":
+            params += ["hdr10=1", "hdr10-opt=0", f"master-display={mastering.x265()}",
+                       f"max-cll={CLL_SENTINEL[0]},{CLL_SENTINEL[1]}", "transfer=smpte2084"]
+        elif alt_transfer_sei:  # BT.2020 in the VUI for older decoders, HLG preferred through the SEI
+            params += ["transfer=bt2020-10", "atc-sei=18"]
+        else:
+            params += ["transfer=arib-std-b67"]
+        if x265_params:
+            params.append(x265_params)
+        return {"x265-params": ":".join(params), "preset": preset}
+    if codec == "av1":
+        os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 logs its settings to stderr by default
+        options = {"preset": str(_SVT_PRESETS.get(preset, 10)),
+                   "crf": str(round(crf if crf is not None else qp if qp is not None else AV1_DEFAULT_CRF))}
+        if transfer == "pq":
+            options["svtav1-params"] = (f"mastering-display={svt_mastering(mastering)}:"
+                                        f"content-light={CLL_SENTINEL[0]},{CLL_SENTINEL[1]}")
+        return options
+    if codec.startswith("prores"):
+        return {"profile": "4" if codec == "prores4444" else "3", "vendor": "apl0"}
+    return {"level": "3", "slicecrc": "1", "slices": "4"}  # FFV1 version 3: sliced, checksummed
+
+
+def write_light_level(path: str | os.PathLike, codec: str, mastering: MasteringDisplay,
+                      cll: tuple[int, int]) -> bool:
+    """Write the measured MaxCLL / MaxFALL into a closed file: over the sentinel of HEVC's SEI or AV1's metadata
+    OBU, and with the mastering display into the container where it has a place for them; False if neither."""
+    if codec == "hevc":
+        patch_content_light_level(path, *cll)
+    elif codec == "av1":
+        patch_av1_light_level(path, *cll)
+    return write_container_hdr10(path, mastering, *cll) or CODECS[codec].static_in_stream
+
+
+def patch_av1_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) -> int:
+    """Replace the sentinel in every AV1 HDR_CLL metadata OBU of a file (AV1 has no emulation prevention, so any
+    value has the same length); returns the count."""
+    # metadata_type 1 (HDR_CLL), the two 16-bit values, then the OBU's trailing bits
+    old = bytes([1, *CLL_SENTINEL[0].to_bytes(2, "big"), *CLL_SENTINEL[1].to_bytes(2, "big"), 0x80])
+    new = bytes([1, *int(max_cll).to_bytes(2, "big"), *int(max_fall).to_bytes(2, "big"), 0x80])
+    data = Path(path).read_bytes()
+    count = data.count(old)
+    if count == 0:
+        raise RuntimeError(f"no AV1 content light level metadata found in {path}")
+    Path(path).write_bytes(data.replace(old, new))
+    return count
+
+
+def hlg_planes_from_pq(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """10-bit 4:2:0 BT.2020 PQ planes to HLG ones at the 1000 cd/m2 nominal peak (BT.2408: PQ display light
+    through the inverse HLG EOTF with system gamma 1.2; light above 1000 cd/m2 clips to the HLG peak)."""
+    rgb = yuv420_to_rgb(y, u, v, matrix="bt2020", bits=10, full_range=False)
+    light = np.asarray(pq_eotf(rgb), dtype=np.float32)
+    signal = np.clip(hlg_inverse_eotf(np.minimum(light, 1000.0)), 0.0, 1.0).astype(np.float32)
+    return rgb_to_yuv420(signal, matrix="bt2020", bits=10, full_range=False)
+
+
+def tag_prores_colour(packet: av.Packet, trc: int) -> None:
+    """Write BT.2020 / ``trc`` / BT.2020 NCL into a ProRes frame header, in place: FFmpeg's prores_ks copies them
+    from the frame, and PyAV cannot tag a frame's primaries or transfer (decoders read the header, not the box)."""
+    view = memoryview(packet)
+    if bytes(view[4:8]) == b"icpf":  # frame size, 'icpf', then the header: primaries at byte 22, transfer, matrix
+        view[22], view[23], view[24] = PRIMARIES_BT2020, trc, MATRIX_BT2020NCL

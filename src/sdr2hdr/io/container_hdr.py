@@ -43,8 +43,11 @@ def write_container_hdr10(path: str | os.PathLike, mastering: MasteringDisplay, 
             video = src.streams.video[0]
             if video.codec_context.name == "ffv1":
                 return False
-            with av.open(file_url(carrier), "w", format="mov", options={"movflags": "+write_colr"}) as out:
+            # ProRes goes only into MOV, AV1 only into MP4; both demux the boxes the same way
+            fmt = "mov" if video.codec_context.name == "prores" else "mp4"
+            with av.open(file_url(carrier), "w", format=fmt, options={"movflags": "+write_colr"}) as out:
                 dst = out.add_stream_from_template(video, opaque=True)
+                dst.codec_tag = video.codec_tag  # hvc1 stays hvc1 (Apple players play no hev1)
                 packet = next(p for p in src.demux(video) if p.size)
                 packet.stream = dst
                 out.mux(packet)
@@ -102,6 +105,8 @@ def _remux(path: Path, carrier: Path, remuxed: str) -> None:
         for s in src.streams:
             template = car.streams.video[0] if s.index == src.streams.video[0].index else s
             streams[s.index] = dst = out.add_stream_from_template(template, opaque=True)
+            if path.suffix.lower() in (".mp4", ".m4v", ".mov"):
+                dst.codec_tag = s.codec_tag
             dst.time_base = s.time_base
             for key, value in s.metadata.items():  # language, title and flags stay as they were
                 if key.upper() not in ("DURATION", "ENCODER"):

@@ -1,0 +1,165 @@
+"""Delivery formats end to end: codecs, HLG, container-level HDR10 metadata read back by ffprobe, mkvinfo and an
+MP4 box walk, the declared MaxCLL against the decoded output, and the refusals of combinations."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+
+import av
+import colour
+import numpy as np
+import pytest
+from clip_tools import ffprobe, make_sdr_clip, run_cli
+
+from sdr2hdr.color import hlg_inverse_eotf, pq_eotf
+from sdr2hdr.io.frames import frame_to_rgb
+from sdr2hdr.io.hdr10 import measure_light_level
+
+FRAMES = 12
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return make_sdr_clip(tmp_path_factory.mktemp("delivery") / "in.mp4", frames=FRAMES)
+
+
+def _convert(clip, out, *extra):
+    r = run_cli("convert", clip, out, "--method", "bt2446c", "--quiet", *extra)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def _stream(path, kind="v"):
+    data = json.loads(ffprobe("-select_streams", kind, "-count_packets", "-show_streams", "-of", "json", path))
+    return data["streams"]
+
+
+def _side_data(stream):
+    return {sd["side_data_type"]: sd for sd in stream.get("side_data_list", [])}
+
+
+def _decoded_light(path):
+    with av.open(str(path)) as c:
+        return measure_light_level(frame_to_rgb(f, "bt2020", False) for f in c.decode(video=0))
+
+
+def test_hlg_inverse_eotf_matches_colour_science():
+    light = np.array([[1000.0, 1000.0, 1000.0], [203.0, 203.0, 203.0], [500.0, 100.0, 20.0], [0.5, 2.0, 0.1],
+                      [12.0, 0.0, 800.0]])
+    ours = hlg_inverse_eotf(light)
+    ref = colour.models.eotf_inverse_BT2100_HLG(light, L_W=1000.0)
+    np.testing.assert_allclose(ours, ref, atol=1e-7)
+    assert ours[1, 0] == pytest.approx(0.75, abs=1e-3)  # BT.2408: 203 cd/m2 reference white at 75 % HLG
+
+
+@pytest.mark.parametrize("name, extra, codec, pix_fmt", [
+    ("hevc.mkv", (), "hevc", "yuv420p10le"),
+    ("hevc.mp4", (), "hevc", "yuv420p10le"),
+    ("av1.mp4", ("--codec", "av1"), "av1", "yuv420p10le"),
+    ("prores.mov", ("--codec", "prores"), "prores", "yuv422p10le"),
+    ("prores4444.mkv", ("--codec", "prores4444"), "prores", None),
+])
+def test_pq_outputs_carry_true_hdr10_metadata_in_the_container(clip, tmp_path, name, extra, codec, pix_fmt):
+    out = _convert(clip, tmp_path / name, *extra)
+    video, = _stream(out)
+    assert video["codec_name"] == codec
+    if pix_fmt:
+        assert video["pix_fmt"] == pix_fmt
+    assert (video["color_primaries"], video["color_transfer"], video["color_space"]) == \
+        ("bt2020", "smpte2084", "bt2020nc")
+    assert int(video["nb_read_packets"]) == FRAMES
+    audio, = _stream(out, "a")
+    assert audio["codec_name"] == "aac"
+    sd = _side_data(video)
+    cll = sd["Content light level metadata"]["max_content"]
+    peak = sd["Mastering display metadata"]["max_luminance"]
+    assert eval(peak) == pytest.approx(1000.0)  # noqa: S307 - ffprobe's "10000000/10000" fraction
+    measured, _ = _decoded_light(out)
+    assert abs(cll - measured) <= max(10, 0.01 * measured), (cll, measured)
+
+
+def test_matroska_metadata_reads_back_in_mkvinfo(clip, tmp_path):
+    out = _convert(clip, tmp_path / "o.mkv", "--codec", "av1", "--peak-nits", "600")
+    text = subprocess.run(["mkvinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    cll = _side_data(_stream(out)[0])["Content light level metadata"]["max_content"]
+    assert f"Maximum content light: {cll}" in text
+    assert "Maximum luminance: 600" in text and "Minimum luminance: 0.0001" in text
+    assert "Red color coordinate x: 0.68" in text and "Color transfer: 16" in text
+
+
+def _boxes(data, start, end):
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos: pos + 8])
+        yield kind, pos, size
+        pos += size
+
+
+def _find(data, path):
+    """The body of the box at a path of box names (sample entries: their children after the 78-byte header)."""
+    start, end = 0, len(data)
+    for kind in path:
+        pos, size = next((p, s) for k, p, s in _boxes(data, start, end) if k == kind)
+        skip = {b"stsd": 16, b"hvc1": 8 + 78}.get(kind, 8)
+        start, end = pos + skip, pos + size
+    return data[start:end]
+
+
+def test_mp4_boxes_hold_mdcv_and_clli(clip, tmp_path):
+    out = _convert(clip, tmp_path / "o.mp4")
+    entry = _find(out.read_bytes(), (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsd", b"hvc1"))
+    kids = {kind: entry[pos + 8: pos + size] for kind, pos, size in _boxes(entry, 0, len(entry))}
+    gx, gy, bx, by, rx, ry, wx, wy, lmax, lmin = struct.unpack(">8H2I", kids[b"mdcv"])
+    assert (rx, ry, wx, wy) == (34000, 16000, 15635, 16450) and (lmax, lmin) == (10_000_000, 1)
+    cll, fall = struct.unpack(">2H", kids[b"clli"])
+    assert cll == _side_data(_stream(out)[0])["Content light level metadata"]["max_content"] and 0 < fall <= cll
+
+
+def test_ffv1_keeps_12_bits_losslessly_within_the_peak(clip, tmp_path):
+    out = _convert(clip, tmp_path / "o.mkv", "--codec", "ffv1", "--bits", "12")
+    video, = _stream(out)
+    assert (video["codec_name"], video["pix_fmt"], video["bits_per_raw_sample"]) == ("ffv1", "yuv420p12le", "12")
+    assert int(video["nb_read_packets"]) == FRAMES and _stream(out, "a")
+    measured, _ = _decoded_light(out)
+    assert measured <= 1000  # lossless: the limiter's peak holds exactly in the decoded file
+
+
+def _rgb_frames(path):
+    with av.open(str(path)) as c:
+        return [frame_to_rgb(f, "bt2020", False) for f in c.decode(video=0)]
+
+
+def test_hlg_output_is_the_pq_grade_through_bt2100_hlg(clip, tmp_path):
+    pq = _convert(clip, tmp_path / "pq.mkv", "--codec", "ffv1")
+    hlg = _convert(clip, tmp_path / "hlg.mkv", "--codec", "ffv1", "--transfer", "hlg")
+    video, = _stream(hlg)
+    assert video["color_transfer"] == "arib-std-b67" and not _side_data(video)  # HLG: no static metadata
+    for a, b in zip(_rgb_frames(pq)[::4], _rgb_frames(hlg)[::4]):
+        ref = colour.models.eotf_inverse_BT2100_HLG(np.minimum(pq_eotf(a.astype(np.float64)), 1000.0), L_W=1000.0)
+        # 4:2:0 is subsampled again in the HLG signal, so edges differ by a little: compare the bulk
+        err = np.abs(ref - b)
+        assert np.median(err) < 2 / 1023 and np.percentile(err, 99) < 0.03
+
+
+def test_hlg_alternative_transfer_sei_keeps_bt2020_in_the_header(clip, tmp_path):
+    out = _convert(clip, tmp_path / "o.mp4", "--transfer", "hlg", "--alt-transfer-sei")
+    assert _stream(out)[0]["color_transfer"] == "bt2020-10"
+    frames = json.loads(ffprobe("-select_streams", "v", "-read_intervals", "%+#1", "-show_frames",
+                                "-show_entries", "frame=color_transfer", "-of", "json", out))["frames"]
+    assert frames[0]["color_transfer"] == "arib-std-b67"  # the decoder takes the preferred transfer from the SEI
+
+
+@pytest.mark.parametrize("out, extra, words", [
+    ("o.ts", ("--codec", "av1"), "cannot hold AV1"),
+    ("o.mp4", ("--codec", "ffv1"), "write .mkv"),
+    ("o.mkv", ("--codec", "av1", "--bits", "12"), "--bits 12"),
+    ("o.mkv", ("--alt-transfer-sei",), "--transfer hlg"),
+    ("o.mkv", ("--codec", "av1", "--resume"), "HEVC PQ pieces"),
+])
+def test_bad_combinations_are_refused_on_one_line_before_any_work(clip, tmp_path, out, extra, words):
+    r = run_cli("convert", clip, tmp_path / out, "--method", "bt2446c", *extra)
+    assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / out).exists() and "Traceback" not in r.stderr
+

@@ -4,8 +4,13 @@ one-line refusal of a combination a container or codec cannot hold (no PyAV here
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sdr2hdr.errors import InputError
+from sdr2hdr.io.extensions import VIDEO_OUT_EXTENSIONS
+
+if TYPE_CHECKING:
+    from sdr2hdr.io.hdr10 import MasteringDisplay
 
 TRANSFERS = ("pq", "hlg")
 #: H.273 transfer code points: PQ (SMPTE ST 2084), HLG (ARIB STD-B67), and BT.2020 10-bit (the SDR-compatible
@@ -29,7 +34,7 @@ class Codec:
 CODECS = {
     "hevc": Codec("hevc", "libx265", "hevc", {10: "yuv420p10le"},
                   frozenset({".mkv", ".mp4", ".mov", ".m4v", ".ts", ".hevc", ".h265"}), "HEVC Main10", True),
-    "av1": Codec("av1", "libsvtav1", "libdav1d", {10: "yuv420p10le"}, frozenset({".mkv", ".mp4", ".webm"}),
+    "av1": Codec("av1", "libsvtav1", "libdav1d", {10: "yuv420p10le"}, frozenset({".mkv", ".mp4"}),
                  "AV1 Main 10-bit", True),
     # ProRes 422 HQ is 10-bit 4:2:2; 4444 takes 4:4:4 (FFmpeg's prores_ks reads 10-bit samples for both)
     "prores": Codec("prores", "prores_ks", "prores", {10: "yuv422p10le"}, frozenset({".mov", ".mkv"}),
@@ -49,7 +54,8 @@ def check_delivery(ext: str, codec: str, transfer: str, bits: int | None, hdr10p
     if transfer not in TRANSFERS:
         raise InputError(f"unknown transfer {transfer!r}; choose one of {', '.join(TRANSFERS)}")
     c = CODECS[codec]
-    if ext and ext not in c.containers:  # no extension: options checked without a path (batch)
+    # an extension no video is written as is refused by the path checks, with the list of those that are
+    if ext in VIDEO_OUT_EXTENSIONS and ext not in c.containers:
         raise InputError(f"a {ext} file cannot hold {c.label}; write "
                          f"{' or '.join(sorted(c.containers))} for --codec {codec}")
     if bits is not None and bits not in c.pix_fmts:
@@ -76,7 +82,7 @@ def pix_fmt(codec: str, bits: int | None) -> str:
     return table[bits if bits is not None else min(table)]
 
 
-def svt_mastering(mastering) -> str:
+def svt_mastering(mastering: MasteringDisplay) -> str:
     """SVT-AV1's mastering-display string (chromaticities and cd/m2 as decimals, G B R white order)."""
     c = lambda xy: f"({xy[0]:.4f},{xy[1]:.4f})"  # noqa: E731
     return (f"G{c(mastering.green)}B{c(mastering.blue)}R{c(mastering.red)}WP{c(mastering.white)}"

@@ -166,10 +166,11 @@ def test_subtitles_are_copied_unchanged(tmp_path, sdr_clip):
 
 
 def test_subtitles_a_container_cannot_hold_are_refused_clearly(tmp_path, sdr_clip):
+    # SubRip and mov_text are converted into each other (test_delivery); styled ASS has no MP4 form
     src = tmp_path / "subs.mkv"
     (tmp_path / "s.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(sdr_clip), "-i", str(tmp_path / "s.srt"), "-map", "0",
-                    "-map", "1", "-c", "copy", "-c:s", "srt", str(src)], check=True)
+                    "-map", "1", "-c", "copy", "-c:s", "ass", str(src)], check=True)
     res = run_cli("convert", src, tmp_path / "out.mp4", "--quiet")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "cannot copy subtitle stream" in res.stderr

@@ -163,3 +163,33 @@ def test_bad_combinations_are_refused_on_one_line_before_any_work(clip, tmp_path
     assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / out).exists() and "Traceback" not in r.stderr
 
+
+
+def _srt_text(path):
+    return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:s", "-f", "srt", "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _cues(path):
+    """(text, start, duration) of each cue, the start taken from the video's first frame: a muxer may shift every
+    stream alike (Matroska moves AAC's negative priming time to zero)."""
+    text = [block.splitlines()[2:] for block in _srt_text(path).strip().split("\n\n")]
+    video = float(_stream(path)[0]["start_time"])
+    packets = json.loads(ffprobe("-select_streams", "s", "-show_packets", "-of", "json", path))["packets"]
+    packets = [p for p in packets if int(p["size"]) > 2]  # mov_text's empty samples mark the gaps between cues
+    return [(t, round(float(p["pts_time"]) - video, 3), round(float(p.get("duration_time", "nan")), 3))
+            for t, p in zip(text, packets, strict=True)]
+
+
+@pytest.mark.parametrize("codec, src_ext", [("mov_text", ".mp4"), ("srt", ".mkv")])
+def test_text_subtitles_convert_to_both_mkv_and_mp4(clip, tmp_path, codec, src_ext):
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,200\nHello HDR\n\n2\n00:00:00,250 --> 00:00:00,400\nSecond line\n")
+    src = tmp_path / f"subs{src_ext}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-i", str(srt), "-map", "0", "-map", "1", "-c", "copy",
+                    "-c:s", codec, "-metadata:s:s:0", "language=fra", str(src)], check=True)
+    for out, expected in ((tmp_path / "o.mkv", "subrip"), (tmp_path / "o.mp4", "mov_text")):
+        _convert(src, out)
+        sub, = _stream(out, "s")
+        assert sub["codec_name"] == expected and sub["tags"]["language"] == "fra"
+        assert _cues(out) == _cues(src)  # the same text, no added styling, at the same times against the video

@@ -25,6 +25,7 @@ from sdr2hdr.io.hdr10 import (
     sei_safe_light_level,
 )
 from sdr2hdr.io.media import error_reason, file_url
+from sdr2hdr.io.subtitles import add_text_stream, text_conversion
 
 # H.273 code points the output is tagged with
 PRIMARIES_BT2020, MATRIX_BT2020NCL, RANGE_LIMITED = 9, 9, 1
@@ -105,15 +106,27 @@ class HDR10Writer:
             self._decoder.thread_type = "AUTO"
 
     def _add_copies(self, copy_from, fmt: str) -> None:
-        """Output streams for the audio and subtitle streams copied unchanged."""
+        """Output streams for the audio and subtitle streams copied unchanged (text subtitles converted to the
+        text codec the container holds, mov_text <-> SubRip, as ffmpeg does)."""
+        self._keep, self._convert = [], {}
         for src in copy_from:
             codec = src.codec_context.name if src.codec_context else "?"
             if fmt == ".ts" and src.type == "subtitle" and codec not in _TS_SUBTITLES:
                 # the MPEG-TS muxer would store it as an opaque data stream no player shows
                 self.dropped.append(f"subtitle stream #{src.index} ({codec}) dropped: MPEG-TS carries only "
-                                    f"DVB subtitles; write .mkv to keep it")
+                                    f"DVB subtitles; write .mkv or .mp4 to keep it")
                 continue
-            self._copied[src.index] = copy_stream(self._out, src, fmt)
+            target = text_conversion(codec, fmt) if src.type == "subtitle" else None
+            if target is None:
+                self._copied[src.index] = copy_stream(self._out, src, fmt)
+                continue
+            dst, self._convert[src.index], keep = add_text_stream(self._out, target)
+            self._keep += keep
+            dst.time_base = src.time_base
+            for key, value in src.metadata.items():
+                if key.upper() not in ("DURATION", "ENCODER", "HANDLER_NAME"):
+                    dst.metadata[key] = value
+            self._copied[src.index] = dst
 
     def write_planes(self, y: np.ndarray, u: np.ndarray, v: np.ndarray, pts: int | None) -> None:
         """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""
@@ -161,9 +174,18 @@ class HDR10Writer:
     def copy_packet(self, packet: av.Packet) -> None:
         """Mux a packet of an audio/subtitle stream unchanged."""
         out = self._copied.get(packet.stream.index)
-        if out is not None and packet.dts is not None:
-            packet.stream = out
-            self._out.mux(packet)
+        if out is None or packet.dts is None:
+            return
+        convert = self._convert.get(packet.stream.index)
+        if convert is not None:
+            text = convert(bytes(packet))
+            if not text:  # an empty mov_text sample only marks the gap between cues
+                return
+            new = av.Packet(text)
+            new.pts, new.dts, new.duration, new.time_base = packet.pts, packet.dts, packet.duration, packet.time_base
+            packet = new
+        packet.stream = out
+        self._out.mux(packet)
 
     def close(self, patch: bool = True) -> tuple[int, int]:
         """Flush the encoder, close the file and write the measured MaxCLL / MaxFALL into it.

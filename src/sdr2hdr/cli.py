@@ -79,6 +79,9 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
                    help="pq (HDR10, default) or hlg (BT.2100 HLG at 1000 cd/m2, arib-std-b67; no static metadata)")
     d.add_argument("--bits", type=int, choices=(10, 12), default=None,
                    help="sample bit depth (default 10; 12 with --codec ffv1)")
+    d.add_argument("--hdr10plus", action="store_true",
+                   help="HDR10+ (SMPTE ST 2094-40) per-scene metadata in HEVC SEI, measured on the output, plus "
+                        "OUTPUT.hdr10plus.json")
     d.add_argument("--alt-transfer-sei", action="store_true",
                    help="HLG in HEVC: declare BT.2020 in the stream header for older decoders and HLG in the "
                         "alternative-transfer SEI")

@@ -193,3 +193,48 @@ def test_text_subtitles_convert_to_both_mkv_and_mp4(clip, tmp_path, codec, src_e
         sub, = _stream(out, "s")
         assert sub["codec_name"] == expected and sub["tags"]["language"] == "fra"
         assert _cues(out) == _cues(src)  # the same text, no added styling, at the same times against the video
+
+
+def _hdr10plus_blocks(path):
+    """Every frame's HDR10+ side data as ffprobe prints it (the flat text form keeps repeated fields in order)."""
+    text = ffprobe("-select_streams", "v", "-show_frames", "-show_entries", "frame=pts:frame_side_data", path)
+    blocks = []
+    for part in text.split("[SIDE_DATA]")[1:]:
+        if "SMPTE2094-40" not in part:
+            continue
+        fields = [line.split("=", 1) for line in part.split("[/SIDE_DATA]")[0].strip().splitlines()]
+        num = lambda v: int(v.split("/")[0])  # noqa: E731 - "3544/100000": the raw field in 0.1 cd/m2
+        blocks.append({"maxscl": [num(v) for k, v in fields if k == "maxscl"],
+                       "average_maxrgb": num(next(v for k, v in fields if k == "average_maxrgb")),
+                       "index": [int(v) for k, v in fields if k == "distribution_maxrgb_percentage"],
+                       "values": [num(v) for k, v in fields if k == "distribution_maxrgb_percentile"],
+                       "target": next(v for k, v in fields if k == "targeted_system_display_maximum_luminance")})
+    return blocks
+
+
+def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_path):
+    a = make_sdr_clip(tmp_path / "a.mp4", frames=10, audio=False, seed=0)
+    b = make_sdr_clip(tmp_path / "b.mp4", frames=10, audio=False, seed=5)
+    (tmp_path / "list.txt").write_text(f"file '{a}'\nfile '{b}'\n")
+    two = tmp_path / "two.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "list.txt"), "-c",
+                    "copy", str(two)], check=True)
+    out = _convert(two, tmp_path / "plus.mkv", "--hdr10plus")
+    doc = json.loads((tmp_path / "plus.mkv.hdr10plus.json").read_text())
+    assert doc["SceneInfoSummary"] == {"SceneFirstFrameIndex": [0, 10], "SceneFrameNumbers": [10, 10]}
+    blocks = _hdr10plus_blocks(out)
+    assert len(blocks) == 20 == len(doc["SceneInfo"])
+    for block, info in zip(blocks, doc["SceneInfo"]):
+        lum = info["LuminanceParameters"]
+        assert block == {"maxscl": lum["MaxScl"], "average_maxrgb": lum["AverageRGB"],
+                         "index": lum["LuminanceDistributions"]["DistributionIndex"],
+                         "values": lum["LuminanceDistributions"]["DistributionValues"], "target": "1000/1"}
+    first, second = doc["SceneInfo"][0]["LuminanceParameters"], doc["SceneInfo"][10]["LuminanceParameters"]
+    assert first != second  # two scenes, two sets of values
+    cll = _side_data(_stream(out)[0])["Content light level metadata"]["max_content"]
+    assert max(max(s["LuminanceParameters"]["MaxScl"]) for s in doc["SceneInfo"]) == pytest.approx(cll * 10, abs=10)
+
+
+def test_hdr10plus_needs_hevc():
+    r = run_cli("convert", "in.mp4", "out.mkv", "--codec", "av1", "--hdr10plus")
+    assert r.returncode == 2 and "--hdr10plus" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -39,6 +39,7 @@ class Settings:
     transfer: str = "pq"
     bits: int | None = None
     alt_transfer_sei: bool = False
+    hdr10plus: bool = False
 
     @property
     def mastering(self) -> MasteringDisplay:
@@ -79,6 +80,7 @@ class ConvertRequest:
     transfer: str = "pq"
     bits: int | None = None
     alt_transfer_sei: bool = False
+    hdr10plus: bool = False
 
     def __post_init__(self) -> None:
         for name in ("input", "output", "weights"):  # str or PathLike in, Path kept
@@ -103,7 +105,7 @@ class ConvertRequest:
         """The encoding settings, with the code-table choice the mapper selection made."""
         return Settings(crf=self.crf, qp=self.qp, preset=self.preset, peak_nits=self.peak_nits, lut=lut,
                         codec=self.codec, transfer=self.transfer, bits=self.bits,
-                        alt_transfer_sei=self.alt_transfer_sei)
+                        alt_transfer_sei=self.alt_transfer_sei, hdr10plus=self.hdr10plus)
 
 
 def convert_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -159,13 +161,14 @@ def _check_delivery(r: ConvertRequest, image: bool) -> None:
     """Codec, transfer and bit depth: what the output container and the segmented run can hold."""
     from sdr2hdr.io.codecs import check_delivery
 
-    default = (r.codec, r.transfer, r.bits, r.alt_transfer_sei) == ("hevc", "pq", None, False)
+    default = (r.codec, r.transfer, r.bits, r.alt_transfer_sei, r.hdr10plus) == ("hevc", "pq", None, False, False)
     if image:
         if not default:
             raise InputError("--codec, --transfer, --bits and --alt-transfer-sei are for videos; an image output "
                              "is PQ PNG or linear EXR")
         return
-    check_delivery(r.output.suffix.lower(), r.codec, r.transfer, r.bits, alt_transfer_sei=r.alt_transfer_sei)
-    if r.segmented and (r.codec, r.transfer) != ("hevc", "pq"):
-        raise InputError("--resume, --segment-seconds and --ray write HEVC PQ pieces; leave them out for "
-                         f"--codec {r.codec} --transfer {r.transfer}")
+    check_delivery(r.output.suffix.lower(), r.codec, r.transfer, r.bits, hdr10plus=r.hdr10plus,
+                   alt_transfer_sei=r.alt_transfer_sei)
+    if r.segmented and ((r.codec, r.transfer) != ("hevc", "pq") or r.hdr10plus or r.bits == 12):
+        raise InputError("--resume, --segment-seconds and --ray write HEVC PQ pieces without HDR10+; leave them "
+                         "out for --codec, --transfer, --bits or --hdr10plus")

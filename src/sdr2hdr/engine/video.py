@@ -25,6 +25,7 @@ from sdr2hdr.errors import InputError
 from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.codecs import delivery_label
 from sdr2hdr.io.hdr10 import MasteringDisplay
+from sdr2hdr.io.hdr10plus import write_hdr10plus_json
 from sdr2hdr.io.media import VideoInfo, estimate_frames
 from sdr2hdr.io.reader import VideoReader
 from sdr2hdr.io.writer import MIN_SIDE, HDR10Writer
@@ -73,7 +74,7 @@ def _writer(path: str | os.PathLike, reader: VideoReader, report: ConvertReport,
                        qp=settings.qp, preset=settings.preset, mastering=mastering,
                        x265_params=settings.x265_params, language=reader.stream.metadata.get("language"),
                        codec=settings.codec, transfer=settings.transfer, bits=settings.bits,
-                       alt_transfer_sei=settings.alt_transfer_sei, **extra)
+                       alt_transfer_sei=settings.alt_transfer_sei, hdr10plus=settings.hdr10plus, **extra)
 
 
 def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper, *, overwrite: bool = False,
@@ -100,18 +101,23 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
             total = min(total or max_frames, max_frames)
         t0 = time.perf_counter()  # the table's build counts in the total
         fast = fast_path(mapper, reader.info, total, False if reader.needs_gamut_conversion else lut, report)
+        plus: list = []  # the HDR10+ JSON export, written beside the output once it has its name
 
         def write(tmp: str) -> None:
             writer = _writer(tmp, reader, report, settings, mastering, copy=True)
             writer.display_matrix = reader.display_matrix
             _encode_span(reader, writer, mapper, fast, report, mastering.max_nits, patch=True, total=total,
                          progress=progress, max_frames=max_frames)
+            if writer.hdr10plus_json is not None:
+                plus.append(writer.hdr10plus_json)
             for note in writer.dropped:
                 report.notes.append(note)
                 notify(f"warning: {note}")
 
         with _threads(mapper, fast):
             write_atomic(dst, write, overwrite)
+        if plus:
+            report.notes.append(f"HDR10+ metadata: {write_hdr10plus_json(dst, plus[0])}")
         report.seconds["total"] = time.perf_counter() - t0
         _closing_notes(reader, fast, report, notify)
     return report

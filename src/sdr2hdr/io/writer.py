@@ -24,6 +24,7 @@ from sdr2hdr.io.hdr10 import (
     patch_content_light_level,
     sei_safe_light_level,
 )
+from sdr2hdr.io.hdr10plus import FrameStats, write_hdr10plus
 from sdr2hdr.io.media import error_reason, file_url
 from sdr2hdr.io.subtitles import add_text_stream, text_conversion
 
@@ -64,7 +65,7 @@ class HDR10Writer:
                  qp: int | None = None, preset: str = "fast", mastering: MasteringDisplay | None = None,
                  x265_params: str = "", language: str | None = None,
                  sample_aspect_ratio: Fraction | None = None, codec: str = "hevc", transfer: str = "pq",
-                 bits: int | None = None, alt_transfer_sei: bool = False) -> None:
+                 bits: int | None = None, alt_transfer_sei: bool = False, hdr10plus: bool = False) -> None:
         self.mastering = mastering if mastering is not None else MasteringDisplay()
         self.path = str(path)
         self.width, self.height = width, height
@@ -104,6 +105,10 @@ class HDR10Writer:
         self._decoder = av.CodecContext.create(self.codec.decoder, "r") if transfer == "pq" else None
         if self._decoder is not None:
             self._decoder.thread_type = "AUTO"
+        # HDR10+: per-frame statistics of the decoded output and the encoder's keyframes (its scene cuts)
+        self.plus = FrameStats() if hdr10plus else None
+        self.cuts: list[int] = []
+        self.hdr10plus_json: dict | None = None
 
     def _add_copies(self, copy_from, fmt: str) -> None:
         """Output streams for the audio and subtitle streams copied unchanged (text subtitles converted to the
@@ -149,6 +154,8 @@ class HDR10Writer:
     def _mux(self, packet: av.Packet) -> None:
         if self.codec.name.startswith("prores"):
             tag_prores_colour(packet, TRC_CODE["bt2020-10" if self.alt_transfer_sei else self.transfer])
+        if self.plus is not None and packet.is_keyframe and packet.pts is not None:
+            self.cuts.append(packet.pts)
         self._measure(packet)
         self._out.mux(packet)
 
@@ -161,6 +168,8 @@ class HDR10Writer:
             self._decoder.extradata = cc.extradata
             self._decoder.width, self._decoder.height, self._decoder.pix_fmt = cc.width, cc.height, cc.pix_fmt
         for decoded in self._decoder.decode(packet):
+            if self.plus is not None:
+                self.plus.add(decoded.pts, frame_to_rgb(decoded, "bt2020", False))
             if decoded.format.name == "yuv420p10le":
                 self.level.update_from_yuv420(*(frame_plane(decoded, i, 10) for i in range(3)))
             else:
@@ -195,6 +204,9 @@ class HDR10Writer:
             self._mux(packet)
         self._measure(None)
         self._out.close()
+        if self.plus is not None and self.plus.frames:
+            self.hdr10plus_json = write_hdr10plus(self.path, self.plus, self.cuts, self.mastering.max_nits,
+                                                  self.stream.codec_context.time_base)
         if self.transfer != "pq":
             cll = (0, 0)
         else:

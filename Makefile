@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian chromium (renders the compare page in a test)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); }
+	@command -v mkvinfo >/dev/null 2>&1 || { echo "installing Debian mkvtoolnix (mkvinfo reads Matroska HDR metadata in a test)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mkvtoolnix >/dev/null) || \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mkvtoolnix >/dev/null); }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

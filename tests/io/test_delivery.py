@@ -233,6 +233,8 @@ def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_
     assert first != second  # two scenes, two sets of values
     cll = _side_data(_stream(out)[0])["Content light level metadata"]["max_content"]
     assert max(max(s["LuminanceParameters"]["MaxScl"]) for s in doc["SceneInfo"]) == pytest.approx(cll * 10, abs=10)
+    info = run_cli("info", out)
+    assert info.returncode == 0 and "HDR10+" in info.stdout and "ST 2094-40" in info.stdout
 
 
 def test_hdr10plus_needs_hevc():

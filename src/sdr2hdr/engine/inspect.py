@@ -73,9 +73,12 @@ def _describe_video(path: Path) -> str:
         if cll:
             rows.append(("MaxCLL / MaxFALL", f"{cll.get('max_cll', cll.get('max_content'))} / "
                                              f"{cll.get('max_fall', cll.get('max_average'))} cd/m2"))
+        if meta.get("hdr10plus"):
+            rows.append(("HDR10+", "SMPTE ST 2094-40 dynamic metadata (per-frame values: ffprobe -show_frames)"))
         out.append("HDR10 metadata (first frame)\n" + _table(rows))
     else:
-        out.append("HDR10 metadata\n  none")
+        hlg = info.tags["transfer"] == "arib-std-b67"
+        out.append("HDR10 metadata\n  none" + (" (HLG carries no static metadata)" if hlg else ""))
     return "\n".join(out)
 
 

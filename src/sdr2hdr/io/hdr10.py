@@ -163,4 +163,6 @@ def hdr10_from_side_data(side_data: Iterable) -> dict:
         elif "CONTENT_LIGHT_LEVEL" in kind and len(raw) >= 8:
             cll, fall = struct.unpack("<2I", raw[:8])
             out["content_light_level"] = {"max_cll": cll, "max_fall": fall}
+        elif "DYNAMIC_HDR_PLUS" in kind:
+            out["hdr10plus"] = True  # ST 2094-40 dynamic metadata on this frame (values: ffprobe -show_frames)
     return out

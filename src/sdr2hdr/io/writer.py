@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import hlg_inverse_eotf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
+from sdr2hdr.color import chroma_420_up, hlg_inverse_eotf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.codecs import CODECS, TRC_CODE, pix_fmt, svt_mastering
 from sdr2hdr.io.container_hdr import write_container_hdr10
@@ -137,14 +137,14 @@ class HDR10Writer:
         """Encode one 10-bit 4:2:0 BT.2020 PQ frame (limited-range code values)."""
         if self.transfer == "hlg":
             y, u, v = hlg_planes_from_pq(y, u, v)
-        frame = av.VideoFrame(self.width, self.height, "yuv420p10le")
+        if self.pix_fmt != "yuv420p10le":
+            y, u, v = relayout(y, u, v, self.pix_fmt)
+        frame = av.VideoFrame(self.width, self.height, self.pix_fmt)
         for plane, data in zip(frame.planes, (y, u, v)):
             per_line = plane.line_size // 2
             buf = np.frombuffer(memoryview(plane), dtype="<u2").reshape(-1, per_line)
             # the frame buffer is writable memory owned by FFmpeg: fill it in place instead of copying twice
             np.copyto(buf[: data.shape[0], : data.shape[1]], data, casting="unsafe")
-        if self.pix_fmt != "yuv420p10le":  # 4:2:2 / 4:4:4 / 12 bits: a re-layout only, no colour changes
-            frame = frame.reformat(format=self.pix_fmt)
         frame.pts = pts if pts is not None else self.frames_written
         frame.time_base = self.stream.codec_context.time_base
         for packet in self.stream.encode(frame):
@@ -319,3 +319,17 @@ def tag_prores_colour(packet: av.Packet, trc: int) -> None:
     view = memoryview(packet)
     if bytes(view[4:8]) == b"icpf":  # frame size, 'icpf', then the header: primaries at byte 22, transfer, matrix
         view[22], view[23], view[24] = PRIMARIES_BT2020, trc, MATRIX_BT2020NCL
+
+
+def relayout(y: np.ndarray, u: np.ndarray, v: np.ndarray, pix_fmt: str) -> tuple[np.ndarray, ...]:
+    """10-bit 4:2:0 planes as 4:2:2 or 4:4:4 and / or 12 bits, with no colour change: chroma is interpolated as
+    the peak limiter assumed (``chroma_420_up``), not by swscale's default filter, whose overshoot would lift
+    saturated highlights above the peak; 12 bits is the same code times 4."""
+    H, W = y.shape
+    if "444" in pix_fmt or "422" in pix_fmt:
+        u, v = (np.rint(chroma_420_up(c.astype(np.float32), H, W)) for c in (u, v))
+        if "422" in pix_fmt:  # even columns of the interpolation are the samples themselves: rows only
+            u, v = u[:, ::2], v[:, ::2]
+    if "12" in pix_fmt:
+        y, u, v = (np.asarray(c, dtype=np.uint16) << 2 for c in (y, u, v))
+    return y, u, v

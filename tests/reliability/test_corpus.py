@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from corpus import CASES, Case, make_input, sha256
 
+# about ninety runs of the real command line, a process each (signals among them): a long check
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:

@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_convert.py"
 
 
@@ -18,10 +20,12 @@ def _load():
     return module
 
 
+@pytest.mark.slow  # a dozen runs of the real command line
 def test_mutants_exit_0_or_2_and_leave_nothing(tmp_path) -> None:
     fuzz = _load()
-    results = fuzz.fuzz(count=20, seconds=60, seed=15, work=tmp_path)
-    assert len(results) >= 5  # the time budget still lets a useful number run
+    # done when the twelve seeded mutants are (the same ones on any machine), not after a fixed 60 s
+    results = fuzz.fuzz(count=12, seconds=float("inf"), seed=15, work=tmp_path)
+    assert len(results) == 12
     assert [f"{r.seed} ({r.mutation}): {r.problem}" for r in results if r.problem] == []
     assert {r.returncode for r in results} <= {0, 2}
 

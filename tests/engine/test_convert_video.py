@@ -140,7 +140,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "sdr2hdr.cli", "convert", str(src), str(out), "--quiet",
                              "--preset", "slow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(4)
+    deadline = time.monotonic() + 120
+    # interrupt mid-conversion: once its hidden temporary output exists, not after a fixed guess
+    while not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo lint test bench clean
+.PHONY: setup demo lint test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	@command -v ffprobe >/dev/null 2>&1 || { echo "installing Debian ffmpeg (ffprobe is the independent check)"; \
@@ -29,8 +29,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests experiments
 
+# the suite without the long checks (marked slow: corpus, fuzz, DDP, Ray, Chromium, ablation, README run)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+
+# the long checks alone (CI's second step); spread test by test, so the corpus's cases run on both workers
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist load -m slow
 
 bench: $(STAMP)
 	$(BIN)/python -m sdr2hdr.tools.bench_convert

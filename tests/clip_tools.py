@@ -1,9 +1,18 @@
-"""Test tools: small SDR clips made with PyAV (H.264, BT.709 tags, AAC audio), the CLI in a subprocess, ffprobe."""
+"""Test tools: small SDR clips made with PyAV (H.264, BT.709 tags, AAC audio), the CLI run in-process or as a
+process, ffprobe, the bundled sample."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import io
+import os
+import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -69,10 +78,75 @@ def make_sdr_clip(path: Path, width: int = 322, height: int = 182, frames: int =
     return path
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the installed command line in a subprocess, as a user would."""
-    return subprocess.run([sys.executable, "-m", "sdr2hdr.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+@dataclass
+class CliResult:
+    """What a command left behind, named as subprocess.CompletedProcess names it."""
+
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextlib.contextmanager
+def _fd_captured(fd: int) -> Iterator[Callable[[], str]]:
+    """Point file descriptor `fd` at a temporary file for the block: what C libraries (x265, FFmpeg) write there
+    straight, bypassing sys.stdout/sys.stderr. Yields a function that reads it back after the block."""
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        saved = os.dup(fd)
+        text = ""
+        try:
+            os.dup2(tmp.fileno(), fd)
+            yield lambda: text
+        finally:
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers go to the file, not to whoever holds fd next
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode(errors="replace")
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> CliResult:
+    """Run `sdr2hdr ARGS` in this process through `cli.main`, as a user would but without a ~4 s start-up per call.
+
+    Captures what it prints (Python's and the C libraries' output alike), runs in `cwd` when given, and puts back
+    what main changes for the process: the signal handlers it installs, torch's thread count, the working directory.
+    Tests of the process itself (signals, `python -m`, the real exit status) use run_cli_process.
+    """
+    from sdr2hdr import cli
+
+    argv = [str(a) for a in args]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch else None
+    here = os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    with _fd_captured(1) as c_out, _fd_captured(2) as c_err:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                if cwd is not None:
+                    os.chdir(cwd)
+                code = cli.main(argv)
+            except SystemExit as exc:  # argparse's --help and --version exit, as the real process would
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            finally:
+                os.chdir(here)
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+                if threads is not None:
+                    torch.set_num_threads(threads)
+    return CliResult(argv, code, out.getvalue() + c_out(), err.getvalue() + c_err())
+
+
+def run_cli_process(*args: str, **kw) -> subprocess.CompletedProcess:
+    """Run the command line in a process of its own (`python -m sdr2hdr`), for tests of the process itself: its
+    exit status and signals, limits set on it (keywords go to subprocess.run: cwd, env, preexec_fn)."""
+    return subprocess.run([sys.executable, "-m", "sdr2hdr", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, **kw)
 
 
 def ffprobe(*args: str) -> str:

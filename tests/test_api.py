@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from clip_tools import ffprobe, make_sdr_clip
+from clip_tools import ffprobe, make_sdr_clip, run_cli_process
 
 import sdr2hdr
 from sdr2hdr.models.weights import shipped_weights
@@ -59,11 +59,9 @@ def test_one_line_convert_in_a_fresh_interpreter(tmp_path):
 
 def test_python_dash_m_runs_the_command(tmp_path):
     """`python -m sdr2hdr` is the `sdr2hdr` command: its help, and a refusal as one line with status 2."""
-    res = subprocess.run([sys.executable, "-m", "sdr2hdr", "convert", "--help"], capture_output=True, text=True,
-                         timeout=300)
+    res = run_cli_process("convert", "--help")
     assert res.returncode == 0 and "--exposure STOPS" in res.stdout, res.stderr
-    res = subprocess.run([sys.executable, "-m", "sdr2hdr", "convert", str(tmp_path / "missing.mp4"),
-                          str(tmp_path / "out.mkv")], capture_output=True, text=True, timeout=300)
+    res = run_cli_process("convert", tmp_path / "missing.mp4", tmp_path / "out.mkv")
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "Traceback" not in res.stderr and not list(tmp_path.iterdir())
 

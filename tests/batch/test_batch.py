@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from clip_tools import ffprobe, make_sdr_clip, run_cli
+from clip_tools import ffprobe, make_sdr_clip, run_cli, run_cli_process
 
 from sdr2hdr.batch import plan
 
@@ -77,14 +77,15 @@ def test_batch_with_two_processes_then_resume(tree, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.mkv")} == stamps  # finished files left alone
 
 
+@pytest.mark.slow  # starts a Ray cluster, twice; in its own process, so none outlives the command
 def test_batch_on_a_local_ray_cluster(tree, tmp_path):
     out = tmp_path / "out"
-    res = run_cli("batch", tree, out, "--method", "bt2446c", "--ray", "local", "--jobs", "2", "--quiet")
+    res = run_cli_process("batch", tree, out, "--method", "bt2446c", "--ray", "local", "--jobs", "2", "--quiet")
     summary = _check_outputs(out)
     _check_failure(res, summary)
     assert (summary["converted"], summary["failed"]) == (4, 1)
     (out / "a.mkv").unlink()  # resume: only the missing file is converted again
-    again = run_cli("batch", tree, out, "--method", "bt2446c", "--ray", "local", "--jobs", "2", "--quiet")
+    again = run_cli_process("batch", tree, out, "--method", "bt2446c", "--ray", "local", "--jobs", "2", "--quiet")
     summary = _check_outputs(out)
     _check_failure(again, summary)
     assert (summary["converted"], summary["skipped"], summary["failed"]) == (1, 3, 1)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 from bench_fixture import HEIGHT, WIDTH, make_dataset
+from clip_tools import run_cli
 from test_bench_cli import _cli
 
 from sdr2hdr.bench.methods import bicubic_method, classical_method
@@ -133,9 +132,8 @@ def test_sr_itm_refuses_what_does_not_fit(sr_set, argv, message):
 
 
 def test_a_scale_the_data_lacks_is_one_line_and_status_2(tiny_set, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sdr2hdr.cli", "benchmark", "--data", str(tiny_set), "--task",
-                          "sr-itm", "--scale", "4", "--models", "--out", str(tmp_path / "o"), "--quiet"],
-                         capture_output=True, text=True, timeout=300)
+    res = run_cli("benchmark", "--data", tiny_set, "--task", "sr-itm", "--scale", "4", "--models", "--out",
+                  tmp_path / "o", "--quiet")
     assert res.returncode == 2 and "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "no x4 uncoded SDR input (it has x1, x2)" in lines[0], res.stderr

@@ -4,6 +4,7 @@ import colour
 import numpy as np
 import pytest
 import torch
+from colour.models.rgb.transfer_functions import itur_bt_2100, st_2084
 
 from sdr2hdr.color import (
     bt709_inverse_oetf,
@@ -24,12 +25,11 @@ from sdr2hdr.color import (
 RNG = np.random.default_rng(20240601)
 
 
-def test_pq_constants_are_the_st2084_fractions():
-    assert transfer.PQ_M1 == 2610 / 16384
-    assert transfer.PQ_M2 == 2523 / 4096 * 128
-    assert transfer.PQ_C1 == 3424 / 4096
-    assert transfer.PQ_C2 == 2413 / 4096 * 32
-    assert transfer.PQ_C3 == 2392 / 4096 * 32
+def test_pq_constants_are_colour_sciences():
+    """ST 2084's m1, m2, c1, c2, c3 are exact binary fractions: equal to colour-science's, not merely close."""
+    ref = st_2084.CONSTANTS_ST2084
+    ours = (transfer.PQ_M1, transfer.PQ_M2, transfer.PQ_C1, transfer.PQ_C2, transfer.PQ_C3)
+    assert ours == (ref.m_1, ref.m_2, ref.c_1, ref.c_2, ref.c_3)
 
 
 def test_pq_inverse_eotf_known_values():
@@ -73,12 +73,17 @@ def test_hlg_oetf_known_values():
     np.testing.assert_allclose(hlg_oetf(np.array([1 / 12, 0.5, 1.0])), [0.5, 0.8716435, 1.0], atol=5e-8)
 
 
-def test_hlg_constants():
-    assert transfer.HLG_A == 0.17883277
-    assert transfer.HLG_B == pytest.approx(1 - 4 * 0.17883277)
-    assert transfer.HLG_C == pytest.approx(0.5 - 0.17883277 * np.log(4 * 0.17883277))
-    assert hlg_system_gamma(1000) == pytest.approx(1.2)
-    assert hlg_system_gamma(2000) == pytest.approx(1.2 + 0.42 * np.log10(2))
+def test_hlg_constants_are_colour_sciences_and_bt2100s():
+    ref = itur_bt_2100.CONSTANTS_BT2100_HLG
+    assert transfer.HLG_A == ref.a
+    # BT.2100 publishes b and c rounded to 8 decimals (0.28466892, 0.55991073); colour-science computes c
+    assert transfer.HLG_B == pytest.approx(ref.b, abs=5e-9) and transfer.HLG_B == pytest.approx(0.28466892, abs=5e-9)
+    assert transfer.HLG_C == pytest.approx(ref.c, abs=1e-15) and transfer.HLG_C == pytest.approx(0.55991073, abs=5e-9)
+
+
+@pytest.mark.parametrize("Lw", [100.0, 400.0, 1000.0, 1500.0, 2000.0, 4000.0])
+def test_hlg_system_gamma_is_colour_sciences(Lw):
+    assert hlg_system_gamma(Lw) == pytest.approx(itur_bt_2100.gamma_function_BT2100_HLG(Lw), abs=1e-10)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")  # inside colour

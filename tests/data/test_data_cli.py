@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import yaml
+from clip_tools import run_cli
 
 from sdr2hdr.data import sources as sources_mod
 from sdr2hdr.data.recipe import Recipe
@@ -17,11 +16,6 @@ from sdr2hdr.io.images import file_sha256
 from .data_helpers import tiny_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sdr2hdr.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -35,18 +29,18 @@ def test_cli_build_with_two_workers_is_byte_identical_to_the_library_build_and_s
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(yaml.safe_dump(tiny_recipe().to_dict()))
     out = tmp_path / "cli_set"
-    r = _cli("data", "build", "--sources", tiny_sources, "--out", out, "--recipe", recipe, "--workers", 2, "--quiet")
+    r = run_cli("data", "build", "--sources", tiny_sources, "--out", out, "--recipe", recipe, "--workers", 2, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "clips (" in r.stdout
     assert _tree(out) == _tree(tiny_set)  # same seed: same bytes, whatever the worker count
-    r = _cli("data", "show", out, "--clips", 2)
+    r = run_cli("data", "show", out, "--clips", 2)
     assert r.returncode == 0, r.stderr
     sheet = cv2.imread(str(out / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[1] > 6 * 64
 
 
 def test_cli_reports_a_missing_sources_folder_on_one_line(tmp_path):
-    r = _cli("data", "build", "--sources", tmp_path / "nope", "--out", tmp_path / "o")
+    r = run_cli("data", "build", "--sources", tmp_path / "nope", "--out", tmp_path / "o")
     assert r.returncode == 2 and "sources directory does not exist" in r.stderr
 
 

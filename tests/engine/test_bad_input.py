@@ -6,7 +6,9 @@ from clip_tools import make_sdr_clip, run_cli
 
 
 def _fails(res, pattern):
-    assert res.returncode != 0
+    """One line naming the problem (pattern), exit status 2 (the user's input is wrong), no traceback."""
+    assert pattern, "name the message the user must see"
+    assert res.returncode == 2, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, res.stderr
@@ -46,7 +48,7 @@ def test_corrupt_container_header(tmp_path):
     data[:64] = b"\x00" * 64
     src.write_bytes(bytes(data))
     res = run_cli("convert", src, tmp_path / "o.mkv", "--quiet")
-    _fails(res, "")
+    _fails(res, f"not a video or image file, or unreadable: {src}")
     _no_leftovers(tmp_path, ["c.mp4"])
 
 

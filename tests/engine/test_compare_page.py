@@ -7,6 +7,7 @@ import subprocess
 
 import cv2
 import numpy as np
+import pytest
 from clip_tools import make_sdr_clip, run_cli
 
 from sdr2hdr.color import pq_inverse_eotf
@@ -34,6 +35,7 @@ def _screenshot(page, out, tmp_path, size=(900, 700)):
     return shot[..., ::-1].astype(int)
 
 
+@pytest.mark.slow  # starts a headless Chromium
 def test_image_page_renders_with_the_wipe_in_chromium(tmp_path):
     sdr = write_png8(tmp_path / "sdr.png", np.broadcast_to(np.array(SDR_RGB), (180, 320, 3)))
     pq = np.full((180, 320, 3), float(pq_inverse_eotf(np.array([HDR_NITS]))[0]))

@@ -140,7 +140,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "sdr2hdr.cli", "convert", str(src), str(out), "--quiet",
                              "--preset", "slow"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(4)
+    deadline = time.monotonic() + 120
+    # interrupt mid-conversion: once its hidden temporary output exists, not after a fixed guess
+    while not any(p.name.startswith(".") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -175,3 +180,17 @@ def test_subtitles_a_container_cannot_hold_are_refused_clearly(tmp_path, sdr_cli
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "cannot copy subtitle stream" in res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.srt", "subs.mkv"]
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])
+def test_a_one_piece_conversion_keeps_the_input_rotation(tmp_path, sdr_clip, ext):
+    # the reader learns the display matrix from the first decoded frame, so the writer must be given it after
+    # the frames went through, not when it is opened (a rotated phone clip came out upright-less)
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(sdr_clip), "-c", "copy", "-metadata:s:v:0", "rotate=90",
+                    str(rotated)], check=True)
+    out = tmp_path / f"out{ext}"
+    res = run_cli("convert", rotated, out, "--method", "bt2408", "--quiet", "--max-frames", "4")
+    assert res.returncode == 0, res.stderr
+    (v,) = _stream(out, "video")
+    assert [abs(int(sd["rotation"])) for sd in v.get("side_data_list", []) if "rotation" in sd] == [90]

@@ -1,11 +1,10 @@
 """The converter's fast paths against the per-pixel float path: the code-value table and the light-level probe."""
 
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from clip_tools import run_cli
+from clip_tools import SAMPLE, run_cli
 
 from sdr2hdr.color import rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.engine.convert import classical_mapper, convert_video
@@ -13,8 +12,6 @@ from sdr2hdr.engine.lut import CodeLUT
 from sdr2hdr.io import frame_to_rgb
 from sdr2hdr.io.frames import frame_plane
 from sdr2hdr.io.hdr10 import LightLevel
-
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,17 @@
 """engine.lut.CodeLUT for mappings that change per shot: `rebuild` over kept R'G'B' codes, and `chroma_step=2`."""
 
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 import torch
+from clip_tools import SAMPLE
 
 from sdr2hdr.engine.lut import CodeLUT
 from sdr2hdr.io.frames import frame_plane
 from sdr2hdr.models import create
 from sdr2hdr.models.adaptive_itm import N_PARAMS
 from sdr2hdr.tonemap import bt2408_direct
-
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 
 
 def direct(white):

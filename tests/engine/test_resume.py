@@ -92,9 +92,8 @@ def reference(film):
     def get(*args: str) -> Path:
         if args not in made:
             out = film.parent / f"ref{len(made)}.mkv"
-            proc = _convert(film, out, *args)
-            _, err = proc.communicate(timeout=600)
-            assert proc.returncode == 0, err
+            res = run_cli("convert", film, out, "--quiet", "--segment-seconds", SEGMENT, *args)
+            assert res.returncode == 0, res.stderr
             made[args] = out
         return made[args]
 
@@ -139,6 +138,7 @@ def test_sigkill_five_times_then_resume_default_model(film, reference, tmp_path)
     _same_film(out, reference(*args))
 
 
+@pytest.mark.slow  # starts a local Ray cluster
 def test_ray_two_workers_equal_one_machine(film, reference, tmp_path):
     args = ("--quality", "balanced")  # the tracker's state reaches each worker from the driver's pass
     out = tmp_path / "ray.mkv"
@@ -191,9 +191,8 @@ def test_segmented_output_keeps_the_input_rotation(film, tmp_path, ext):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(film), "-c", "copy", "-metadata:s:v:0", "rotate=90",
                     str(rotated)], check=True)
     out = tmp_path / f"out{ext}"
-    proc = _convert(rotated, out, "--method", "bt2408")
-    _, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err
+    res = run_cli("convert", rotated, out, "--quiet", "--segment-seconds", SEGMENT, "--method", "bt2408")
+    assert res.returncode == 0, res.stderr
     info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_streams", "-of",
                                       "json", str(out)], capture_output=True, text=True, check=True).stdout)
     rot = [sd.get("rotation") for sd in info["streams"][0].get("side_data_list", [])]

@@ -33,6 +33,7 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     return proc
 
 
+@pytest.mark.slow  # trains every arm of the three papers' ablations for a few steps
 def test_harness_trains_scores_and_tabulates_every_arm(tmp_path):
     data = make_dataset(tmp_path / "set", x2=True)
     out, table = tmp_path / "runs", tmp_path / "results" / "ablation.md"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from clip_tools import SAMPLE
 
 from sdr2hdr.color import pq_eotf
 from sdr2hdr.engine.adaptive import AdaptiveStream
@@ -17,7 +17,6 @@ from sdr2hdr.models import count_params, create, get_summary
 from sdr2hdr.models.adaptive_itm import N_PARAMS, GlobalInverse, views
 from sdr2hdr.tonemap import bt2408_direct
 
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 WHITE = 100.0 * 2 ** 1.02  # the untrained gain: log2 1.02 over SDR 100 cd/m2, BT.2408's 2.03x
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from clip_tools import SAMPLE
 from torch import Tensor, nn
 
 from sdr2hdr.engine.infer import ModelRunner
@@ -18,7 +18,6 @@ from sdr2hdr.models.weights import load_weights, shipped_weights
 
 MODELS = list_models()
 WITH_PRIOR = [n for n in MODELS if callable(getattr(create(n), "prior", None))]
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "sdr2hdr" / "assets" / "sample_sdr.mp4"
 CODE = 1 / 1023  # one 10-bit code of PQ
 
 

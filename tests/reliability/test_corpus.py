@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from corpus import CASES, Case, make_input, sha256
 
+# about ninety runs of the real command line, a process each (signals among them): a long check
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
@@ -151,7 +154,40 @@ def _check_streams(case: Case, out: Path, stream: dict) -> None:
         assert stream.get("sample_aspect_ratio") == case.checks["sar"], stream.get("sample_aspect_ratio")
 
 
-def test_corpus_size() -> None:
-    """The issue asks for at least 60 cases over containers, codecs, formats, tags, sizes, timestamps, streams."""
-    assert len(CASES) >= 60
-    assert len({c.name for c in CASES}) == len(CASES)
+# ffmpeg's encoder names -> the codec ffprobe reads back
+CODECS = {"libx264": "h264", "libx265": "hevc", "libvpx-vp9": "vp9", "libvpx": "vp8", "mjpeg": "mjpeg",
+          "mpeg2video": "mpeg2video", "mpeg4": "mpeg4", "prores_ks": "prores", "ffv1": "ffv1", "rawvideo": "rawvideo",
+          "qtrle": "qtrle", "gif": "gif"}
+
+
+def _asked(options: tuple, flag: str) -> str | None:
+    return options[options.index(flag) + 1] if flag in options else None
+
+
+def test_corpus_inputs_are_what_their_cases_name(corpus_dir: Path) -> None:
+    """Each input as ffprobe reads it has the codec, pixel format and size its case asks ffmpeg for (an option
+    ffmpeg ignored would leave a case testing another file than it names), and together they span the containers,
+    codecs and pixel formats the reliability issue asked for, in at least 60 cases."""
+    assert len(CASES) >= 60 and len({c.name for c in CASES}) == len(CASES)
+    formats, codecs, pix_fmts = set(), set(), set()
+    for case in CASES:
+        data = probe(make_input(case, corpus_dir))
+        videos = [s for s in data["streams"] if s["codec_type"] == "video"
+                  and not s.get("disposition", {}).get("attached_pic")]
+        if case.message == "no video stream":
+            assert videos == [], case.name
+            continue
+        v = videos[0]
+        encoder = _asked(case.make, "-c:v")
+        if encoder:
+            assert v["codec_name"] == CODECS[encoder], (case.name, v["codec_name"])
+        if _asked(case.make, "-pix_fmt"):
+            # yuvj420p is yuv420p in full range: ffprobe names H.264's full range so, whichever was asked for
+            same = [p.replace("yuvj", "yuv") for p in (v["pix_fmt"], _asked(case.make, "-pix_fmt"))]
+            assert same[0] == same[1], (case.name, v["pix_fmt"])
+        if "scale=" not in (_asked(case.make, "-vf") or "") and not case.steps:  # later steps may join sizes
+            assert f"{v['width']}x{v['height']}" == case.size, (case.name, v["width"], v["height"])
+        formats.add(data["format"]["format_name"])
+        codecs.add(v["codec_name"])
+        pix_fmts.add(v["pix_fmt"])
+    assert len(formats) >= 10 and len(codecs) >= 12 and len(pix_fmts) >= 18, (formats, codecs, pix_fmts)

@@ -18,16 +18,12 @@ import av
 import cv2
 import numpy as np
 import pytest
+from clip_tools import run_cli, run_cli_process
 
 from sdr2hdr.color import ycbcr_matrix
 from sdr2hdr.io.reader import VideoReader
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _cli(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sdr2hdr.cli", "convert", *map(str, args)], capture_output=True,
-                          text=True, timeout=300, **kw)
 
 
 def _flat_clip(path: Path, pix_fmt: str, planes: tuple, codec: str = "ffv1", frames: int = 2, **tags) -> Path:
@@ -111,7 +107,7 @@ def test_black_clip_light_level_written_is_the_one_printed(tmp_path) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:size=64x48:rate=24",
                     "-frames:v", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src)], check=True)
     for ext in (".mkv", ".mp4", ".ts"):
-        res = _cli(src, tmp_path / f"o{ext}", "--method", "bt2408", "--quiet")
+        res = run_cli("convert", src, tmp_path / f"o{ext}", "--method", "bt2408", "--quiet")
         assert res.returncode == 0, res.stderr
         printed = tuple(int(v) for v in re.search(r"MaxCLL (\d+) cd/m2, MaxFALL (\d+)", res.stdout).groups())
         assert _written_light_level(tmp_path / f"o{ext}") == printed
@@ -129,7 +125,8 @@ def test_image_write_failure_is_an_error_and_leaves_nothing(tmp_path, ext) -> No
     cv2.imwrite(str(src), np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    res = _cli(src, out_dir / f"o{ext}", "--method", "bt2408", preexec_fn=_limit_file_size)
+    # a process of its own: the file-size limit is set on it
+    res = run_cli_process("convert", src, out_dir / f"o{ext}", "--method", "bt2408", preexec_fn=_limit_file_size)
     assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cannot write" in lines[0], res.stderr

@@ -3,12 +3,15 @@ changed input or a leftover file (a seeded, bounded run; tests/stress/fuzz_conve
 
 from __future__ import annotations
 
+import pytest
 from stress import fuzz_convert as fuzz
 
 
+@pytest.mark.slow  # a dozen runs of the real command line
 def test_mutants_exit_0_or_2_and_leave_nothing(tmp_path) -> None:
-    results = fuzz.fuzz(count=20, seconds=60, seed=15, work=tmp_path)
-    assert len(results) >= 5  # the time budget still lets a useful number run
+    # done when the twelve seeded mutants are (the same ones on any machine), not after a fixed 60 s
+    results = fuzz.fuzz(count=12, seconds=float("inf"), seed=15, work=tmp_path)
+    assert len(results) == 12
     assert [f"{r.seed} ({r.mutation}): {r.problem}" for r in results if r.problem] == []
     assert {r.returncode for r in results} <= {0, 2}
 

@@ -44,6 +44,7 @@ def _torchrun(config: Path, out: Path) -> dict:
     return summary
 
 
+@pytest.mark.slow  # torchrun: two training processes
 def test_torchrun_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path):
     _torchrun(CONFIG, tmp_path / "ddp")
     cfg = load_config(CONFIG, "cpu-smoke", OVERRIDES)
@@ -51,6 +52,7 @@ def test_torchrun_two_gloo_processes_agree_with_each_other_and_with_one_process(
     assert _losses(tmp_path / "ddp") == pytest.approx(_losses(tmp_path / "single"), rel=1e-5)
 
 
+@pytest.mark.slow  # torchrun: two training processes
 def test_torchrun_keeps_batch_norm_statistics_and_frozen_unused_parameters_in_step(tmp_path):
     # KPNet: batch norm in its coordinate attention (running statistics are buffers, updated per process)
     # and parameters its forward never uses (frozen, or DDP would wait for their gradients)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_tools import run_cli
 
 from sdr2hdr.errors import InputError
 from sdr2hdr.train.config import config_to_dict, load_config
@@ -66,9 +64,7 @@ def test_a_gop_coded_set_is_refused_and_an_intra_one_loads(tiny_sets):
 
 def test_cli_refuses_a_gop_coded_set_in_one_line_that_says_how_to_build_one(tiny_sets, tmp_path):
     out = tmp_path / "run"
-    res = subprocess.run([sys.executable, "-m", "sdr2hdr.cli", "train", str(KPNET), "--data", str(tiny_sets[False]),
-                          "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    res = run_cli("train", KPNET, "--data", tiny_sets[False], "--out", out, "--quiet")
     assert res.returncode == 2
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr

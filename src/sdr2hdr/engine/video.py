@@ -50,9 +50,9 @@ def _threads(mapper: StreamMapper, fast: Any) -> Any:
 
 
 def _encode_span(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper, fast: Any, report: ConvertReport,
-                 peak_nits: float, *, patch: bool, **run: Any) -> None:
+                 peak_nits: float, *, patch: bool, rotation: bool = False, **run: Any) -> None:
     """Frames through the pipeline into the writer, limited to the peak, then close it (``patch``: write
-    MaxCLL/MaxFALL into the file now)."""
+    MaxCLL/MaxFALL into the file now; ``rotation``: give it the input's display matrix)."""
     w, h = report.width // mapper.scale, report.height // mapper.scale
     try:
         pipeline(reader, writer, mapper, report, w=w, h=h, fast=fast, pq_peak=pq_code(peak_nits), **run)
@@ -60,6 +60,8 @@ def _encode_span(reader: VideoReader, writer: HDR10Writer, mapper: StreamMapper,
         writer.abort()
         raise
     t = time.perf_counter()
+    if rotation:  # known only once the first frame is decoded: the reader takes it from the frame's side data
+        writer.display_matrix = reader.display_matrix
     report.max_cll, report.max_fall = writer.close(patch=patch)
     report.seconds["encode"] += time.perf_counter() - t  # x265 holds a short piece's frames until the flush
 
@@ -105,9 +107,8 @@ def convert_video(src: str | os.PathLike, dst: str | os.PathLike, mapper: Stream
 
         def write(tmp: str) -> None:
             writer = _writer(tmp, reader, report, settings, mastering, copy=True)
-            writer.display_matrix = reader.display_matrix
-            _encode_span(reader, writer, mapper, fast, report, mastering.max_nits, patch=True, total=total,
-                         progress=progress, max_frames=max_frames)
+            _encode_span(reader, writer, mapper, fast, report, mastering.max_nits, patch=True, rotation=True,
+                         total=total, progress=progress, max_frames=max_frames)
             if writer.hdr10plus_json is not None:
                 plus.append(writer.hdr10plus_json)
             for note in writer.dropped:

@@ -240,3 +240,13 @@ def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_
 def test_hdr10plus_needs_hevc():
     r = run_cli("convert", "in.mp4", "out.mkv", "--codec", "av1", "--hdr10plus")
     assert r.returncode == 2 and "--hdr10plus" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("ext", [".mkv", ".mp4"])
+def test_rotation_and_container_metadata_survive_together(clip, tmp_path, ext):
+    rotated = tmp_path / "rot.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(clip), "-c", "copy", "-metadata:s:v:0", "rotate=90",
+                    str(rotated)], check=True)
+    sd = _side_data(_stream(_convert(rotated, tmp_path / f"o{ext}"))[0])
+    assert {"Display Matrix", "Mastering display metadata", "Content light level metadata"} <= set(sd)
+    assert abs(int(sd["Display Matrix"]["rotation"])) == 90

@@ -195,5 +195,6 @@ def test_segmented_output_keeps_the_input_rotation(film, tmp_path, ext):
     assert res.returncode == 0, res.stderr
     info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_streams", "-of",
                                       "json", str(out)], capture_output=True, text=True, check=True).stdout)
-    rot = [sd.get("rotation") for sd in info["streams"][0].get("side_data_list", [])]
+    # the HDR10 metadata is side data of the stream too: the entry with a rotation is the display matrix
+    rot = [sd["rotation"] for sd in info["streams"][0].get("side_data_list", []) if "rotation" in sd]
     assert rot and abs(int(rot[0])) == 90, info["streams"][0].get("side_data_list")

@@ -45,10 +45,10 @@ from sdr2hdr.engine.video import convert_span, fast_path, stateful_part
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.atomic import write_atomic
 from sdr2hdr.io.display_matrix import read_display_matrix, set_display_matrix
-from sdr2hdr.io.hdr10 import patch_content_light_level, sei_safe_light_level
+from sdr2hdr.io.hdr10 import MasteringDisplay, sei_safe_light_level
 from sdr2hdr.io.media import check_sdr, probe
 from sdr2hdr.io.reader import VideoReader
-from sdr2hdr.io.writer import copy_stream
+from sdr2hdr.io.writer import copy_stream, write_light_level
 
 __all__ = ["Segment", "Plan", "Settings", "plan_segments", "parts_dir", "convert_segmented"]
 
@@ -381,13 +381,14 @@ def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: St
         raise
     finally:
         bar.close()
-    report = _finish(src, dst, parts, manifest["plan"], records)
+    report = _finish(src, dst, parts, manifest["plan"], records, settings.mastering)
     report.seconds["total"] = time.perf_counter() - t0
     report.notes.append(f"{len(segs)} piece(s)" + (f" on Ray ({ray})" if ray else ""))
     return report
 
 
-def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> ConvertReport:
+def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict,
+            mastering: MasteringDisplay | None = None) -> ConvertReport:
     """Join the pieces into the output (atomically), write MaxCLL/MaxFALL over the film, remove the work folder."""
     segs = plan["segments"]
     recs = [records[seg["index"]] for seg in segs]
@@ -404,7 +405,8 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
     def write(tmp: str) -> None:
         tb = Fraction(plan["time_base"])
         join_pieces(pieces, src, tmp, [None if seg["first"] is None else seg["first"] * tb for seg in segs])
-        patch_content_light_level(tmp, report.max_cll, report.max_fall)
+        # MaxCLL / MaxFALL into the SEI, and with the mastering display into the container (io.writer)
+        write_light_level(tmp, "hevc", mastering or MasteringDisplay(), (report.max_cll, report.max_fall))
         # the pieces are written without the input's rotation; the joined film gets it, as a one-piece run does
         matrix = read_display_matrix(src)
         if matrix is not None and not set_display_matrix(tmp, matrix):

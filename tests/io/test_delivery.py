@@ -156,6 +156,8 @@ def test_hlg_alternative_transfer_sei_keeps_bt2020_in_the_header(clip, tmp_path)
     ("o.mp4", ("--codec", "ffv1"), "write .mkv"),
     ("o.mkv", ("--codec", "av1", "--bits", "12"), "--bits 12"),
     ("o.mkv", ("--alt-transfer-sei",), "--transfer hlg"),
+    ("o.hevc", ("--hdr10plus",), "write .mkv, .mp4 or .ts"),
+    ("o.mkv", ("--codec", "prores", "--hdr10plus"), "--codec hevc"),
     ("o.mkv", ("--codec", "av1", "--resume"), "HEVC PQ pieces"),
 ])
 def test_bad_combinations_are_refused_on_one_line_before_any_work(clip, tmp_path, out, extra, words):
@@ -212,15 +214,16 @@ def _hdr10plus_blocks(path):
     return blocks
 
 
-def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_path):
+@pytest.mark.parametrize("ext", [".mkv", ".ts"])  # NAL units with length fields, and with start codes
+def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_path, ext):
     a = make_sdr_clip(tmp_path / "a.mp4", frames=10, audio=False, seed=0)
     b = make_sdr_clip(tmp_path / "b.mp4", frames=10, audio=False, seed=5)
     (tmp_path / "list.txt").write_text(f"file '{a}'\nfile '{b}'\n")
     two = tmp_path / "two.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(tmp_path / "list.txt"), "-c",
                     "copy", str(two)], check=True)
-    out = _convert(two, tmp_path / "plus.mkv", "--hdr10plus")
-    doc = json.loads((tmp_path / "plus.mkv.hdr10plus.json").read_text())
+    out = _convert(two, tmp_path / f"plus{ext}", "--hdr10plus")
+    doc = json.loads((tmp_path / f"plus{ext}.hdr10plus.json").read_text())
     assert doc["SceneInfoSummary"] == {"SceneFirstFrameIndex": [0, 10], "SceneFrameNumbers": [10, 10]}
     blocks = _hdr10plus_blocks(out)
     assert len(blocks) == 20 == len(doc["SceneInfo"])
@@ -231,7 +234,7 @@ def test_hdr10plus_reads_back_on_every_frame_of_two_scenes_as_the_json_says(tmp_
                          "values": lum["LuminanceDistributions"]["DistributionValues"], "target": "1000/1"}
     first, second = doc["SceneInfo"][0]["LuminanceParameters"], doc["SceneInfo"][10]["LuminanceParameters"]
     assert first != second  # two scenes, two sets of values
-    cll = _side_data(_stream(out)[0])["Content light level metadata"]["max_content"]
+    cll, _ = _decoded_light(out)  # MaxSCL is the scenes' brightest component: the file's MaxCLL
     assert max(max(s["LuminanceParameters"]["MaxScl"]) for s in doc["SceneInfo"]) == pytest.approx(cll * 10, abs=10)
     info = run_cli("info", out)
     assert info.returncode == 0 and "HDR10+" in info.stdout and "ST 2094-40" in info.stdout

@@ -66,6 +66,9 @@ def check_delivery(ext: str, codec: str, transfer: str, bits: int | None, hdr10p
     if hdr10plus and (codec != "hevc" or transfer != "pq"):
         raise InputError("--hdr10plus writes SMPTE ST 2094-40 SEI into HEVC with PQ; use --codec hevc "
                          "--transfer pq")
+    if hdr10plus and ext in (".hevc", ".h265"):
+        raise InputError("--hdr10plus needs frame times to place each scene's SEI, which a raw HEVC stream has not; "
+                         "write .mkv, .mp4 or .ts")
     if alt_transfer_sei and (codec != "hevc" or transfer != "hlg"):
         raise InputError("--alt-transfer-sei is the HEVC SEI of an HLG output; use it with --transfer hlg "
                          "(and --codec hevc)")

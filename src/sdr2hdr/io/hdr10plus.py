@@ -139,10 +139,12 @@ def write_hdr10plus(path: str | os.PathLike, stats: FrameStats, cuts: Iterable[i
     metas = [scene_metadata(stats.frames[t] for t in times if scene_of[t] == k) for k in range(len(starts))]
     nals = [sei_nal(t35_payload(m, round(target_nits))) for m in metas]
     # a scene starts at a time; half the shortest frame interval absorbs the container's rounding of times
-    seconds = np.array([float(t * time_base) for t in starts])
+    seconds = np.array([float((t - times[0]) * time_base) for t in starts])
     slack = 0.5 * float(min(np.diff(times), default=1) * time_base)
 
     def nal_for(t: float) -> bytes:
+        """The SEI of the frame at container time t, counted from the stream's start as the encoder's were (an
+        MPEG-TS muxer starts the clock at 1.4 s)."""
         return nals[max(int(np.searchsorted(seconds, t + slack, side="right")) - 1, 0)]
 
     write_atomic(path, lambda tmp: _remux(path, tmp, nal_for), overwrite=True)
@@ -160,6 +162,7 @@ def _remux(path: Path, tmp: str, nal_for) -> None:
             av.open(file_url(tmp), "w", format=_FORMATS[path.suffix.lower()], options=_mux_options(path)) as out:
         video = src.streams.video[0]
         annexb = path.suffix.lower() in (".ts", ".hevc", ".h265")
+        origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
         streams = {}
         for s in src.streams:
             streams[s.index] = dst = out.add_stream_from_template(s, opaque=True)
@@ -175,7 +178,8 @@ def _remux(path: Path, tmp: str, nal_for) -> None:
             if not packet.size or index not in streams:
                 continue
             if index == video.index:
-                new = av.Packet(_with_sei(bytes(packet), nal_for(float(packet.pts * packet.time_base)), annexb))
+                nal = nal_for(float(packet.pts * packet.time_base) - origin)
+                new = av.Packet(_with_sei(bytes(packet), nal, annexb))
                 new.pts, new.dts, new.duration, new.time_base = packet.pts, packet.dts, packet.duration, \
                     packet.time_base
                 new.is_keyframe = packet.is_keyframe

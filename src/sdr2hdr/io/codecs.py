@@ -63,9 +63,9 @@ def check_delivery(ext: str, codec: str, transfer: str, bits: int | None, hdr10p
         hint = "; --codec ffv1 keeps 12 bits" if bits == 12 else ""
         raise InputError(f"--bits {bits} is not available with --codec {codec} ({c.label} is written at "
                          f"{depths} bits here){hint}")
-    if hdr10plus and (codec != "hevc" or transfer != "pq"):
-        raise InputError("--hdr10plus writes SMPTE ST 2094-40 SEI into HEVC with PQ; use --codec hevc "
-                         "--transfer pq")
+    if hdr10plus and (codec not in ("hevc", "av1") or transfer != "pq"):
+        raise InputError("--hdr10plus writes SMPTE ST 2094-40 metadata into HEVC or AV1 with PQ; use --codec hevc "
+                         "or av1 with --transfer pq")
     if hdr10plus and ext in (".hevc", ".h265"):
         raise InputError("--hdr10plus needs frame times to place each scene's SEI, which a raw HEVC stream has not; "
                          "write .mkv, .mp4 or .ts")

@@ -127,6 +127,41 @@ def _with_sei(data: bytes, nal: bytes, annexb: bool) -> bytes:
     return data[:pos] + len(nal).to_bytes(4, "big") + nal + data[pos:]
 
 
+def metadata_obu(t35: bytes) -> bytes:
+    """An AV1 metadata OBU of type ITU-T T.35 (4) holding the same payload as the HEVC SEI, with its size field."""
+    body = bytes([4]) + t35 + bytes([0x80])
+    return bytes([5 << 3 | 0x02]) + _leb128(len(body)) + body
+
+
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _with_obu(data: bytes, obu: bytes) -> bytes:
+    """Insert the OBU before the first frame (header) OBU of a temporal unit, after any delimiter and sequence
+    header, where AV1 places metadata."""
+    pos = 0
+    while pos < len(data):
+        header = data[pos]
+        kind, ext, has_size = (header >> 3) & 0xF, (header >> 2) & 1, (header >> 1) & 1
+        if kind in (3, 6) or not has_size:  # frame header or frame (a unit without sizes: put it first)
+            break
+        at, size, shift = pos + 1 + ext, 0, 0
+        while True:
+            byte = data[at]
+            size |= (byte & 0x7F) << shift
+            at, shift = at + 1, shift + 7
+            if not byte & 0x80:
+                break
+        pos = at + size
+    return data[:pos] + obu + data[pos:]
+
+
 def write_hdr10plus(path: str | os.PathLike, stats: FrameStats, cuts: Iterable[int], target_nits: float,
                     time_base: Fraction) -> dict:
     """Insert the per-scene SEI into every frame of a written HEVC file (one remux); returns the JSON export
@@ -137,7 +172,10 @@ def write_hdr10plus(path: str | os.PathLike, stats: FrameStats, cuts: Iterable[i
     starts = sorted({t for t in cuts if t in stats.frames} | {times[0]} | set(histogram_cuts(stats, times)))
     scene_of = {t: int(np.searchsorted(starts, t, side="right")) - 1 for t in times}
     metas = [scene_metadata(stats.frames[t] for t in times if scene_of[t] == k) for k in range(len(starts))]
-    nals = [sei_nal(t35_payload(m, round(target_nits))) for m in metas]
+    with av.open(file_url(path)) as probe:
+        av1 = probe.streams.video[0].codec_context.name in ("av1", "libdav1d", "libaom-av1")
+    wrap = metadata_obu if av1 else sei_nal
+    nals = [wrap(t35_payload(m, round(target_nits))) for m in metas]
     # a scene starts at a time; half the shortest frame interval absorbs the container's rounding of times
     seconds = np.array([float((t - times[0]) * time_base) for t in starts])
     slack = 0.5 * float(min(np.diff(times), default=1) * time_base)
@@ -162,6 +200,7 @@ def _remux(path: Path, tmp: str, nal_for) -> None:
             av.open(file_url(tmp), "w", format=_FORMATS[path.suffix.lower()], options=_mux_options(path)) as out:
         video = src.streams.video[0]
         annexb = path.suffix.lower() in (".ts", ".hevc", ".h265")
+        av1 = video.codec_context.name in ("av1", "libdav1d", "libaom-av1")
         origin = float(video.start_time * video.time_base) if video.start_time is not None else 0.0
         streams = {}
         for s in src.streams:
@@ -179,7 +218,8 @@ def _remux(path: Path, tmp: str, nal_for) -> None:
                 continue
             if index == video.index:
                 nal = nal_for(float(packet.pts * packet.time_base) - origin)
-                new = av.Packet(_with_sei(bytes(packet), nal, annexb))
+                data = bytes(packet)
+                new = av.Packet(_with_obu(data, nal) if av1 else _with_sei(data, nal, annexb))
                 new.pts, new.dts, new.duration, new.time_base = packet.pts, packet.dts, packet.duration, \
                     packet.time_base
                 new.is_keyframe = packet.is_keyframe

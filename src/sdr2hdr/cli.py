@@ -80,8 +80,8 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--bits", type=int, choices=(10, 12), default=None,
                    help="sample bit depth (default 10; 12 with --codec ffv1)")
     d.add_argument("--hdr10plus", action="store_true",
-                   help="HDR10+ (SMPTE ST 2094-40) per-scene metadata in HEVC SEI, measured on the output, plus "
-                        "OUTPUT.hdr10plus.json")
+                   help="HDR10+ (SMPTE ST 2094-40) per-scene metadata measured on the output, in HEVC SEI or AV1 "
+                        "metadata OBUs, plus OUTPUT.hdr10plus.json")
     d.add_argument("--alt-transfer-sei", action="store_true",
                    help="HLG in HEVC: declare BT.2020 in the stream header for older decoders and HLG in the "
                         "alternative-transfer SEI")

@@ -149,7 +149,11 @@ def _add_batch(sub) -> None:
 def cmd_batch(args: argparse.Namespace) -> int:
     from sdr2hdr.batch import run_batch
     from sdr2hdr.engine.request import convert_options
+    from sdr2hdr.io.codecs import check_delivery
 
+    # every video gets --video-ext: a codec that container cannot hold is refused once, before any file
+    check_delivery(args.video_ext.lower(), args.codec, args.transfer, args.bits, hdr10plus=args.hdr10plus,
+                   alt_transfer_sei=args.alt_transfer_sei)
     result = run_batch(args.in_dir, args.out_dir, convert_options(args), jobs=args.jobs, ray=args.ray,
                        video_ext=args.video_ext, summary=args.summary, quiet=args.quiet)
     failed = [r for r in result.rows if r["status"] == "failed"]

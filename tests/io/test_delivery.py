@@ -270,3 +270,12 @@ def test_hdr10plus_in_av1_reads_back_per_scene_through_dav1d(tmp_path):
         frames = [f for p in c.demux(stream) if p.size for f in dec.decode(p)] + list(dec.decode(None))
     plus = [next(bytes(sd) for sd in f.side_data if "HDR_PLUS" in str(sd.type).upper()) for f in frames]
     assert len(plus) == 16 and len(set(plus[:8])) == 1 and len(set(plus[8:])) == 1 and plus[0] != plus[8]
+
+
+def test_batch_refuses_a_codec_its_video_ext_cannot_hold_before_any_file(clip, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.mp4").write_bytes(clip.read_bytes())
+    r = run_cli("batch", src, tmp_path / "out", "--codec", "ffv1", "--video-ext", ".mp4")
+    assert r.returncode == 2 and "write .mkv for --codec ffv1" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()

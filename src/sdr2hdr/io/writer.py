@@ -246,7 +246,9 @@ def muxer_options(ext: str) -> dict[str, str]:
 
 _SVT_PRESETS = {"ultrafast": 13, "superfast": 12, "veryfast": 11, "faster": 10, "fast": 10, "medium": 8,
                 "slow": 6, "slower": 4, "veryslow": 2, "placebo": 1}
-AV1_DEFAULT_CRF = 30  # SVT-AV1's scale (0..63); near x265 CRF 18 in PSNR on our outputs (docs/usage.md)
+# SVT-AV1's scale (0..63): a streaming rate, a third of x265 CRF 18's size at 3.7 dB less PSNR on the 1080p
+# benchmark (docs/usage.md, Delivery); --crf 10 comes within 1.1 dB of it
+AV1_DEFAULT_CRF = 30
 
 
 def encoder_options(codec: str, transfer: str, mastering: MasteringDisplay, *, crf: float | None, qp: int | None,

@@ -57,9 +57,11 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
                         "before the peak limit; for any mode (default 0)")
     rc = p.add_mutually_exclusive_group()
-    rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
+    rc.add_argument("--crf", type=float, default=None,
+                    help="constant rate factor (default 18 for x265; 30 on SVT-AV1's scale with --codec av1)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
-    p.add_argument("--preset", choices=PRESETS, default="fast", help="x265 preset (default fast)")
+    p.add_argument("--preset", choices=PRESETS, default="fast",
+                   help="x265 preset (default fast); with --codec av1 the SVT-AV1 preset of like speed (fast = 10)")
     add_delivery_options(p)
     p.add_argument("--exact", action="store_true",
                    help="classical methods: map every pixel in float with interpolated chroma instead of the "

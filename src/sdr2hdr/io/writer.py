@@ -3,6 +3,7 @@ mastering display, CTA-861.3 MaxCLL / MaxFALL measured on the frames written, au
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from fractions import Fraction
@@ -11,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import chroma_420_up, hlg_inverse_eotf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
+from sdr2hdr.color import chroma_420_up, hlg_oetf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.codecs import CODECS, TRC_CODE, pix_fmt, svt_mastering
 from sdr2hdr.io.container_hdr import write_container_hdr10
@@ -308,11 +309,33 @@ def patch_av1_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) 
 
 def hlg_planes_from_pq(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """10-bit 4:2:0 BT.2020 PQ planes to HLG ones at the 1000 cd/m2 nominal peak (BT.2408: PQ display light
-    through the inverse HLG EOTF with system gamma 1.2; light above 1000 cd/m2 clips to the HLG peak)."""
+    through the inverse HLG EOTF with system gamma 1.2, as ``color.hlg_inverse_eotf``; light above 1000 cd/m2
+    clips to the HLG peak).
+
+    The per-sample powers go through 16-bit tables (the PQ EOTF by R'G'B' code; the OETF by the square root of
+    scene light, on which it is smooth down to black): at most one 10-bit code off the formulas (0.4 % of samples
+    of a random 1080p frame) in about two thirds of their time."""
+    pq_lut, oetf_lut = _hlg_tables()
     rgb = yuv420_to_rgb(y, u, v, matrix="bt2020", bits=10, full_range=False)
-    light = np.asarray(pq_eotf(rgb), dtype=np.float32)
-    signal = np.clip(hlg_inverse_eotf(np.minimum(light, 1000.0)), 0.0, 1.0).astype(np.float32)
+    codes = np.rint(np.clip(rgb, 0.0, 1.0) * np.float32(65535)).astype(np.uint16)
+    light = np.minimum(pq_lut[codes], np.float32(1000.0))
+    kr, kb = 0.2627, 0.0593  # BT.2020 luminance weights
+    lum = light[..., 0] * np.float32(kr) + light[..., 1] * np.float32(1 - kr - kb) + light[..., 2] * np.float32(kb)
+    gamma = 1.2
+    # E = F / (Lw Ys^(gamma-1)) with Ys = (Yd/Lw)^(1/gamma): one power per pixel, not per sample
+    scale = np.power(np.maximum(lum, np.float32(1e-6)) / np.float32(1000.0), np.float32((1 - gamma) / gamma))
+    scale /= np.float32(1000.0)
+    scene = np.sqrt(np.clip(light * scale[..., None], 0.0, 1.0))
+    signal = oetf_lut[np.rint(scene * np.float32(65535)).astype(np.uint16)]
     return rgb_to_yuv420(signal, matrix="bt2020", bits=10, full_range=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _hlg_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The PQ EOTF by 16-bit code (cd/m2) and the HLG OETF by 16-bit square root of scene light."""
+    grid = np.linspace(0.0, 1.0, 65536)
+    return (np.asarray(pq_eotf(grid), dtype=np.float32),
+            np.asarray(hlg_oetf(grid * grid), dtype=np.float32))
 
 
 def tag_prores_colour(packet: av.Packet, trc: int) -> None:

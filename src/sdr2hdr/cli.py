@@ -117,7 +117,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         return 0
     s = report.seconds
     for note in report.notes:
-        if note.startswith("global inverse"):
+        if note.startswith(("global inverse", "HDR10+")):
             print(f"note: {note}")
     light = (f"MaxCLL {report.max_cll} cd/m2, MaxFALL {report.max_fall} cd/m2" if report.max_cll or report.max_fall
              else "no static metadata (HLG)")

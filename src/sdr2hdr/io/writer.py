@@ -4,6 +4,7 @@ mastering display, CTA-861.3 MaxCLL / MaxFALL measured on the frames written, au
 from __future__ import annotations
 
 import functools
+import mmap
 import os
 from collections.abc import Iterable
 from fractions import Fraction
@@ -299,11 +300,16 @@ def patch_av1_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) 
     # metadata_type 1 (HDR_CLL), the two 16-bit values, then the OBU's trailing bits
     old = bytes([1, *CLL_SENTINEL[0].to_bytes(2, "big"), *CLL_SENTINEL[1].to_bytes(2, "big"), 0x80])
     new = bytes([1, *int(max_cll).to_bytes(2, "big"), *int(max_fall).to_bytes(2, "big"), 0x80])
-    data = Path(path).read_bytes()
-    count = data.count(old)
+    count = 0
+    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:  # in place: a film is not read into memory
+        pos = mm.find(old)
+        while pos >= 0:
+            mm[pos: pos + len(old)] = new
+            count += 1
+            pos = mm.find(old, pos + len(old))
+        mm.flush()
     if count == 0:
         raise RuntimeError(f"no AV1 content light level metadata found in {path}")
-    Path(path).write_bytes(data.replace(old, new))
     return count
 
 

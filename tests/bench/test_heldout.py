@@ -347,10 +347,15 @@ def test_write_gives_the_table_csv_and_plot(result, tmp_path):
     paths = result.write(tmp_path)
     assert [p.name for p in paths] == ["heldout.csv", "heldout.md", "heldout_psnr.png"]
     md = (tmp_path / "heldout.md").read_text()
-    assert "## QP 37" in md
-    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert "## QP 37" in md and "Set: " in md
+    as_is, shape = md.split("Shape and level apart")
+    table = [line for line in as_is.splitlines() if line.startswith("| ")]
     assert len(table) == 1 + len(CURVES) + 1  # header, one row per curve, the mean
     assert table[-1].startswith("| mean of held-out curves") and "nan" not in table[-1]
+    # the second table: aligned scores and level errors, one row per curve and the mean of all curves
+    aligned = [line for line in shape.splitlines() if line.startswith("| ")]
+    assert len(aligned) == 1 + len(CURVES) + 1 and aligned[-1].startswith("| mean of all curves")
+    assert "aligned PSNR" in aligned[0] and "level error, stops" in aligned[0]
     assert "nan" not in next(line for line in table if line.startswith("| aces"))
     assert "aces (unseen)" in md and "hable (left out)" in md and "mean of held-out curves" in md
     assert "no leave-one-curve-out weights for bt2446a" in md

@@ -58,7 +58,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 # --- the set ---------------------------------------------------------------------------------------------------
 
 def test_curves_are_the_standard_ones_then_the_unseen_ones():
-    assert CURVES == TMO_NAMES + ("aces", "log_shoulder")
+    assert CURVES == TMO_NAMES + ("aces", "log_shoulder", "agx")
     assert set(HELDOUT_CURVES) == set(HELDOUT_TMOS)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 STANDARD = {"bt2446a": {"Lhdr": 1000.0}, "bt2446c": {"alpha": 0.0}, "bt2390": {"mode": "rgb"}}
 OTHERS = ("hable", "reinhard", "camera", "aces", "log_shoulder")
 QPS = (27, 37, 42)
+FEATURE_FRAMES = 3  # the shot features average the first frames: a shot shares one curve
 
 
 def _seed(*parts) -> int:
@@ -62,14 +63,15 @@ def _load(root: Path) -> list[dict]:
     from sdr2hdr.engine.detect import shot_features
 
     items = []
-    cache = root / "features.json"
+    cache = root / "features_v2.json"  # v2: with the inverses' features
     feats = json.loads(cache.read_text()) if cache.exists() else {}
     for p in sorted(root.glob("*--*.npz")):
         clip, curve = p.stem.split("--")
         source = clip.split("-exr-")[0]
         if p.stem not in feats:
             with np.load(p) as z:
-                feats[p.stem] = {f"qp{q}": shot_features(list(z[f"qp{q}"] / 255.0)).tolist() for q in QPS}
+                feats[p.stem] = {f"qp{q}": shot_features(list(z[f"qp{q}"][:FEATURE_FRAMES] / 255.0)).tolist()
+                                 for q in QPS}
         items.append({"path": p, "clip": clip, "curve": curve, "source": source, "feats": feats[p.stem]})
     cache.write_text(json.dumps(feats))
     return items

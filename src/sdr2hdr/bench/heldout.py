@@ -168,6 +168,45 @@ class HeldoutResult:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
+    def as_is_table(self, qp: int) -> str:
+        """Markdown: every method as is (PSNR / ΔE ITP) per curve and over all curves, the subject's gap to the best
+        fixed classical mapping and its ΔE ITP ratio: what users get, with every curve counted."""
+        sub = self.subject()
+        ms = [m for m in self.methods() if not (sub == "default" and m == LEARNED)]
+        fixed = max(CLASSICAL, key=lambda m: np.mean([self._mean(m, c, qp, "psnr") for c in self.curves]))
+        label = {m: CLASSICAL_LABELS.get(m, m) for m in ms}
+        head = (["curve"] + [f"{label[m]} PSNR / ΔE ITP" for m in ms] +
+                [f"{label.get(sub, sub)} gap to best fixed ({label[fixed]}) (dB)", "ΔE ITP / fixed's"])
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for curve in self.curves + ["mean"]:
+            cs = self.curves if curve == "mean" else [curve]
+            val = {m: (np.mean([self._mean(m, c, qp, "psnr") for c in cs]),
+                       np.mean([self._mean(m, c, qp, "delta_e_itp") for c in cs])) for m in ms}
+            name = "mean of all curves" if curve == "mean" else curve + (" (unseen)" if curve in self.unseen else "")
+            cells = [name] + [f"{val[m][0]:.2f} / {val[m][1]:.1f}" for m in ms]
+            cells += [f"{val[sub][0] - val[fixed][0]:+.2f}", f"{val[sub][1] / val[fixed][1]:.2f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_csv(cls, path: str | Path, unseen: Sequence[str]) -> HeldoutResult:
+        """A result back from its heldout.csv (numbers parsed), to rewrite its tables."""
+        rows = []
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                row = {}
+                for k, v in r.items():
+                    if v == "":
+                        continue
+                    try:
+                        row[k] = int(v) if k in ("qp", "frame") else float(v)
+                    except ValueError:
+                        row[k] = v
+                rows.append(row)
+        curves = list(dict.fromkeys(r["curve"] for r in rows))
+        qps = sorted({r["qp"] for r in rows})
+        return cls(rows, qps, curves, [c for c in curves if c in unseen])
+
     def describe(self) -> str:
         """Which material a table's figures come from: clips, source clips, frames scored per clip, QPs."""
         clips = {r["clip"] for r in self.rows}
@@ -186,7 +225,9 @@ class HeldoutResult:
             w.writerows(self.rows)
         md = [f"# {title}", "", self.describe(), ""]
         for qp in self.qps:
-            md += [f"## QP {qp}", "", "As is (what users get):", "", self.table(qp), "",
+            md += [f"## QP {qp}", "", "As is (what users get), every curve counted:", "", self.as_is_table(qp), "",
+                   "As is, the held-out protocol's table (the model row: leave-one-curve-out weights where given):", "",
+                   self.table(qp), "",
                    "Shape and level apart: each output scaled by the one factor that puts its median luminance on "
                    "the target's (aligned), the level error that factor undoes (output over target, in stops), and "
                    "the ceilings (ceiling_*: a global mapping fitted to each clip's master, bench.ceiling):", "",

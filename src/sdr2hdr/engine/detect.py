@@ -44,7 +44,26 @@ def frame_features(rgb: np.ndarray) -> np.ndarray:
     sat = (mx - mn) / np.maximum(mx, 1e-3)
     joint = np.histogram2d(luma, sat, bins=(SAT_BANDS, SAT_BINS), range=((0, 1), (0, 1)))[0]
     joint = joint / np.maximum(joint.sum(1, keepdims=True), 1.0)  # saturation per luma band, picture-independent
-    return np.concatenate([base, top, joint.ravel()]).astype(np.float32)
+    return np.concatenate([base, top, joint.ravel(), _inverse_features(rgb)]).astype(np.float32)
+
+
+def _inverse_features(rgb: np.ndarray) -> np.ndarray:
+    """What each standard curve's exact inverse makes of the picture: a standard down-conversion of a master for a
+    1000 cd/m2 display inverts to light that stops near 1000 cd/m2 with a natural spread of highlights, the wrong
+    inverse overshoots or bunches them. Percentiles of the inverse's max(R', G', B') and luma in PQ, and the share
+    above the 1000 cd/m2 code."""
+    from sdr2hdr.color import pq_code
+    from sdr2hdr.tonemap.source_inverse import source_inverse
+
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 15000)))
+    px = np.ascontiguousarray(rgb[::step, ::step], dtype=np.float32)
+    out = []
+    for curve in CLASSES[:-1]:
+        pq = np.asarray(source_inverse(curve)(px), dtype=np.float32).reshape(-1, 3)
+        mx, y = pq.max(1), pq @ np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
+        out += list(np.percentile(mx, [50, 90, 99, 99.9]) * 4) + list(np.percentile(y, [50, 99]) * 4)
+        out.append(float((mx > pq_code(1000.0) + 0.01).mean()) * 10)
+    return np.asarray(out, dtype=np.float32)
 
 
 def shot_features(frames: list[np.ndarray]) -> np.ndarray:

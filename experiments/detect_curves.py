@@ -48,6 +48,7 @@ def build(heldout: Path, out: Path, frames: int) -> None:
     from sdr2hdr.data.degrade import x265_roundtrip
     from sdr2hdr.io.images import read_png
 
+    out.mkdir(parents=True, exist_ok=True)
     for base in sorted((heldout / "base").iterdir()):
         files = sorted((base / "hdr").glob("*.png"))[:frames]
         hdr = np.stack([read_png(f)[0] for f in files])
@@ -203,7 +204,6 @@ def main() -> None:
     e.add_argument("--ship", type=Path, default=None, help="also train on every source and save the detector here")
     args = ap.parse_args()
     if args.cmd == "build":
-        args.out.mkdir(parents=True, exist_ok=True)
         build(args.heldout, args.out, args.frames)
     else:
         evaluate(args.set, args.out, args.threshold, args.score_frames, args.ship)

@@ -15,6 +15,13 @@ from sdr2hdr.errors import CliParser, InputError, run_cli
 from sdr2hdr.io.codecs import CODECS, TRANSFERS
 
 
+def _grey(text: str) -> float:
+    """--middle-grey: 0 or a grey-card level in the range the request accepts."""
+    from sdr2hdr.engine.request import MIDDLE_GREY_RANGE
+
+    return 0.0 if text.strip() in ("0", "0.0") else in_range(*MIDDLE_GREY_RANGE, " cd/m2")(text)
+
+
 def _add_convert(sub) -> None:
     p = sub.add_parser("convert", help="SDR video or image -> HDR10 video (HEVC Main10) or HDR image",
                        description="Convert an SDR video to an HDR10 file (BT.2020, PQ, 10-bit HEVC, mastering "
@@ -56,6 +63,10 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    metavar="STOPS",
                    help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
                         "before the peak limit; for any mode (default 0)")
+    p.add_argument("--middle-grey", type=_grey, default=26.0, metavar="NITS",
+                   help="the default model's level: an SDR 18%% grey card lands at NITS cd/m2 and the picture's median "
+                        "follows its SDR median (BT.2408: 26, the default; docs/conventions.md); 0: the level the "
+                        "model estimates")
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None,
                     help="constant rate factor (default 18 for x265; 30 on SVT-AV1's scale with --codec av1)")

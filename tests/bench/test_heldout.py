@@ -58,7 +58,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 # --- the set ---------------------------------------------------------------------------------------------------
 
 def test_curves_are_the_standard_ones_then_the_unseen_ones():
-    assert CURVES == TMO_NAMES + ("aces", "log_shoulder")
+    assert CURVES == TMO_NAMES + ("aces", "log_shoulder", "agx")
     assert set(HELDOUT_CURVES) == set(HELDOUT_TMOS)
 
 
@@ -295,10 +295,10 @@ def result(heldout_set, weights):
 
 
 def test_rows_cover_every_curve_method_and_frame(result):
-    assert result.curves == list(CURVES) and result.unseen == ["aces", "log_shoulder"]
+    assert result.curves == list(CURVES) and result.unseen == ["aces", "log_shoulder", "agx"]
     assert result.qps == [37]
     learned_curves = {r["curve"] for r in result.rows if r["method"] == LEARNED}
-    assert learned_curves == {"hable", "aces", "log_shoulder"}  # LOCO weights for hable, default for unseen
+    assert learned_curves == {"hable", "aces", "log_shoulder", "agx"}  # LOCO weights for hable, default for unseen
     for m in CLASSICAL:
         assert len([r for r in result.rows if r["method"] == m]) == len(CURVES) * FRAMES
     for r in result.rows:
@@ -328,13 +328,13 @@ def test_summary_has_one_row_per_curve_and_a_finite_mean(result):
         best = max(CLASSICAL, key=lambda m: r[f"{m}_psnr"])
         assert r["best_classical"] == best and r["best_classical_psnr"] == pytest.approx(r[f"{best}_psnr"])
         assert r["fixed"] == fixed
-    for curve in ("hable", "aces", "log_shoulder"):
+    for curve in ("hable", "aces", "log_shoulder", "agx"):
         r = by[curve]
         assert r["gap_to_best"] == pytest.approx(r[f"{LEARNED}_psnr"] - r["best_classical_psnr"])
         assert r["gap_to_fixed"] == pytest.approx(r[f"{LEARNED}_psnr"] - r[f"{fixed}_psnr"])
     # the mean row is the mean over the curves the model was held out on (here hable, aces, log_shoulder)
     mean = by["mean"]
-    held = ("hable", "aces", "log_shoulder")
+    held = ("hable", "aces", "log_shoulder", "agx")
     assert np.isfinite(mean[f"{LEARNED}_psnr"]) and np.isfinite(mean["gap_to_fixed"])
     assert mean[f"{LEARNED}_psnr"] == pytest.approx(np.mean([by[c][f"{LEARNED}_psnr"] for c in held]))
     assert mean["bt2446c_psnr"] == pytest.approx(np.mean([by[c]["bt2446c_psnr"] for c in held]))
@@ -347,10 +347,19 @@ def test_write_gives_the_table_csv_and_plot(result, tmp_path):
     paths = result.write(tmp_path)
     assert [p.name for p in paths] == ["heldout.csv", "heldout.md", "heldout_psnr.png"]
     md = (tmp_path / "heldout.md").read_text()
-    assert "## QP 37" in md
-    table = [line for line in md.splitlines() if line.startswith("| ")]
+    assert "## QP 37" in md and "Set: " in md
+    every, rest = md.split("As is, the held-out protocol's table")
+    as_is, shape = rest.split("Shape and level apart")
+    table = [line for line in as_is.splitlines() if line.startswith("| ")]
+    # first the as-is table over every curve: one row per curve and their mean, no NaN (every method on every curve)
+    every = [line for line in every.splitlines() if line.startswith("| ")]
+    assert len(every) == 1 + len(CURVES) + 1 and every[-1].startswith("| mean of all curves")
     assert len(table) == 1 + len(CURVES) + 1  # header, one row per curve, the mean
     assert table[-1].startswith("| mean of held-out curves") and "nan" not in table[-1]
+    # the second table: aligned scores and level errors, one row per curve and the mean of all curves
+    aligned = [line for line in shape.splitlines() if line.startswith("| ")]
+    assert len(aligned) == 1 + len(CURVES) + 1 and aligned[-1].startswith("| mean of all curves")
+    assert "aligned PSNR" in aligned[0] and "level error, stops" in aligned[0]
     assert "nan" not in next(line for line in table if line.startswith("| aces"))
     assert "aces (unseen)" in md and "hable (left out)" in md and "mean of held-out curves" in md
     assert "no leave-one-curve-out weights for bt2446a" in md

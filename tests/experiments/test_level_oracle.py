@@ -51,4 +51,4 @@ def test_table_covers_every_curve_and_the_oracle_trim_helps(heldout_set, tmp_pat
     mean = [float(cell.split(" / ")[0]) for cell in rows[-1].split(" | ")[1:]]
     # as estimated, per frame, per clip, per curve: a trim to the target's median can only be near or above
     assert all(np.isfinite(mean)) and mean[1] >= mean[0] - 0.05 and mean[2] >= mean[0] - 0.05
-    assert "Right trim per clip over all 8 clips" in text
+    assert f"Right trim per clip over all {len(CURVES)} clips" in text

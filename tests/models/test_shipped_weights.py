@@ -99,7 +99,7 @@ def test_a_slice_of_the_defaults_held_out_claim_reruns():
     for seed in (0, 1):
         nits = _heldout_scene(seed)
         target = np.asarray(pq_inverse_eotf(nits), dtype=np.float32)
-        for curve in HELDOUT_CURVES:
+        for curve in claim.get("curves", HELDOUT_CURVES[:2]):  # the curves the card's claim was made on
             sdr = _sdr(nits, curve, np.random.default_rng(seed))[0].astype(np.float32) / 255.0
             outs = {"fixed": fixed(sdr)}
             with torch.no_grad():

@@ -1,4 +1,4 @@
-"""The held-out curves of tonemap.forward (aces_filmic, log_shoulder): values, shape, colour, numpy / torch parity."""
+"""The held-out curves of tonemap.forward (aces_filmic, log_shoulder, agx_like): values, shape, colour, parity."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 from sdr2hdr.color import luminance
 from sdr2hdr.data.degrade import TMO_NAMES
 from sdr2hdr.data.generator import FAMILIES
-from sdr2hdr.tonemap import FORWARD_TMOS, HELDOUT_TMOS, aces_filmic, log_shoulder
+from sdr2hdr.tonemap import FORWARD_TMOS, HELDOUT_TMOS, aces_filmic, agx_like, log_shoulder
 
 CURVES = sorted(HELDOUT_TMOS)
 
@@ -23,7 +23,7 @@ def narkowicz(x):
 
 
 def test_heldout_curves_are_registered_and_never_a_training_curve():
-    assert HELDOUT_TMOS == {"aces": aces_filmic, "log_shoulder": log_shoulder}
+    assert HELDOUT_TMOS == {"aces": aces_filmic, "log_shoulder": log_shoulder, "agx": agx_like}
     for name in HELDOUT_TMOS:
         assert name not in FORWARD_TMOS and name not in TMO_NAMES and name not in FAMILIES
 
@@ -152,3 +152,17 @@ def test_torch_gradient_is_finite_at_black(name):
                      requires_grad=True)
     HELDOUT_TMOS[name](x, axis=-1).sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+def test_agx_like_grey_white_and_highlights():
+    """Grey card (26 cd/m2) lands mid-scale, the curve rises monotonically to 1, a saturated highlight goes to
+    white rather than to its primary (the inset), numpy and torch agree."""
+    levels = np.array([0.0, 0.26, 2.6, 26.0, 203.0, 1000.0, 4000.0])
+    grey = agx_like(np.repeat(levels[:, None], 3, 1))[:, 0]
+    assert grey[0] == pytest.approx(0.0, abs=1e-4) and np.all(np.diff(grey) >= 0) and grey[-1] == pytest.approx(1.0)
+    assert 0.15 < grey[3] < 0.4  # 18 % grey in display light
+    red = agx_like(np.array([[4000.0, 400.0, 200.0], [40.0, 4.0, 2.0]]))
+    assert red[0].min() / red[0].max() > 0.8 > red[1].min() / red[1].max()
+    x = np.random.default_rng(0).random((2, 5, 3)).astype(np.float32) * 800
+    t = agx_like(torch.from_numpy(x).permute(2, 0, 1), axis=-3).permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(t, agx_like(x), atol=1e-5)

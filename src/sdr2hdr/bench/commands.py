@@ -86,6 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "standard curve scored with LOCO_DIR/<curve>.safetensors (trained without it), the unseen "
                         "curves with the default model's weights; writes heldout.md, heldout.csv, a plot")
     p.add_argument("--heldout-model", default="adaptive_itm", help="the model of the held-out protocol")
+    p.add_argument("--ceilings", action="store_true",
+                   help="--heldout: also the default weights on every curve (row 'default': level by the convention of "
+                        "color.level; 'default_learned_level': as estimated) and the global mappings "
+                        "fitted per clip to its master (the default's own family, a 33-point 3D LUT)")
     p.add_argument("--task", choices=("itm", "sr-itm"), default="itm",
                    help="itm (default): same-size mapping; sr-itm: joint super-resolution + ITM as Deep SR-ITM and "
                         "GPGMNet ran it: x--scale input, full-size target, bicubic + each classical mapping as the "
@@ -306,8 +310,19 @@ def _heldout(args) -> int:
     if not args.heldout.is_dir():
         raise InputError(f"no such folder of leave-one-curve-out weights: {args.heldout}")
     weights = args.weights_dir / f"{args.heldout_model}.safetensors" if args.weights_dir else None
+    extra = None
+    if args.ceilings:
+        from sdr2hdr.bench.heldout import _model_fn
+        from sdr2hdr.color.level import MIDDLE_GREY
+        from sdr2hdr.models.weights import shipped_weights
+
+        w = weights or shipped_weights(args.heldout_model)
+        # the converter's default (level by the convention, color.level) and the level the model estimates
+        extra = {"default": _model_fn(args.heldout_model, w, args.peak_nits, MIDDLE_GREY),
+                 "default_learned_level": _model_fn(args.heldout_model, w, args.peak_nits)}
     result = run_heldout(args.data, args.heldout_model, weights, args.heldout, qps=tuple(args.qps or (27, 37, 42)),
-                         max_frames=args.max_frames, peak_nits=args.peak_nits, progress=not args.quiet)
+                         max_frames=args.max_frames, peak_nits=args.peak_nits, progress=not args.quiet,
+                         extra=extra, ceilings=args.ceilings)
     for qp in result.qps:
         print(f"\nQP {qp}:")
         print(result.table(qp))

@@ -118,6 +118,103 @@ class HeldoutResult:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
+    def subject(self) -> str:
+        """The row the gaps of the shape table are for: the default weights on every curve where scored, else the
+        held-out model."""
+        return "default" if "default" in self.methods() else LEARNED
+
+    def _pool(self, method: str, curves: list[str], qp: int, key: str) -> np.ndarray:
+        return np.array([r[key] for r in self.rows if r["method"] == method and r["qp"] == qp and
+                         r["curve"] in curves and r.get(key) is not None], dtype=np.float64)
+
+    def shape_summary(self, qp: int) -> list[dict]:
+        """Per curve and over all curves: each method's level-aligned PSNR and ΔE ITP, its level error in stops
+        (median, 5th and 95th percentile over frames); the best fixed classical mapping by aligned PSNR."""
+        ms = self.methods()
+        fixed = max(CLASSICAL, key=lambda m: np.mean([self._mean(m, c, qp, "psnr_aligned") for c in self.curves]))
+        out = []
+        for curve in self.curves + ["mean"]:
+            cs = self.curves if curve == "mean" else [curve]
+            row = {"curve": curve, "fixed": fixed}
+            for m in ms:
+                row[f"{m}_psnr_aligned"] = float(np.mean([self._mean(m, c, qp, "psnr_aligned") for c in cs]))
+                row[f"{m}_de_aligned"] = float(np.mean([self._mean(m, c, qp, "delta_e_itp_aligned") for c in cs]))
+                lv = self._pool(m, cs, qp, "level_stops")
+                row[f"{m}_level"] = tuple(np.percentile(lv, [50, 5, 95])) if lv.size else (np.nan,) * 3
+            sub = self.subject()
+            row["gap_aligned"] = row[f"{sub}_psnr_aligned"] - row[f"{fixed}_psnr_aligned"]
+            row["de_ratio_aligned"] = row[f"{sub}_de_aligned"] / row[f"{fixed}_de_aligned"]
+            out.append(row)
+        return out
+
+    def shape_table(self, qp: int) -> str:
+        """Markdown: level-aligned PSNR / ΔE ITP of every method (ceilings included), gaps, level errors."""
+        rows = self.shape_summary(qp)
+        sub, fixed = self.subject(), rows[0]["fixed"]
+        # beside the default on every curve, the held-out model's column (LOCO weights, often missing) is left out
+        ms = [m for m in self.methods() if not (sub == "default" and m == LEARNED)]
+        label = {m: CLASSICAL_LABELS.get(m, m) for m in ms}
+        label[LEARNED] = "held-out model"
+        head = (["curve"] + [f"{label[m]} aligned PSNR / ΔE ITP" for m in ms] +
+                [f"{label[sub]} gap to best fixed aligned ({label[fixed]}) (dB)", "ΔE ITP / fixed's (aligned)"] +
+                [f"{label[m]} level error, stops: median [5 %, 95 %]" for m in ms if not m.startswith("ceiling")])
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in rows:
+            name = "mean of all curves" if r["curve"] == "mean" else \
+                r["curve"] + (" (unseen)" if r["curve"] in self.unseen else "")
+            cells = [name] + [f"{r[f'{m}_psnr_aligned']:.2f} / {r[f'{m}_de_aligned']:.1f}" for m in ms]
+            cells += [f"{r['gap_aligned']:+.2f}", f"{r['de_ratio_aligned']:.2f}"]
+            cells += ["{:+.2f} [{:+.2f}, {:+.2f}]".format(*r[f"{m}_level"]) for m in ms if not m.startswith("ceiling")]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def as_is_table(self, qp: int) -> str:
+        """Markdown: every method as is (PSNR / ΔE ITP) per curve and over all curves, the subject's gap to the best
+        fixed classical mapping and its ΔE ITP ratio: what users get, with every curve counted."""
+        sub = self.subject()
+        ms = [m for m in self.methods() if not (sub == "default" and m == LEARNED)]
+        fixed = max(CLASSICAL, key=lambda m: np.mean([self._mean(m, c, qp, "psnr") for c in self.curves]))
+        label = {m: CLASSICAL_LABELS.get(m, m) for m in ms}
+        head = (["curve"] + [f"{label[m]} PSNR / ΔE ITP" for m in ms] +
+                [f"{label.get(sub, sub)} gap to best fixed ({label[fixed]}) (dB)", "ΔE ITP / fixed's"])
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for curve in self.curves + ["mean"]:
+            cs = self.curves if curve == "mean" else [curve]
+            val = {m: (np.mean([self._mean(m, c, qp, "psnr") for c in cs]),
+                       np.mean([self._mean(m, c, qp, "delta_e_itp") for c in cs])) for m in ms}
+            name = "mean of all curves" if curve == "mean" else curve + (" (unseen)" if curve in self.unseen else "")
+            cells = [name] + [f"{val[m][0]:.2f} / {val[m][1]:.1f}" for m in ms]
+            cells += [f"{val[sub][0] - val[fixed][0]:+.2f}", f"{val[sub][1] / val[fixed][1]:.2f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_csv(cls, path: str | Path, unseen: Sequence[str]) -> HeldoutResult:
+        """A result back from its heldout.csv (numbers parsed), to rewrite its tables."""
+        rows = []
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                row = {}
+                for k, v in r.items():
+                    if v == "":
+                        continue
+                    try:
+                        row[k] = int(v) if k in ("qp", "frame") else float(v)
+                    except ValueError:
+                        row[k] = v
+                rows.append(row)
+        curves = list(dict.fromkeys(r["curve"] for r in rows))
+        qps = sorted({r["qp"] for r in rows})
+        return cls(rows, qps, curves, [c for c in curves if c in unseen])
+
+    def describe(self) -> str:
+        """Which material a table's figures come from: clips, source clips, frames scored per clip, QPs."""
+        clips = {r["clip"] for r in self.rows}
+        frames = {(r["clip"], r["frame"]) for r in self.rows}
+        return (f"Set: {len(clips)} clips ({len(clips) // max(len(self.curves), 1)} source clips x "
+                f"{len(self.curves)} curves), {len(frames)} frames scored ({len(frames) / max(len(clips), 1):.1f} "
+                f"per clip), QPs {', '.join(map(str, self.qps))}.")
+
     def write(self, out: str | Path, title: str = "Held-out-curve protocol") -> list[Path]:
         out = Path(out)
         (out / "plots").mkdir(parents=True, exist_ok=True)
@@ -126,9 +223,15 @@ class HeldoutResult:
             w = csv.DictWriter(f, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-        md = [f"# {title}", ""]
+        md = [f"# {title}", "", self.describe(), ""]
         for qp in self.qps:
-            md += [f"## QP {qp}", "", self.table(qp), ""]
+            md += [f"## QP {qp}", "", "As is (what users get), every curve counted:", "", self.as_is_table(qp), "",
+                   "As is, the held-out protocol's table (the model row: leave-one-curve-out weights where given):", "",
+                   self.table(qp), "",
+                   "Shape and level apart: each output scaled by the one factor that puts its median luminance on "
+                   "the target's (aligned), the level error that factor undoes (output over target, in stops), and "
+                   "the ceilings (ceiling_*: a global mapping fitted to each clip's master, bench.ceiling):", "",
+                   self.shape_table(qp), ""]
         md += [f"- {n}" for n in dict.fromkeys(self.notes)]
         (out / "heldout.md").write_text("\n".join(md) + "\n")
         self._plot(out / "plots" / "heldout_psnr.png")
@@ -161,10 +264,10 @@ class HeldoutResult:
         plt.close(fig)
 
 
-def _model_fn(name: str, weights: Path, peak_nits: float):
+def _model_fn(name: str, weights: Path, peak_nits: float, middle_grey: float | None = None):
     from sdr2hdr.engine.convert import model_mapper
 
-    return lambda: model_mapper(name, weights, device="cpu", peak_nits=peak_nits)
+    return lambda: model_mapper(name, weights, device="cpu", peak_nits=peak_nits, middle_grey=middle_grey)
 
 
 def _learned_weights(curves: list[str], default_weights: Path, loco_dir: str | Path | None,
@@ -185,8 +288,20 @@ def _learned_weights(curves: list[str], default_weights: Path, loco_dir: str | P
     return learned
 
 
+def _aligned(out: np.ndarray, target: np.ndarray, log_ratio: float, peak_pq: float,
+             metrics: Sequence[str]) -> dict[str, float]:
+    """The level error in stops and the scores of the output scaled in light by the one factor that puts its median
+    luminance on the target's, then limited to the peak (the shape of the mapping, its level taken out)."""
+    from sdr2hdr.color import pq_trim
+
+    stops = log_ratio / np.log(2.0)
+    moved = np.clip(np.asarray(pq_trim(out, -stops), dtype=np.float32), 0.0, peak_pq)
+    got = score(moved, target, metrics)
+    return {"level_stops": float(stops), **{f"{k}_aligned": v for k, v in got.items()}}
+
+
 def _clip_rows(clip: TestClip, qp: int, runs: dict[str, Callable], target: list[np.ndarray], idx: list[int],
-               metrics: Sequence[str]) -> list[dict]:
+               metrics: Sequence[str], peak_pq: float = 1.0) -> list[dict]:
     """Rows for every method on one clip at one QP: scores per frame, the clip's flicker, the brightness ratio."""
     rows = []
     lq = clip.lq(qp)
@@ -200,6 +315,7 @@ def _clip_rows(clip: TestClip, qp: int, runs: dict[str, Callable], target: list[
             row.update(score(outs[i], target[i], metrics))
             lo = float(np.median(_lum_nits(outs[i])))
             row["log_lum_ratio"] = float(np.log(max(lo, 1e-3) / max(float(np.median(tgt_l[i])), 1e-3)))
+            row.update(_aligned(outs[i], target[i], row["log_lum_ratio"], peak_pq, metrics))
             rows.append(row)
     return rows
 
@@ -207,13 +323,16 @@ def _clip_rows(clip: TestClip, qp: int, runs: dict[str, Callable], target: list[
 def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weights: str | Path | None = None,
                 loco_dir: str | Path | None = None, qps: Sequence[int] = (27, 37, 42), max_frames: int | None = None,
                 metrics: Sequence[str] = ("psnr", "delta_e_itp"), peak_nits: float = 1000.0, extra: dict | None = None,
-                progress: bool = True) -> HeldoutResult:
+                progress: bool = True, ceilings: bool = False) -> HeldoutResult:
     """Score the held-out model and the classical mappings on every clip of a held-out set (data.heldout).
 
-    extra: more rows, name -> (curve -> mapper factory or None), e.g. the default weights on every curve.
+    extra: more rows, name -> mapper factory, e.g. the default weights on every curve. ceilings: also the global
+    mappings fitted per clip to its target (bench.ceiling: the default's own family, a 33-point 3D LUT).
     """
     from tqdm import tqdm
 
+    from sdr2hdr.bench.ceiling import ceiling_runs
+    from sdr2hdr.color import pq_code
     from sdr2hdr.data.heldout import HELDOUT_CURVES
     from sdr2hdr.data.split import load_split
     from sdr2hdr.models.weights import shipped_weights
@@ -231,6 +350,7 @@ def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weigh
     bar = tqdm(total=total, unit="clip", desc="held-out curves", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, mininterval=0.5)
     cache: dict = {}
+    fits = ceiling_runs(pq_code(peak_nits)) if ceilings else {}
     for clip in clips:
         target = clip.hdr()
         idx = pick_frames(len(target), max_frames)
@@ -246,7 +366,10 @@ def run_heldout(data_dir: str | Path, model: str = "adaptive_itm", default_weigh
             runs[name] = (lambda frames, f=make: _stream(f(), frames))
         for qp in qps:
             if qp in clip.qps:
-                rows += _clip_rows(clip, qp, runs, target, idx, metrics)
+                if ceilings:  # fitted to this clip at this QP against its target
+                    lq_runs = {n: (lambda frames, f=f, t=target: f(frames, t)) for n, f in fits.items()}
+                    runs = {**runs, **lq_runs}
+                rows += _clip_rows(clip, qp, runs, target, idx, metrics, pq_code(peak_nits))
                 bar.update(1)
     bar.close()
     return HeldoutResult(rows, list(qps), curves, [c for c in curves if c in HELDOUT_CURVES], notes)

@@ -35,7 +35,7 @@ from sdr2hdr.io.images import file_sha256, write_png_codes
 
 __all__ = ["CURVES", "build_heldout"]
 
-HELDOUT_CURVES = ("aces", "log_shoulder")
+HELDOUT_CURVES = ("aces", "log_shoulder", "agx")
 CURVES = TMO_NAMES + HELDOUT_CURVES
 
 

@@ -57,9 +57,10 @@ def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0
 
 def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",
                  precision: str = "fp32", tile: int | None = 512, peak_nits: float = 1000.0,
-                 exposure: float = 0.0) -> StreamMapper:
+                 exposure: float = 0.0, middle_grey: float | None = None) -> StreamMapper:
     """A registered model with its weights (shipped ones by default) as a stream mapper (exposure: a trim in
-    stops on its output light, before the peak limit)."""
+    stops on its output light, before the peak limit; middle_grey: the level convention's grey card in cd/m2,
+    color.level, for adaptive_itm; None: the level it estimates)."""
     from sdr2hdr.engine.infer import ModelRunner, ModelStream, pick_device
     from sdr2hdr.models.weights import load_model
 
@@ -71,6 +72,7 @@ def model_mapper(name: str, weights: str | os.PathLike | None = None, device: st
         # the grading convention the estimate is asked for: BT.2408 reference white on the display written
         model.target_grade = (model.target_grade[0], float(peak_nits))
         model.exposure = float(exposure)
+        model.middle_grey = middle_grey  # the level convention (issue 24): color.level
         return AdaptiveStream(name, model, pq_peak, device=str(pick_device(device)),
                               description=f"{name} ({path.name}, per-frame global inverse{exposure_note(exposure)})")
     runner = ModelRunner(model, device=device, precision=precision, tile=tile, max_value=pq_peak, exposure=exposure)
@@ -124,5 +126,5 @@ def make_mapper(request: ConvertRequest, notify: Callable[[str], None] = print) 
         lut = False if r.exact else tier_lut
     if model is not None:
         return Choice(model_mapper(model, r.weights, device=r.device, precision=r.precision, tile=r.tile,
-                                   peak_nits=r.peak_nits, exposure=r.exposure), lut)
+                                   peak_nits=r.peak_nits, exposure=r.exposure, middle_grey=r.middle_grey or None), lut)
     return Choice(classical_mapper(r.method or "bt2446c", r.peak_nits, r.exposure), lut)

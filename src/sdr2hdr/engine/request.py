@@ -21,6 +21,7 @@ METHODS = ("bt2408", "bt2446a", "bt2446c")
 QUALITY = ("fast", "balanced", "best")
 PRECISIONS = ("fp32", "bf16", "fp16")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+MIDDLE_GREY_RANGE = (2.0, 400.0)  # where an 18 % grey card may land in cd/m2: 1/13 to 15x BT.2408's 26
 EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or darker is already a different picture
 SEGMENT_OPTIONS = ("resume", "segment_seconds", "ray", "ray_workers")  # convert's, not batch's (it spreads files)
 
@@ -65,6 +66,7 @@ class ConvertRequest:
     tile: int = 512
     peak_nits: float = 1000.0
     exposure: float = 0.0
+    middle_grey: float = 26.0  # the level convention's grey card, cd/m2 (color.level); 0: the level as estimated
     crf: float | None = None
     qp: int | None = None
     preset: str = "fast"
@@ -130,6 +132,9 @@ def _check_numbers(r: ConvertRequest) -> None:
             raise InputError(f"--{name} must be in 0..51, got {value}")
     if not 100.0 <= r.peak_nits <= 10000.0:  # NaN fails both comparisons too
         raise InputError(f"--peak-nits must be in 100..10000 cd/m2 (PQ ends at 10000), got {r.peak_nits}")
+    if not (r.middle_grey == 0 or MIDDLE_GREY_RANGE[0] <= r.middle_grey <= MIDDLE_GREY_RANGE[1]):
+        raise InputError(f"--middle-grey must be 0 (the level as estimated) or in {MIDDLE_GREY_RANGE[0]:g}.."
+                         f"{MIDDLE_GREY_RANGE[1]:g} cd/m2, got {r.middle_grey}")
     if not -EXPOSURE_STOPS <= r.exposure <= EXPOSURE_STOPS:  # NaN fails both comparisons too
         raise InputError(f"--exposure must be in -{EXPOSURE_STOPS:g}..{EXPOSURE_STOPS:g} stops, got {r.exposure}")
     for name, value in (("tile", r.tile), ("max_frames", r.max_frames)):

@@ -224,6 +224,9 @@ class AdaptiveITM(HDRModel):
         # a brightness trim in stops on the mapping's light (convert --exposure): the estimate's one weak number is
         # the picture's level (docs/studies.md, "What limits the default"), which a user can judge by eye
         self.exposure = 0.0
+        # the level convention (color.level): None keeps the level the estimator learned (training, the studies of
+        # it); a grey-card level in cd/m2 moves each estimate so its output median follows the SDR's own median
+        self.middle_grey: float | None = None
 
     def complete_state(self, state: dict[str, Tensor]) -> dict[str, Tensor]:
         """Weights trained before the grading-convention input get it as zeros: they behave as they were trained."""
@@ -243,7 +246,25 @@ class AdaptiveITM(HDRModel):
 
     def estimate(self, thumb: Tensor, grid: Tensor, grade: Tensor | tuple[float, float] | None = None) -> Tensor:
         """The prior from already made views (the converter makes them from Y'CbCr planes)."""
-        return self.estimator(thumb, grid, self.grade_code(thumb.shape[0], grade).to(thumb.device))
+        params = self.estimator(thumb, grid, self.grade_code(thumb.shape[0], grade).to(thumb.device))
+        return params if self.middle_grey is None else self.place_level(thumb, params, self.middle_grey)
+
+    def place_level(self, thumb: Tensor, params: Tensor, middle_grey: float) -> Tensor:
+        """The parameters with both gain curves moved by one log2 offset so that the mapping puts the thumbnail's
+        median luminance where the level convention (color.level) puts it; the curves' shape is untouched."""
+        from sdr2hdr.color.level import level_target, sdr_median_light
+
+        lin = self.inverse(thumb, params)
+        y = (lin * torch.tensor([0.2627, 0.6780, 0.0593], device=lin.device).view(1, 3, 1, 1)).sum(1)
+        got = y.flatten(1).median(1).values
+        want = level_target(sdr_median_light(thumb), middle_grey)
+        # a black frame says nothing about the level: leave its estimate as it is
+        shift = torch.where((want > 1e-3) & (got > 1e-3),
+                            torch.log2(want.clamp_min(1e-3) / got.clamp_min(1e-3)).clamp(-4.0, 4.0),
+                            torch.zeros_like(got))
+        out = params.clone()
+        out[:, :2 * KNOTS] += shift[:, None]
+        return out
 
     def global_pq(self, x: Tensor, params: Tensor) -> Tensor:
         lin = self.inverse(x, params)

@@ -23,6 +23,9 @@ aces_filmic, log_shoulder
     Two curves kept out of every training set (the held-out-curve protocol): K. Narkowicz's fit of the ACES
     reference rendering per channel (hue shifts in highlights) and a logarithmic shoulder on luminance with
     highlight desaturation.
+agx_like
+    A third held-out curve, added with issue 24 after the default was tuned: a log-encoded sigmoid per channel after
+    a primaries inset, after T. Sobotka's AgX.
 
 References
 ----------
@@ -69,6 +72,7 @@ __all__ = [
     "camera_model",
     "aces_filmic",
     "log_shoulder",
+    "agx_like",
     "FORWARD_TMOS",
     "HELDOUT_TMOS",
 ]
@@ -309,6 +313,38 @@ def log_shoulder(hdr_cd: Array, white: float = 2000.0, knee: float = 12.0, desat
     return rgb * ratio * (1 - grey) + mapped * grey
 
 
+# the log encoding's range in stops around 18 % grey (AgX: -12.5, +4; ours reaches 1180 cd/m2)
+AGX_MIN_EV, AGX_MAX_EV = -10.0, 5.5
+
+
+def agx_like(hdr_cd: Array, inset: float = 0.12, contrast: float = 9.0, grey_nits: float = 26.0,
+             axis: int | None = None) -> Array:
+    """A log-encoded sigmoid per channel after a primaries inset, after T. Sobotka's AgX (Blender 4); constants ours.
+
+    A held-out curve added after the default was tuned (issue 24): nothing here trained or tuned on it. The light
+    is taken as scene-referred with BT.2408's grey card (``grey_nits``) at 18 %; each channel is first mixed towards
+    the others by ``inset`` (AgX's inset: saturated highlights desaturate to white instead of skewing to the
+    primaries), log2-encoded over [AGX_MIN_EV, AGX_MAX_EV] stops around 18 %, put through a logistic curve of slope
+    ``contrast`` centred on grey and normalised to span [0, 1], and shown with gamma 2.2 as AgX's display encoding.
+
+    Domain: linear BT.2020 cd/m2 (>= 0). Range: linear BT.2020 relative [0, 1].
+    """
+    x = B.clip(B.as_float(hdr_cd), 0.0, None) * (0.18 / grey_nits)
+    m = np.full((3, 3), inset) + np.eye(3) * (1.0 - 3.0 * inset)  # rows sum to 1: grey stays grey
+    mixed = B.matmul_channels(m, x, axis)
+    # the floor added, not clipped to: black lands exactly on 0 and the toe keeps rising (AgX clips there)
+    stops = B.log(B.clip(mixed, 0.0, None) / 0.18 + 2.0 ** AGX_MIN_EV) / math.log(2.0)
+    enc = (stops - AGX_MIN_EV) / (AGX_MAX_EV - AGX_MIN_EV)
+    centre = -AGX_MIN_EV / (AGX_MAX_EV - AGX_MIN_EV)
+
+    def logistic(v):
+        return 1.0 / (1.0 + B.exp(-contrast * (v - centre)))
+
+    lo, hi = logistic(0.0), logistic(1.0)
+    y = (logistic(B.clip(enc, 0.0, 1.0)) - lo) / (hi - lo)
+    return B.spow(B.clip(y, 0.0, 1.0), 2.2)
+
+
 # Every entry is called as f(hdr_cd, axis=...) with the defaults above.
 FORWARD_TMOS = {
     "bt2446a": bt2446a_forward,
@@ -323,4 +359,5 @@ FORWARD_TMOS = {
 HELDOUT_TMOS = {
     "aces": aces_filmic,
     "log_shoulder": log_shoulder,
+    "agx": agx_like,
 }

@@ -40,7 +40,8 @@ def convert(input: PathLike, output: PathLike, *, notify: Callable[[str], None] 
 
     The options are those of `sdr2hdr convert` (underscores for dashes): method, model, source_tmo, quality,
     weights, device, precision, tile, peak_nits, exposure, crf, qp, preset, exact, overwrite, quiet, max_frames,
-    resume, segment_seconds, ray, ray_workers. Bad input or options raise sdr2hdr.InputError with a one-line
+    resume, segment_seconds, ray, ray_workers, calibration (a file from `sdr2hdr calibrate`), saturation,
+    contrast, deband (engine.look, engine.deband). Bad input or options raise sdr2hdr.InputError with a one-line
     message (an unknown option name a TypeError); the output appears only when complete. ``quiet`` hides the
     progress bar and notes; ``notify`` receives the notes (default: print). ``resume``, ``segment_seconds``,
     ``ray`` and ``ray_workers`` convert a video in keyframe segments (engine.segments): resumable after any

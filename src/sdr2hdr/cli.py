@@ -10,7 +10,14 @@ import threading
 from pathlib import Path
 
 from sdr2hdr.argtypes import in_range, positive
-from sdr2hdr.engine.request import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
+from sdr2hdr.engine.request import (
+    CONTRAST_RANGE,
+    EXPOSURE_STOPS,
+    METHODS,
+    PRECISIONS,
+    PRESETS,
+    SATURATION_RANGE,
+)
 from sdr2hdr.errors import CliParser, InputError, run_cli
 
 
@@ -36,10 +43,12 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     how.add_argument("--source-tmo", default=None, metavar="NAME",
                      help="informed mode, for SDR known to be made from an HDR master by this curve (bt2446a, "
                           "bt2446c, bt2390, hable, reinhard, camera): its exact inverse plus learned restoration")
-    p.add_argument("--quality", choices=QUALITY, default="fast",
+    how.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                     help="the mapping fitted by `sdr2hdr calibrate` from matched SDR/HDR material")
+    # 'best' (the local branch) stays out of the help while no weights for it are shipped; the request refuses it
+    p.add_argument("--quality", default="fast", metavar="{fast,balanced}",
                    help="cost tier of the default model: fast (the per-shot inverse baked into the code table, "
-                        "real time on a CPU), balanced (the same inverse per pixel in float, interpolated chroma), "
-                        "best (plus the local branch for coding artifacts; slow on a CPU)")
+                        "real time on a CPU), balanced (the same inverse per pixel in float, interpolated chroma)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
@@ -53,6 +62,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    metavar="STOPS",
                    help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
                         "before the peak limit; for any mode (default 0)")
+    add_look_options(p)
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None, help="x265 constant rate factor (default 18)")
     rc.add_argument("--qp", type=int, default=None, help="x265 constant QP instead of CRF")
@@ -63,6 +73,19 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
+
+
+def add_look_options(p: argparse.ArgumentParser) -> None:
+    """--saturation, --contrast, --deband (engine.look, engine.deband): for any mode."""
+    p.add_argument("--saturation", type=in_range(*SATURATION_RANGE, ""), default=1.0, metavar="S",
+                   help="colour of the HDR output in linear light around its grey: 0 grey, 1 unchanged (default), "
+                        "up to 2")
+    p.add_argument("--contrast", type=in_range(*CONTRAST_RANGE, ""), default=1.0, metavar="C",
+                   help="luminance contrast around BT.2408 mid grey (26 cd/m2), 0.5..2: above 1 brighter "
+                        "highlights and deeper shadows, below 1 flatter (default 1)")
+    p.add_argument("--deband", action="store_true",
+                   help="fill the 8-bit quantisation steps of smooth areas (sky, gradients) before expansion; "
+                        "per frame, so no code table")
 
 
 def add_segment_options(p: argparse.ArgumentParser) -> None:
@@ -255,11 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
+    from sdr2hdr.engine.colourist import register as register_colourist
     from sdr2hdr.train.commands import register as register_train
 
     register_data(sub)
     register_train(sub)
     register_bench(sub)
+    register_colourist(sub)
     return parser
 
 

@@ -54,7 +54,8 @@ def load_frame(path: str | Path, index: int = 0) -> Image:
     raise InputError(f"{path} has {count} frames; --frame {index} is past its end")
 
 
-def _as_pq(img: Image, path: Path) -> np.ndarray:
+def as_pq(img: Image, path: Path) -> np.ndarray:
+    """An HDR picture as PQ R'G'B' (BT.2020); linear EXR/.hdr light converted, an SDR picture refused."""
     if img.kind == "pq":
         return img.pixels
     if img.kind == "linear":  # linear BT.709 cd/m2 (EXR, .hdr) -> PQ BT.2020
@@ -126,7 +127,7 @@ def compare_page(sdr: str | Path, hdr: str | Path, out: str | Path, frame: int =
     left = load_frame(sdr, frame)
     if left.kind != "sdr":
         raise InputError(f"the SDR side is HDR: {sdr}")
-    pq = _as_pq(load_frame(hdr, frame), hdr)
+    pq = as_pq(load_frame(hdr, frame), hdr)
     h, w = pq.shape[:2]
     if abs(left.pixels.shape[1] / left.pixels.shape[0] - w / h) > 0.02 * w / h:  # a x2 model output is fine
         raise InputError(f"the pictures differ in shape: SDR {left.pixels.shape[1]}x{left.pixels.shape[0]}, "

@@ -206,7 +206,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _add_compare(sub) -> None:
-    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version",
+    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version, false-colour "
+                                       "light map, MaxCLL/MaxFALL over time",
                        description="Write a self-contained HTML page with a wipe slider between the SDR picture and "
                                    "the HDR one tone-mapped for SDR screens, and the HDR picture itself (16-bit PNG "
                                    "with cICP) for HDR-capable browsers. Images or video frames (--frame).")
@@ -214,6 +215,10 @@ def _add_compare(sub) -> None:
     p.add_argument("hdr", type=Path, help="its HDR version: 16-bit PQ PNG, EXR or HDR10 video")
     p.add_argument("--html", type=Path, required=True, metavar="OUT", help="the page to write")
     p.add_argument("--frame", type=int, default=0, help="video frame to show, from 0 (default 0)")
+    p.add_argument("--frames", type=positive(int), default=1,
+                   help="show N frames spread from --frame to the end of the clip, picked with a frame slider")
+    p.add_argument("--width", type=positive(int), default=None, metavar="PX",
+                   help="width of the pictures on the page (default: the HDR width, at most 1280)")
     p.add_argument("--tonemap", choices=("bt2390", "bt2446a"), default="bt2390",
                    help="HDR -> SDR for the wipe: BT.2390 EETF on maxRGB (default) or BT.2446 method A")
     p.add_argument("--overwrite", action="store_true", help="replace an existing page")
@@ -227,7 +232,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError(f"--frame must be 0 or more, got {args.frame}")
     if args.html.exists() and not args.overwrite:
         raise InputError(f"output exists: {args.html} (use --overwrite to replace it)")
-    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap)
+    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap, frames=args.frames,
+                        width=args.width)
     print(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB, pictures embedded)")
     return 0
 

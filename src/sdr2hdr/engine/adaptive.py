@@ -20,6 +20,8 @@ Classes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -28,6 +30,9 @@ from torch import nn
 from sdr2hdr.color import decode_ycbcr, ycbcr_to_rgb
 from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.engine.stream import StreamMapper
+
+if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
 
 __all__ = ["PriorTracker", "AdaptiveTable", "AdaptiveStream", "views_from_planes"]
 
@@ -138,7 +143,7 @@ def views_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str, 
 class AdaptiveTable:
     """adaptive_itm on 8-bit 4:2:0 planes through a code table rebuilt only when the smoothed mapping moves."""
 
-    def __init__(self, model: nn.Module, matrix: str, full_range: bool, pq_peak: float, look=None,
+    def __init__(self, model: nn.Module, matrix: str, full_range: bool, pq_peak: float, look: Look | None = None,
                  **tracker: float) -> None:
         self.model, self.matrix, self.full_range, self.pq_peak = model.eval(), matrix, full_range, pq_peak
         self.look = look  # engine.look.Look, baked into the table with the mapping

@@ -17,10 +17,17 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sdr2hdr.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sdr2hdr.engine.look import Look
+    from sdr2hdr.engine.stream import ClassicalStream
 
 FORMAT = "sdr2hdr-calibration"
 FAMILY = "adaptive_itm.global"
@@ -53,7 +60,7 @@ class Calibration:
         return json.dumps({"format": FORMAT, "version": 1, "family": FAMILY, "params": self.params,
                            "report": self.report}, indent=1)
 
-    def pixel_fn(self):
+    def pixel_fn(self) -> Callable[[np.ndarray], np.ndarray]:
         """The mapping as a numpy pixel function (..., 3) SDR R'G'B' -> PQ R'G'B' (imports torch)."""
         import torch
 
@@ -83,7 +90,7 @@ def load_calibration(path: str | os.PathLike) -> Calibration:
 
 
 def calibration_mapper(path: str | os.PathLike, peak_nits: float = 1000.0, exposure: float = 0.0,
-                       look=None):
+                       look: Look | None = None) -> ClassicalStream:
     """A ClassicalStream for `convert --calibration FILE`: the fitted mapping, trimmed, looked and peak-limited."""
     from sdr2hdr.color import pq_code
     from sdr2hdr.engine.look import with_look
@@ -147,8 +154,17 @@ def fit(pairs: list[Pair], steps: int = 300, pixels: int = FIT_PIXELS, seed: int
 
 def score_pairs(cal: Calibration, pairs: list[Pair]) -> dict[str, float]:
     """Mean PSNR on PQ R'G'B' and Delta E ITP of the calibrated mapping on the pairs (no peak limit)."""
-    from sdr2hdr.bench.scores import score
+    import torch
+
+    from sdr2hdr.metrics import delta_e_itp, psnr
+
+    def nchw(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None]
 
     fn = cal.pixel_fn()
-    rows = [score(np.asarray(fn(p.sdr), dtype=np.float32), p.pq, ("psnr", "delta_e_itp")) for p in pairs]
-    return {k: round(float(np.mean([r[k] for r in rows])), 3) for k in ("psnr", "delta_e_itp")}
+    rows = []
+    for p in pairs:
+        pred, ref = nchw(fn(p.sdr)), nchw(p.pq)
+        rows.append((float(psnr(pred, ref).mean()), float(delta_e_itp(pred, ref).mean())))
+    return {"psnr": round(float(np.mean([r[0] for r in rows])), 3),
+            "delta_e_itp": round(float(np.mean([r[1] for r in rows])), 3)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
     from sdr2hdr.engine.stream import StreamMapper
 
 from sdr2hdr.errors import InputError
@@ -17,7 +18,7 @@ __all__ = ["informed_mapper"]
 
 
 def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512,
-                    exposure: float = 0.0, look=None) -> StreamMapper:
+                    exposure: float = 0.0, look: Look | None = None) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
     is a trim in stops on its output light; look (engine.look.Look) goes into the exact inverse when it runs
     alone (with the restoration, the caller applies it to the output frames)."""

@@ -20,6 +20,7 @@ from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
 from sdr2hdr.errors import InputError
 
 if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
     from sdr2hdr.engine.request import ConvertRequest
 
 
@@ -42,7 +43,8 @@ def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,
     return run
 
 
-def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0, look=None) -> ClassicalStream:
+def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0,
+                     look: Look | None = None) -> ClassicalStream:
     """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2).
 
     exposure: a brightness trim in stops on the mapping's light, before the peak limit; look: engine.look.Look.
@@ -126,7 +128,7 @@ def make_mapper(request: ConvertRequest, notify: Callable[[str], None] = print) 
     return choice
 
 
-def _looked(mapper: StreamMapper, look, pq_peak: float) -> StreamMapper:
+def _looked(mapper: StreamMapper, look: Look, pq_peak: float) -> StreamMapper:
     """A mapper that is no function of one pixel, with the look on its output frames."""
     from sdr2hdr.engine.look import LookStream
 
@@ -139,7 +141,7 @@ def _looked(mapper: StreamMapper, look, pq_peak: float) -> StreamMapper:
     return LookStream(mapper, pq_peak, look=look, note=look.note())
 
 
-def _select(request: ConvertRequest, look, notify: Callable[[str], None]) -> Choice:
+def _select(request: ConvertRequest, look: Look, notify: Callable[[str], None]) -> Choice:
     r = request
     lut = False if r.exact else None
     pq_peak = pq_code(r.peak_nits)

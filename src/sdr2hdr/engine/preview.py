@@ -155,10 +155,9 @@ input[type=range] {{ width: {width}px; max-width: 100%; }}
 <h1>{title}</h1>
 {frame_slider}
 <div class="labels"><span>&larr; SDR input</span><span>HDR, tone-mapped for SDR ({tonemap}) &rarr;</span></div>
-{sections}
 <input type="range" min="0" max="100" value="50" aria-label="wipe position"
  oninput="for (const w of document.querySelectorAll('.wipe')) w.style.setProperty('--pos', this.value + '%')">
-<h2>Light over time</h2>
+{sections}<h2>Light over time</h2>
 <p>Per frame of the HDR clip: the brightest pixel (max of R, G, B) and the frame average, in cd/m2; their largest
 values are the clip's MaxCLL and MaxFALL (CTA-861.3).</p>
 {plot}
@@ -198,7 +197,7 @@ def _legend() -> str:
 
 def _plot(cll: np.ndarray, fall: np.ndarray, width: int, marks: list[int]) -> str:
     """An inline SVG of MaxCLL (red) and the frame average (blue) per frame, the shown frames marked."""
-    w, h, pad = max(width, 320), 180, 40
+    w, h, pad = max(width, 560), 200, 44
     top = float(max(cll.max(), 1.0)) * 1.05
     n = len(cll)
 
@@ -216,7 +215,7 @@ def _plot(cll: np.ndarray, fall: np.ndarray, width: int, marks: list[int]) -> st
     ticks = "".join(f'<line x1="{xy(k, 0).split(",")[0]}" x2="{xy(k, 0).split(",")[0]}" y1="{pad}" '
                     f'y2="{h - pad}" stroke="#888" stroke-dasharray="3,3"/>' for k in marks)
     text = (f'<text x="{pad}" y="20" fill="#ff4060">MaxCLL {cll.max():.0f} cd/m2 (frame {int(cll.argmax())})</text>'
-            f'<text x="{w // 2}" y="20" fill="#40a0ff">MaxFALL {fall.max():.0f} cd/m2 (frame {int(fall.argmax())})'
+            f'<text x="{pad}" y="38" fill="#40a0ff">MaxFALL {fall.max():.0f} cd/m2 (frame {int(fall.argmax())})'
             f'</text><text x="{pad}" y="{h - 12}" fill="#ccc">frame 0</text>'
             f'<text x="{w - pad - 60}" y="{h - 12}" fill="#ccc">frame {n - 1}</text>'
             f'<text x="4" y="{pad + 4}" fill="#ccc">{top:.0f}</text><text x="4" y="{h - pad}" fill="#ccc">0</text>')

@@ -135,3 +135,18 @@ def test_lut_refuses_without_a_mapping_and_bad_sizes(tmp_path):
     r = run_cli("lut", tmp_path / "a.txt", "--method", "bt2446a")
     assert r.returncode == 2 and ".cube" in r.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_calibration_converts_videos_and_exr(pairs, sdr_clip, tmp_path):
+    _, _, b, cal = pairs
+    video = tmp_path / "cal.mkv"
+    r = run_cli("convert", sdr_clip, video, "--calibration", cal, "--max-frames", "4", "--contrast", "1.2")
+    assert r.returncode == 0 and "calibrated from cal.json" in r.stdout and "contrast 1.2" in r.stdout, r.stderr
+    import av
+
+    with av.open(str(video)) as c:
+        assert c.streams.video[0].codec_context.color_trc == 16 and len(list(c.decode(video=0))) == 4
+    exr = tmp_path / "cal.exr"
+    assert run_cli("convert", b[0], exr, "--calibration", cal).returncode == 0 and exr.stat().st_size > 1000
+    r = run_cli("convert", b[0], tmp_path / "x.png", "--calibration", cal, "--method", "bt2446a")
+    assert r.returncode == 2

@@ -150,3 +150,8 @@ def test_calibration_converts_videos_and_exr(pairs, sdr_clip, tmp_path):
     assert run_cli("convert", b[0], exr, "--calibration", cal).returncode == 0 and exr.stat().st_size > 1000
     r = run_cli("convert", b[0], tmp_path / "x.png", "--calibration", cal, "--method", "bt2446a")
     assert r.returncode == 2
+
+
+def test_quality_best_is_not_offered_while_no_weights_are_shipped():
+    r = run_cli("convert", "--help")
+    assert r.returncode == 0 and "{fast,balanced}" in r.stdout and "best" not in r.stdout

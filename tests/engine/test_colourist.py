@@ -49,6 +49,7 @@ def pairs(tmp_path_factory):
     return d, a, b, d / "cal.json"
 
 
+@pytest.mark.slow
 def test_calibration_reproduces_the_pipeline_on_another_picture(pairs):
     d, a, b, cal = pairs
     data = json.loads(cal.read_text())

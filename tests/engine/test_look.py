@@ -74,6 +74,7 @@ def test_the_look_is_baked_into_the_code_table(frame, mode):
     assert np.abs(u1.astype(int) - 512).mean() > 1.3 * np.abs(u0.astype(int) - 512).mean(), mode
 
 
+@pytest.mark.slow
 def test_saturation_zero_gives_grey_video_through_the_code_table(sdr_clip, tmp_path):
     import av
 

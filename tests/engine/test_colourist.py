@@ -81,7 +81,6 @@ def test_calibration_refuses_material_that_does_not_match(pairs, tmp_path):
     assert r.returncode == 2 and "not a calibration file" in r.stderr
 
 
-@pytest.mark.slow
 def test_calibration_from_videos_paired_by_time(sdr_clip, tmp_path):
     hdr = tmp_path / "hdr.mkv"
     assert run_cli("convert", sdr_clip, hdr, "--method", "bt2446a", "--quiet").returncode == 0

@@ -64,7 +64,6 @@ def test_saturation_and_contrast_in_every_mode(frame, mode):
     assert "saturation 1.6" in sat.description and "contrast 1.4" in con.description
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["classical", "default"])
 def test_the_look_is_baked_into_the_code_table(frame, mode):
     _, planes = frame
@@ -74,7 +73,6 @@ def test_the_look_is_baked_into_the_code_table(frame, mode):
     assert np.abs(u1.astype(int) - 512).mean() > 1.3 * np.abs(u0.astype(int) - 512).mean(), mode
 
 
-@pytest.mark.slow
 def test_saturation_zero_gives_grey_video_through_the_code_table(sdr_clip, tmp_path):
     import av
 

@@ -10,7 +10,14 @@ import threading
 from pathlib import Path
 
 from sdr2hdr.argtypes import in_range, positive
-from sdr2hdr.engine.request import EXPOSURE_STOPS, METHODS, PRECISIONS, PRESETS, QUALITY
+from sdr2hdr.engine.request import (
+    CONTRAST_RANGE,
+    EXPOSURE_STOPS,
+    METHODS,
+    PRECISIONS,
+    PRESETS,
+    SATURATION_RANGE,
+)
 from sdr2hdr.errors import CliParser, InputError, run_cli
 from sdr2hdr.io.codecs import CODECS, TRANSFERS
 
@@ -44,10 +51,12 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     how.add_argument("--source-tmo", default=None, metavar="NAME",
                      help="informed mode, for SDR known to be made from an HDR master by this curve (bt2446a, "
                           "bt2446c, bt2390, hable, reinhard, camera): its exact inverse plus learned restoration")
-    p.add_argument("--quality", choices=QUALITY, default="fast",
+    how.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                     help="the mapping fitted by `sdr2hdr calibrate` from matched SDR/HDR material")
+    # 'best' (the local branch) stays out of the help while no weights for it are shipped; the request refuses it
+    p.add_argument("--quality", default="fast", metavar="{fast,balanced}",
                    help="cost tier of the default model: fast (the per-shot inverse baked into the code table, "
-                        "real time on a CPU), balanced (the same inverse per pixel in float, interpolated chroma), "
-                        "best (plus the local branch for coding artifacts; slow on a CPU)")
+                        "real time on a CPU), balanced (the same inverse per pixel in float, interpolated chroma)")
     p.add_argument("--weights", type=Path, default=None, help="weights for --model (default: the shipped ones)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     p.add_argument("--precision", choices=PRECISIONS, default="fp32",
@@ -67,6 +76,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    help="the default model's level: an SDR 18%% grey card lands at NITS cd/m2 and the picture's median "
                         "follows its SDR median (BT.2408: 26, the default; docs/conventions.md); 0: the level the "
                         "model estimates")
+    add_look_options(p)
     rc = p.add_mutually_exclusive_group()
     rc.add_argument("--crf", type=float, default=None,
                     help="constant rate factor (default 18 for x265; 30 on SVT-AV1's scale with --codec av1)")
@@ -98,6 +108,19 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     d.add_argument("--alt-transfer-sei", action="store_true",
                    help="HLG in HEVC: declare BT.2020 in the stream header for older decoders and HLG in the "
                         "alternative-transfer SEI")
+
+
+def add_look_options(p: argparse.ArgumentParser) -> None:
+    """--saturation, --contrast, --deband (engine.look, engine.deband): for any mode."""
+    p.add_argument("--saturation", type=in_range(*SATURATION_RANGE, ""), default=1.0, metavar="S",
+                   help="colour of the HDR output in linear light around its grey: 0 grey, 1 unchanged (default), "
+                        "up to 2")
+    p.add_argument("--contrast", type=in_range(*CONTRAST_RANGE, ""), default=1.0, metavar="C",
+                   help="luminance contrast around BT.2408 mid grey (26 cd/m2), 0.5..2: above 1 brighter "
+                        "highlights and deeper shadows, below 1 flatter (default 1)")
+    p.add_argument("--deband", action="store_true",
+                   help="fill the 8-bit quantisation steps of smooth areas (sky, gradients) before expansion; "
+                        "per frame, so no code table")
 
 
 def add_segment_options(p: argparse.ArgumentParser) -> None:
@@ -224,7 +247,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _add_compare(sub) -> None:
-    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version",
+    p = sub.add_parser("compare", help="HTML page: wipe between an SDR picture and its HDR version, false-colour "
+                                       "light map, MaxCLL/MaxFALL over time",
                        description="Write a self-contained HTML page with a wipe slider between the SDR picture and "
                                    "the HDR one tone-mapped for SDR screens, and the HDR picture itself (16-bit PNG "
                                    "with cICP) for HDR-capable browsers. Images or video frames (--frame).")
@@ -232,6 +256,10 @@ def _add_compare(sub) -> None:
     p.add_argument("hdr", type=Path, help="its HDR version: 16-bit PQ PNG, EXR or HDR10 video")
     p.add_argument("--html", type=Path, required=True, metavar="OUT", help="the page to write")
     p.add_argument("--frame", type=int, default=0, help="video frame to show, from 0 (default 0)")
+    p.add_argument("--frames", type=positive(int), default=1,
+                   help="show N frames spread from --frame to the end of the clip, picked with a frame slider")
+    p.add_argument("--width", type=positive(int), default=None, metavar="PX",
+                   help="width of the pictures on the page (default: the HDR width, at most 1280)")
     p.add_argument("--tonemap", choices=("bt2390", "bt2446a"), default="bt2390",
                    help="HDR -> SDR for the wipe: BT.2390 EETF on maxRGB (default) or BT.2446 method A")
     p.add_argument("--overwrite", action="store_true", help="replace an existing page")
@@ -245,7 +273,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError(f"--frame must be 0 or more, got {args.frame}")
     if args.html.exists() and not args.overwrite:
         raise InputError(f"output exists: {args.html} (use --overwrite to replace it)")
-    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap)
+    page = compare_page(args.sdr, args.hdr, args.html, frame=args.frame, tonemap=args.tonemap, frames=args.frames,
+                        width=args.width)
     print(f"wrote {page} ({page.stat().st_size / 1e6:.1f} MB, pictures embedded)")
     return 0
 
@@ -296,11 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     from sdr2hdr.bench.commands import register as register_bench
     from sdr2hdr.data.commands import register as register_data
+    from sdr2hdr.engine.colourist import register as register_colourist
     from sdr2hdr.train.commands import register as register_train
 
     register_data(sub)
     register_train(sub)
     register_bench(sub)
+    register_colourist(sub)
     return parser
 
 

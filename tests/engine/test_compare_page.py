@@ -11,7 +11,7 @@ import pytest
 from clip_tools import make_sdr_clip, run_cli
 
 from sdr2hdr.color import pq_inverse_eotf
-from sdr2hdr.engine.preview import sdr_view
+from sdr2hdr.engine.preview import LIGHT_BANDS, false_colour, light_over_time, sdr_view
 from sdr2hdr.io.images import png_chunks, write_png8, write_png16
 
 SDR_RGB = (0.75, 0.15, 0.2)  # a red no other part of the page has
@@ -46,11 +46,11 @@ def test_image_page_renders_with_the_wipe_in_chromium(tmp_path):
     text = page.read_text()
     assert 'type="range"' in text and "http" not in text.replace("http-equiv", "")  # nothing fetched from outside
     images = _embedded(text)
-    assert len(images) == 3
-    hdr_chunks = dict(png_chunks(images[2]))
+    assert len(images) == 4  # wipe (2), false colour, HDR
+    hdr_chunks = dict(png_chunks(images[3]))
     assert hdr_chunks[b"cICP"] == bytes([9, 16, 0, 1]) and hdr_chunks[b"IHDR"][8] == 16
 
-    shot = _screenshot(page, tmp_path / "shot.png", tmp_path)
+    shot = _screenshot(page, tmp_path / "shot.png", tmp_path)[:, :880]  # the page scrolls: its scroll bar left out
     assert shot.std() > 10  # not blank
     want_left = np.rint(np.array(SDR_RGB) * 255)
     want_right = np.rint(sdr_view(pq[:1, :1])[0, 0] * 255)
@@ -79,11 +79,45 @@ def test_video_frame_page(tmp_path):
         res = run_cli("compare", clip, out, "--html", page, "--frame", frame, "--tonemap", "bt2446a")
         assert res.returncode == 0, res.stderr
         pages[frame] = _embedded(page.read_text())
-        hdr = dict(png_chunks(pages[frame][2]))
+        hdr = dict(png_chunks(pages[frame][3]))
         assert hdr[b"cICP"] == bytes([9, 16, 0, 1])
         assert int.from_bytes(hdr[b"IHDR"][:4], "big") == 64 and int.from_bytes(hdr[b"IHDR"][4:8], "big") == 48
-    assert pages[0][1] != pages[4][1] and pages[0][2] != pages[4][2]  # the square moved: another frame
+    assert pages[0][1] != pages[4][1] and pages[0][3] != pages[4][3]  # the square moved: another frame
     res = run_cli("compare", clip, out, "--html", tmp_path / "x.html", "--frame", 6)
     assert res.returncode == 2 and "past its end" in res.stderr and not (tmp_path / "x.html").exists()
     res = run_cli("compare", out, clip, "--html", tmp_path / "x.html")
     assert res.returncode == 2 and "SDR side is HDR" in res.stderr
+
+
+def test_false_colour_bands_follow_luminance():
+    nits = np.array([0.5, 5.0, 20.0, 50.0, 150.0, 300.0, 600.0, 4000.0])
+    pq = np.repeat(np.asarray(pq_inverse_eotf(nits), np.float32)[:, None], 3, axis=1)
+    got = false_colour(pq)
+    assert [tuple(c) for c in got] == [tuple(np.float32(v) for v in b[1]) for b in LIGHT_BANDS]
+
+
+@pytest.mark.slow
+def test_several_frames_false_colour_and_light_over_time_in_chromium(tmp_path):
+    clip = make_sdr_clip(tmp_path / "in.mp4", 320, 180, 24, audio=False)
+    out = tmp_path / "hdr.mkv"
+    assert run_cli("convert", clip, out, "--method", "bt2446a", "--quiet").returncode == 0
+    page = tmp_path / "p.html"
+    res = run_cli("compare", clip, out, "--html", page, "--frames", "3", "--width", "480")
+    assert res.returncode == 0, res.stderr
+    text = page.read_text()
+    assert 'id="frame"' in text and text.count('class="frame"') == 6  # 3 sections + 3 HDR pictures
+    assert text.count("<polyline") == 2 and 'data-f2="frame 23"' in text
+    cll, fall = light_over_time(out)
+    assert len(cll) == 24 and (cll >= fall).all() and fall.max() > 0
+    assert f"MaxCLL {cll.max():.0f} cd/m2" in text
+    shot = _screenshot(page, tmp_path / "shot.png", tmp_path, size=(900, 1400))[:, :880]
+    # the false-colour map: the moving white square is lit above 203 cd/m2 (a 203-400 or 400-1000 band colour)
+    bands = [np.rint(np.array(b[1]) * 255) for b in LIGHT_BANDS]
+    hits = [int((np.abs(shot - c).max(-1) <= 6).sum()) for c in bands]
+    assert hits[5] + hits[6] >= 0.5 * 32 * 32 * 1.5, hits  # the square at 480/320 scale, at least half of it
+    assert sum(h > 200 for h in hits) >= 3, hits  # several bands show
+    red = (np.abs(shot - (255, 64, 96)).max(-1) <= 10).sum()
+    blue = (np.abs(shot - (64, 160, 255)).max(-1) <= 10).sum()
+    assert red > 100 and blue > 100, (red, blue)  # both curves and their labels are drawn
+    # only the first frame's section is visible
+    assert text.count(' hidden>') == 4

@@ -40,7 +40,7 @@ def test_a_request_is_frozen_and_carries_the_peak_once():
 @pytest.mark.parametrize("options, message", [
     ({"qp": 60}, "--qp must be in 0..51, got 60"),
     ({"crf": 20, "qp": 20}, "crf and qp are alternatives"),
-    ({"method": "bt2408", "model": "csrnet"}, "method, model and source_tmo are alternatives"),
+    ({"method": "bt2408", "model": "csrnet"}, "method, model, source_tmo and calibration are alternatives"),
     ({"method": "nope"}, "unknown method 'nope'"),
     ({"peak_nits": float("nan")}, "--peak-nits must be in 100..10000"),
     ({"weights": "w.safetensors"}, "--weights needs --model"),

@@ -20,6 +20,8 @@ Classes
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -28,6 +30,9 @@ from torch import nn
 from sdr2hdr.color import decode_ycbcr, ycbcr_to_rgb
 from sdr2hdr.engine.lut import CodeLUT, supports
 from sdr2hdr.engine.stream import StreamMapper
+
+if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
 
 __all__ = ["PriorTracker", "AdaptiveTable", "AdaptiveStream", "views_from_planes"]
 
@@ -138,8 +143,10 @@ def views_from_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, matrix: str, 
 class AdaptiveTable:
     """adaptive_itm on 8-bit 4:2:0 planes through a code table rebuilt only when the smoothed mapping moves."""
 
-    def __init__(self, model: nn.Module, matrix: str, full_range: bool, pq_peak: float, **tracker: float) -> None:
+    def __init__(self, model: nn.Module, matrix: str, full_range: bool, pq_peak: float, look: Look | None = None,
+                 **tracker: float) -> None:
         self.model, self.matrix, self.full_range, self.pq_peak = model.eval(), matrix, full_range, pq_peak
+        self.look = look  # engine.look.Look, baked into the table with the mapping
         self.tracker = PriorTracker(model, **tracker)
         self.table: CodeLUT | None = None
         self.build_seconds = 0.0
@@ -147,9 +154,11 @@ class AdaptiveTable:
         self._table_params: torch.Tensor | None = None  # what the table was last built for
 
     def _fn(self, params: torch.Tensor):
+        from sdr2hdr.engine.look import with_look
+
         mapping = self.model.pq_mapping(params, self._features)
         peak = self.pq_peak
-        return lambda rgb: np.minimum(mapping(rgb), peak)
+        return with_look(lambda rgb: np.minimum(mapping(rgb), peak), self.look, peak)
 
     def observe(self, Y: np.ndarray, U: np.ndarray, V: np.ndarray) -> None:
         """Advance the tracker over one frame without mapping it (the state before a later segment)."""
@@ -197,6 +206,8 @@ class AdaptiveTable:
 class AdaptiveStream(StreamMapper):
     """adaptive_itm per pixel in float over R'G'B' frames, with the same smoothing (stills: one estimate)."""
 
+    look = None  # engine.look.Look on the output, set by engine.mappers (in the code table too)
+
     def __init__(self, name: str, model: nn.Module, pq_peak: float, device: str = "cpu", description: str = "",
                  chunk: int = 1 << 20,
                  tile: int = 512, **tracker: float) -> None:
@@ -208,8 +219,12 @@ class AdaptiveStream(StreamMapper):
 
     @torch.inference_mode()
     def _map(self, rgb: np.ndarray, params: torch.Tensor) -> np.ndarray:
-        from sdr2hdr.models.adaptive_itm import views  # noqa: F401  (same views as training)
+        out = self._map_raw(rgb, params)
+        if self.look is not None and not self.look.neutral:
+            out = np.minimum(self.look(out), self.pq_peak)
+        return out
 
+    def _map_raw(self, rgb: np.ndarray, params: torch.Tensor) -> np.ndarray:
         H, W, _ = rgb.shape
         x = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32))
         out = np.empty((H, W, 3), dtype=np.float32)
@@ -260,7 +275,7 @@ class AdaptiveStream(StreamMapper):
         """Each shot's global inverse baked into the code table: the default path on 8-bit 4:2:0 (any length)."""
         if lut is False or self.model.local is not None or not supports(pix_fmt):
             return None
-        return AdaptiveTable(self.model, matrix=matrix, full_range=full_range, pq_peak=self.pq_peak)
+        return AdaptiveTable(self.model, matrix=matrix, full_range=full_range, pq_peak=self.pq_peak, look=self.look)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """One still: its own estimate, no history."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
     from sdr2hdr.engine.stream import StreamMapper
 
 from sdr2hdr.errors import InputError
@@ -17,9 +18,10 @@ __all__ = ["informed_mapper"]
 
 
 def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", tile: int | None = 512,
-                    exposure: float = 0.0) -> StreamMapper:
+                    exposure: float = 0.0, look: Look | None = None) -> StreamMapper:
     """A stream mapper for SDR made from HDR by curve `name` (one of tonemap.source_inverse.SOURCE_TMOS); exposure
-    is a trim in stops on its output light."""
+    is a trim in stops on its output light; look (engine.look.Look) goes into the exact inverse when it runs
+    alone (with the restoration, the caller applies it to the output frames)."""
     from sdr2hdr.color import pq_code
     from sdr2hdr.engine.mappers import exposure_note, peak_limited
     from sdr2hdr.engine.stream import ClassicalStream
@@ -31,8 +33,11 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
     pq_peak = pq_code(peak_nits)
     weights = shipped_weights(f"informed_{name}")
     if weights is None:
-        return ClassicalStream(name, peak_limited(source_inverse(name), pq_peak, exposure),
-                               f"exact inverse of {name} (no restoration weights shipped{exposure_note(exposure)})")
+        from sdr2hdr.engine.look import with_look
+
+        note = exposure_note(exposure) + (look.note() if look is not None else "")
+        return ClassicalStream(name, with_look(peak_limited(source_inverse(name), pq_peak, exposure), look, pq_peak),
+                               f"exact inverse of {name} (no restoration weights shipped{note})")
     from sdr2hdr.engine.infer import ModelRunner, ModelStream
     from sdr2hdr.models import create
 

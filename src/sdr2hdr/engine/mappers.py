@@ -20,6 +20,7 @@ from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
 from sdr2hdr.errors import InputError
 
 if TYPE_CHECKING:
+    from sdr2hdr.engine.look import Look
     from sdr2hdr.engine.request import ConvertRequest
 
 
@@ -42,17 +43,21 @@ def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,
     return run
 
 
-def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0) -> ClassicalStream:
+def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0,
+                     look: Look | None = None) -> ClassicalStream:
     """One of the standard non-learned SDR->HDR mappings, limited to the mastering peak (hard clip in cd/m2).
 
-    exposure: a brightness trim in stops on the mapping's light, before the peak limit.
+    exposure: a brightness trim in stops on the mapping's light, before the peak limit; look: engine.look.Look.
     """
+    from sdr2hdr.engine.look import with_look
     from sdr2hdr.tonemap import INVERSE_MAPPINGS
 
     if method not in INVERSE_MAPPINGS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(sorted(INVERSE_MAPPINGS))}")
-    return ClassicalStream(method, peak_limited(INVERSE_MAPPINGS[method], pq_code(peak_nits), exposure),
-                           f"{method} (classical, peak {peak_nits:g} cd/m2{exposure_note(exposure)})")
+    pq_peak = pq_code(peak_nits)
+    note = exposure_note(exposure) + (look.note() if look is not None else "")
+    return ClassicalStream(method, with_look(peak_limited(INVERSE_MAPPINGS[method], pq_peak, exposure), look, pq_peak),
+                           f"{method} (classical, peak {peak_nits:g} cd/m2{note})")
 
 
 def model_mapper(name: str, weights: str | os.PathLike | None = None, device: str = "auto",
@@ -112,19 +117,53 @@ def _default_tier(quality: str, quiet: bool, notify: Callable[[str], None]) -> t
 
 
 def make_mapper(request: ConvertRequest, notify: Callable[[str], None] = print) -> Choice:
-    """The frame mapper the request selects (classical, the default model's tier, --model, informed)."""
+    """The frame mapper the request selects (classical, the default model's tier, --model, informed,
+    --calibration), with the look (--saturation, --contrast) and --deband."""
+    from sdr2hdr.engine.look import Look, LookStream
+
+    look = Look(request.saturation, request.contrast)
+    choice = _select(request, look, notify)
+    if request.deband:
+        from sdr2hdr.engine.deband import deband
+
+        choice = Choice(LookStream(choice.mapper, pq_code(request.peak_nits), pre=deband, note=", debanded"), False)
+    return choice
+
+
+def _looked(mapper: StreamMapper, look: Look, pq_peak: float) -> StreamMapper:
+    """A mapper that is no function of one pixel, with the look on its output frames."""
+    from sdr2hdr.engine.look import LookStream
+
+    if look.neutral or isinstance(mapper, ClassicalStream):  # a classical stream has the look in its function
+        return mapper
+    if hasattr(mapper, "look"):  # adaptive_itm's global inverse: the look goes into its code table
+        mapper.look = look
+        mapper.description += look.note()
+        return mapper
+    return LookStream(mapper, pq_peak, look=look, note=look.note())
+
+
+def _select(request: ConvertRequest, look: Look, notify: Callable[[str], None]) -> Choice:
     r = request
     lut = False if r.exact else None
+    pq_peak = pq_code(r.peak_nits)
+    if r.calibration is not None:
+        from sdr2hdr.engine.calibrate import calibration_mapper
+
+        lut = False if r.exact or r.quality == "balanced" else None
+        return Choice(calibration_mapper(r.calibration, r.peak_nits, r.exposure, look), lut)
     if r.source_tmo is not None:
         from sdr2hdr.engine.informed import informed_mapper
 
         # the restoration sees neighbourhoods: no per-code table
-        return Choice(informed_mapper(r.source_tmo, peak_nits=r.peak_nits, exposure=r.exposure), False)
+        return Choice(_looked(informed_mapper(r.source_tmo, peak_nits=r.peak_nits, exposure=r.exposure, look=look),
+                              look, pq_peak), False)
     model = r.model
     if model is None and r.method is None:
         model, tier_lut = _default_tier(r.quality, r.quiet, notify)
         lut = False if r.exact else tier_lut
     if model is not None:
-        return Choice(model_mapper(model, r.weights, device=r.device, precision=r.precision, tile=r.tile,
-                                   peak_nits=r.peak_nits, exposure=r.exposure, middle_grey=r.middle_grey or None), lut)
-    return Choice(classical_mapper(r.method or "bt2446c", r.peak_nits, r.exposure), lut)
+        return Choice(_looked(model_mapper(model, r.weights, device=r.device, precision=r.precision, tile=r.tile,
+                                           peak_nits=r.peak_nits, exposure=r.exposure,
+                                           middle_grey=r.middle_grey or None), look, pq_peak), lut)
+    return Choice(classical_mapper(r.method or "bt2446c", r.peak_nits, r.exposure, look), lut)

@@ -23,6 +23,9 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 MIDDLE_GREY_RANGE = (2.0, 400.0)  # where an 18 % grey card may land in cd/m2: 1/13 to 15x BT.2408's 26
 EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or darker is already a different picture
+# the look controls' ranges (engine.look): 0 is grey, 2 twice the colour; contrast 0.5..2 around mid grey
+SATURATION_RANGE = (0.0, 2.0)
+CONTRAST_RANGE = (0.5, 2.0)
 SEGMENT_OPTIONS = ("resume", "segment_seconds", "ray", "ray_workers")  # convert's, not batch's (it spreads files)
 
 
@@ -83,9 +86,13 @@ class ConvertRequest:
     bits: int | None = None
     alt_transfer_sei: bool = False
     hdr10plus: bool = False
+    calibration: Path | None = None
+    saturation: float = 1.0
+    contrast: float = 1.0
+    deband: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("input", "output", "weights"):  # str or PathLike in, Path kept
+        for name in ("input", "output", "weights", "calibration"):  # str or PathLike in, Path kept
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(os.fspath(value)))
@@ -137,6 +144,10 @@ def _check_numbers(r: ConvertRequest) -> None:
                          f"{MIDDLE_GREY_RANGE[1]:g} cd/m2, got {r.middle_grey}")
     if not -EXPOSURE_STOPS <= r.exposure <= EXPOSURE_STOPS:  # NaN fails both comparisons too
         raise InputError(f"--exposure must be in -{EXPOSURE_STOPS:g}..{EXPOSURE_STOPS:g} stops, got {r.exposure}")
+    for name, value, (lo, hi) in (("saturation", r.saturation, SATURATION_RANGE),
+                                  ("contrast", r.contrast, CONTRAST_RANGE)):
+        if not lo <= value <= hi:  # NaN fails both comparisons too
+            raise InputError(f"--{name} must be in {lo:g}..{hi:g}, got {value}")
     for name, value in (("tile", r.tile), ("max_frames", r.max_frames)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be positive, got {value}")
@@ -144,12 +155,14 @@ def _check_numbers(r: ConvertRequest) -> None:
 
 def _check_combinations(r: ConvertRequest) -> None:
     """Options that exclude or need one another."""
-    if sum(x is not None for x in (r.method, r.model, r.source_tmo)) > 1:
-        raise InputError("method, model and source_tmo are alternatives; give at most one")
+    if sum(x is not None for x in (r.method, r.model, r.source_tmo, r.calibration)) > 1:
+        raise InputError("method, model, source_tmo and calibration are alternatives; give at most one")
     if r.crf is not None and r.qp is not None:
         raise InputError("crf and qp are alternatives; give at most one")
     if r.weights is not None and r.model is None:
         raise InputError("--weights needs --model")
+    if r.calibration is not None and r.quality == "best":
+        raise InputError("--calibration is a per-pixel mapping: --quality fast (code table) or balanced (float)")
     if r.quality != "fast" and (r.model is not None or r.method is not None or r.source_tmo is not None):
         raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
     from sdr2hdr.engine.paths import is_image_path

@@ -17,16 +17,10 @@ from sdr2hdr.engine.request import (
     PRECISIONS,
     PRESETS,
     SATURATION_RANGE,
+    middle_grey_arg,
 )
 from sdr2hdr.errors import CliParser, InputError, run_cli
 from sdr2hdr.io.codecs import CODECS, TRANSFERS
-
-
-def _grey(text: str) -> float:
-    """--middle-grey: 0 or a grey-card level in the range the request accepts."""
-    from sdr2hdr.engine.request import MIDDLE_GREY_RANGE
-
-    return 0.0 if text.strip() in ("0", "0.0") else in_range(*MIDDLE_GREY_RANGE, " cd/m2")(text)
 
 
 def _add_convert(sub) -> None:
@@ -72,7 +66,7 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
                    metavar="STOPS",
                    help="brightness trim of the HDR output in stops (+1 doubles its light, -0.5 dims it by 30%%), "
                         "before the peak limit; for any mode (default 0)")
-    p.add_argument("--middle-grey", type=_grey, default=26.0, metavar="NITS",
+    p.add_argument("--middle-grey", type=middle_grey_arg, default=26.0, metavar="NITS",
                    help="the default model's level: an SDR 18%% grey card lands at NITS cd/m2 and the picture's median "
                         "follows its SDR median (BT.2408: 26, the default; docs/conventions.md); 0: the level the "
                         "model estimates")

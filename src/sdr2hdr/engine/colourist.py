@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from sdr2hdr.argtypes import in_range, positive
-from sdr2hdr.engine.request import CONTRAST_RANGE, EXPOSURE_STOPS, METHODS, SATURATION_RANGE
+from sdr2hdr.engine.request import CONTRAST_RANGE, EXPOSURE_STOPS, METHODS, SATURATION_RANGE, middle_grey_arg
 from sdr2hdr.errors import InputError
 
 
@@ -71,6 +71,9 @@ def _add_lut(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, choices=(17, 33, 65), default=33, help="lattice points per axis (default 33)")
     p.add_argument("--peak-nits", type=in_range(100.0, 10000.0, " cd/m2"), default=1000.0)
     p.add_argument("--exposure", type=in_range(-EXPOSURE_STOPS, EXPOSURE_STOPS, " stops"), default=0.0)
+    p.add_argument("--middle-grey", type=middle_grey_arg, default=26.0, metavar="NITS",
+                   help="with --input: the level convention's grey card, as convert's --middle-grey (0: the level "
+                        "the model estimates; default 26)")
     p.add_argument("--saturation", type=in_range(*SATURATION_RANGE), default=1.0)
     p.add_argument("--contrast", type=in_range(*CONTRAST_RANGE), default=1.0)
     p.add_argument("--max-frames", type=positive(int), default=None, help="with --input: read at most N frames")
@@ -99,7 +102,8 @@ def cmd_lut(args: argparse.Namespace) -> int:
             return with_look(peak_limited(mapping, pq_peak, args.exposure), look, pq_peak)
 
         shots = shot_cubes(args.input, args.output, args.size, args.peak_nits, post,
-                           [*comments, "mapping: the default model's global inverse of one shot"], args.max_frames)
+                           [*comments, "mapping: the default model's global inverse of one shot"], args.max_frames,
+                           middle_grey=args.middle_grey or None)
         print(f"wrote {len(shots)} shot .cube file(s) {args.output.stem}-NNN.cube and "
               f"{args.output.stem}-shots.csv ({args.size} points)")
         return 0

@@ -90,10 +90,11 @@ def _frames(clip: Path, max_frames: int | None):
 
 
 def shot_cubes(clip: str | os.PathLike, out: Path, size: int, peak_nits: float, post: Callable,
-               comments: list[str], max_frames: int | None = None) -> list[tuple[int, float, Path]]:
+               comments: list[str], max_frames: int | None = None,
+               middle_grey: float | None = None) -> list[tuple[int, float, Path]]:
     """The default model's mapping for each shot of `clip` (a video or one still), as convert's code-table path
-    bakes them (first frame, scene cuts, drift), each as OUT-NNN.cube, and OUT-shots.csv listing first frame, time
-    and file."""
+    bakes them (first frame, scene cuts, drift, the level convention's ``middle_grey``), each as OUT-NNN.cube, and
+    OUT-shots.csv listing first frame, time and file."""
     import torch
 
     from sdr2hdr.engine.adaptive import PriorTracker
@@ -102,6 +103,7 @@ def shot_cubes(clip: str | os.PathLike, out: Path, size: int, peak_nits: float, 
 
     model, path = load_model(default_model() or "adaptive_itm", None)
     model.target_grade = (model.target_grade[0], float(peak_nits))
+    model.middle_grey = middle_grey  # placed as convert places it (color.level)
     tracker = PriorTracker(model.eval())
     shots = []
     for i, (t, rgb) in enumerate(_frames(Path(clip), max_frames)):

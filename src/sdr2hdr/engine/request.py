@@ -124,6 +124,13 @@ def convert_options(args: argparse.Namespace) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in fields(ConvertRequest) if f.name not in skip}
 
 
+def middle_grey_arg(text: str) -> float:
+    """argparse type of --middle-grey (convert, batch, lut): 0 (the level as estimated) or a grey card in range."""
+    from sdr2hdr.argtypes import in_range
+
+    return 0.0 if text.strip() in ("0", "0.0") else in_range(*MIDDLE_GREY_RANGE, " cd/m2")(text)
+
+
 def _check_choices(r: ConvertRequest) -> None:
     """Names that must be one of a list."""
     for value, allowed, what in ((r.method, METHODS, "method"), (r.quality, QUALITY, "quality"),

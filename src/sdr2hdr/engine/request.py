@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ QUALITY = ("fast", "balanced", "best")
 PRECISIONS = ("fp32", "bf16", "fp16")
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
 EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or darker is already a different picture
+JOURNAL_AFTER = 300.0  # seconds: a plain convert of a longer video keeps a journal (engine.convert)
 SEGMENT_OPTIONS = ("resume", "segment_seconds", "ray", "ray_workers")  # convert's, not batch's (it spreads files)
 
 
@@ -71,6 +73,7 @@ class ConvertRequest:
     segment_seconds: float | None = None
     ray: str | None = None
     ray_workers: int | None = None
+    journal_after: float | None = JOURNAL_AFTER
 
     def __post_init__(self) -> None:
         for name in ("input", "output", "weights"):  # str or PathLike in, Path kept
@@ -103,6 +106,9 @@ def convert_options(args: argparse.Namespace) -> dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in fields(ConvertRequest) if f.name not in skip}
 
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+
 def _check_choices(r: ConvertRequest) -> None:
     """Names that must be one of a list."""
     for value, allowed, what in ((r.method, METHODS, "method"), (r.quality, QUALITY, "quality"),
@@ -120,6 +126,8 @@ def _check_numbers(r: ConvertRequest) -> None:
         raise InputError(f"--peak-nits must be in 100..10000 cd/m2 (PQ ends at 10000), got {r.peak_nits}")
     if not -EXPOSURE_STOPS <= r.exposure <= EXPOSURE_STOPS:  # NaN fails both comparisons too
         raise InputError(f"--exposure must be in -{EXPOSURE_STOPS:g}..{EXPOSURE_STOPS:g} stops, got {r.exposure}")
+    if r.journal_after is not None and not r.journal_after >= 0:  # NaN fails too
+        raise InputError(f"--journal-after must be 0 or more seconds, got {r.journal_after}")
     for name, value in (("tile", r.tile), ("max_frames", r.max_frames)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be positive, got {value}")
@@ -135,6 +143,13 @@ def _check_combinations(r: ConvertRequest) -> None:
         raise InputError("--weights needs --model")
     if r.quality != "fast" and (r.model is not None or r.method is not None or r.source_tmo is not None):
         raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
+    model_run = [name for name, value, default in (("--tile", r.tile, 512), ("--precision", r.precision, "fp32"),
+                                                   ("--device", r.device, "auto")) if value != default]
+    if r.method is not None and model_run:
+        raise InputError(f"{', '.join(model_run)} set how a model runs; --method is a classical mapping (no model): "
+                         f"leave {'it' if len(model_run) == 1 else 'them'} out")
+    if not _DEVICE.fullmatch(r.device):
+        raise InputError(f"unknown device {r.device!r}; choose auto, cpu, cuda or cuda:N")
     from sdr2hdr.engine.paths import is_image_path
 
     if r.segmented and (is_image_path(r.input) or r.max_frames):

@@ -40,11 +40,12 @@ def convert(input: PathLike, output: PathLike, *, notify: Callable[[str], None] 
 
     The options are those of `sdr2hdr convert` (underscores for dashes): method, model, source_tmo, quality,
     weights, device, precision, tile, peak_nits, exposure, crf, qp, preset, exact, overwrite, quiet, max_frames,
-    resume, segment_seconds, ray, ray_workers. Bad input or options raise sdr2hdr.InputError with a one-line
-    message (an unknown option name a TypeError); the output appears only when complete. ``quiet`` hides the
+    resume, segment_seconds, ray, ray_workers, journal_after. Bad input or options raise sdr2hdr.InputError with a
+    one-line message (an unknown option name a TypeError); the output appears only when complete. ``quiet`` hides the
     progress bar and notes; ``notify`` receives the notes (default: print). ``resume``, ``segment_seconds``,
     ``ray`` and ``ray_workers`` convert a video in keyframe segments (engine.segments): resumable after any
-    interruption, and spread over a Ray cluster with ``ray`` ('local' or an address).
+    interruption, and spread over a Ray cluster with ``ray`` ('local' or an address); without them a video longer
+    than ``journal_after`` seconds (default 300) is converted the same way, so that the same call continues it.
     """
     from sdr2hdr.engine.convert import run
 

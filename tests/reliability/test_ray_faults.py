@@ -32,7 +32,7 @@ def _task_pids(name: str) -> list[int]:
 
 
 class Killer(threading.Thread):
-    """Kills the first worker seen running a task of `name`, once, after `delay` seconds of that task."""
+    """Kills a worker busy with a task of `name`, once, `delay` seconds after the first such task was seen."""
 
     def __init__(self, name: str, delay: float, proc: subprocess.Popen) -> None:
         super().__init__(daemon=True)
@@ -40,14 +40,17 @@ class Killer(threading.Thread):
         self.killed: int | None = None
 
     def run(self) -> None:
+        waited = False
         while self.proc.poll() is None:
             pids = _task_pids(self.name_)
-            if pids:
+            if pids and not waited:  # let the first task get going
                 time.sleep(self.delay)
-                if pids[0] in _task_pids(self.name_):  # still at a task (the same one, or the next: mid-task)
-                    os.kill(pids[0], signal.SIGKILL)
-                    self.killed = pids[0]
-                    return
+                waited = True
+                continue
+            if pids:  # a worker busy with a task now: mid-task
+                os.kill(pids[0], signal.SIGKILL)
+                self.killed = pids[0]
+                return
             time.sleep(0.02)
 
 

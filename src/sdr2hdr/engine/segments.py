@@ -17,6 +17,7 @@ into the joined file's content-light-level SEIs (pieces keep the writer's sentin
 Functions
 - plan_segments(src, seconds) -> Plan: keyframe-aligned segments from a packet scan (no decoding)
 - convert_segmented(src, dst, mapper, ...) -> ConvertReport: plan, convert missing pieces (here or on Ray), join
+- locked(dst): one segmented run per output at a time (a second is refused in one line)
 """
 
 from __future__ import annotations
@@ -228,11 +229,11 @@ def locked(dst: Path) -> Iterator[None]:
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a full disk, a quota, a file size limit
 
 
-def _kept(dst: Path, parts: Path, records: dict, total: int, reason: str) -> str:
+def _kept(dst: Path, parts: Path, records: dict, total: int, reason: str, again: str) -> str:
     """The one-line message of a run stopped by a full disk: what is kept, how to go on."""
     size = sum(f.stat().st_size for f in parts.glob("*") if f.is_file()) if parts.exists() else 0
     return (f"cannot write {dst}: {reason}; {len(records)} of {total} pieces ({size / 1e6:.1f} MB) are kept in "
-            f"{parts}: free space and run the same command again to continue from them (or delete that folder)")
+            f"{parts}: free space and run {again} to continue from them (or delete that folder)")
 
 
 _TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.video.convert_span)
@@ -442,6 +443,7 @@ def _segmented(src, dst, mapper, seconds, resume, overwrite, settings, progress,
     parts = parts_dir(dst)
     segs = manifest["plan"]["segments"]
     records: dict = {}
+    again = "the same command again" + ("" if resume or journal else " with --resume")
     try:
         records.update(_open_parts(parts, manifest, resume, notify, journal))
         # one bar over the film: frames of pieces finished before a resume count as done from the start
@@ -453,22 +455,21 @@ def _segmented(src, dst, mapper, seconds, resume, overwrite, settings, progress,
                 _run_local(src, parts, segs, records, mapper, plan.frames, settings, bar)
         finally:
             bar.close()
-        report = _finish(src, dst, parts, manifest["plan"], records)
+        report = _finish(src, dst, parts, manifest["plan"], records, again)
     except KeyboardInterrupt:
-        again = "the same command" if journal else "the same command with --resume"
         notify(f"interrupted: {len(records)} of {len(segs)} pieces are kept in {parts}; {again} continues from "
                f"there")
         raise
     except OSError as exc:  # PyAV's write errors are OSErrors too, with the errno
         if exc.errno not in _FULL:
             raise
-        raise InputError(_kept(dst, parts, records, len(segs), os.strerror(exc.errno))) from None
+        raise InputError(_kept(dst, parts, records, len(segs), os.strerror(exc.errno), again)) from None
     report.seconds["total"] = time.perf_counter() - t0
     report.notes.append(f"{len(segs)} piece(s)" + (f" on Ray ({ray})" if ray else ""))
     return report
 
 
-def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> ConvertReport:
+def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict, again: str) -> ConvertReport:
     """Join the pieces into the output (atomically), write MaxCLL/MaxFALL over the film, remove the work folder."""
     segs = plan["segments"]
     recs = [records[seg["index"]] for seg in segs]
@@ -500,7 +501,7 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict) -> Con
     try:
         write_atomic(dst, write)
     except WriteError as exc:  # a full disk while joining: the pieces stay, the same command joins them later
-        raise InputError(_kept(dst, parts, records, len(segs), exc.reason)) from None
+        raise InputError(_kept(dst, parts, records, len(segs), exc.reason, again)) from None
     _remove(parts)
     return report
 

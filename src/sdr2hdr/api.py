@@ -40,14 +40,15 @@ def convert(input: PathLike, output: PathLike, *, notify: Callable[[str], None] 
 
     The options are those of `sdr2hdr convert` (underscores for dashes): method, model, source_tmo, quality,
     weights, device, precision, tile, peak_nits, exposure, middle_grey, crf, qp, preset, exact, overwrite, quiet,
-    max_frames, resume, segment_seconds, ray, ray_workers; the look options calibration (a file from `sdr2hdr
-    calibrate`), saturation, contrast, deband (engine.look, engine.deband); the delivery options codec ('hevc',
-    'av1', 'prores', 'prores4444', 'ffv1'), transfer ('pq', 'hlg'), bits (10, 12), alt_transfer_sei, hdr10plus
-    (docs/usage.md, Delivery). Bad input or options raise sdr2hdr.InputError with a one-line message (an unknown
-    option name a TypeError); the output appears only when complete. ``quiet`` hides the
-    progress bar and notes; ``notify`` receives the notes (default: print). ``resume``, ``segment_seconds``,
+    max_frames, resume, segment_seconds, ray, ray_workers, journal_after; the look options calibration (a file
+    from `sdr2hdr calibrate`), saturation, contrast, deband (engine.look, engine.deband); the delivery options
+    codec ('hevc', 'av1', 'prores', 'prores4444', 'ffv1'), transfer ('pq', 'hlg'), bits (10, 12),
+    alt_transfer_sei, hdr10plus (docs/usage.md, Delivery). Bad input or options raise sdr2hdr.InputError with a
+    one-line message (an unknown option name a TypeError); the output appears only when complete. ``quiet`` hides
+    the progress bar and notes; ``notify`` receives the notes (default: print). ``resume``, ``segment_seconds``,
     ``ray`` and ``ray_workers`` convert a video in keyframe segments (engine.segments): resumable after any
-    interruption, and spread over a Ray cluster with ``ray`` ('local' or an address).
+    interruption, and spread over a Ray cluster with ``ray`` ('local' or an address); without them a video longer
+    than ``journal_after`` seconds (default 300) is converted the same way, so that the same call continues it.
     """
     from sdr2hdr.engine.convert import run
 

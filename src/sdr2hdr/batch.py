@@ -10,6 +10,7 @@ Functions
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from sdr2hdr.io.extensions import SDR_IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 #: SDR stills a folder scan takes; EXR and Radiance .hdr are HDR already and are left alone
 SDR_STILLS = SDR_IMAGE_EXTENSIONS | {".png"}
 SUMMARY_NAME = "sdr2hdr-batch"
+RAY_RETRIES = 3  # attempts after a lost worker, per file
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Job:
     dst: str
     rel_src: str
     rel_dst: str
+    broken: bool = False  # a symbolic link whose target does not exist: reported as failed, never converted
 
 
 @dataclass
@@ -62,23 +65,24 @@ def plan(in_dir: str | os.PathLike, out_dir: str | os.PathLike, video_ext: str =
     found = []
     for path in sorted(in_dir.rglob("*")):
         rel = path.relative_to(in_dir)
-        if _is_hidden(rel) or not path.is_file() or path.is_relative_to(out_dir):
+        dangling = path.is_symlink() and not path.exists()
+        if _is_hidden(rel) or not (path.is_file() or dangling) or path.is_relative_to(out_dir):
             continue
         ext = path.suffix.lower()
         if ext in VIDEO_EXTENSIONS:
-            found.append((rel, video_ext))
+            found.append((rel, video_ext, dangling))
         elif ext in SDR_STILLS:
-            found.append((rel, ".png"))
+            found.append((rel, ".png", dangling))
     taken: dict[Path, int] = {}
-    for rel, suffix in found:
+    for rel, suffix, _ in found:
         key = rel.with_suffix(suffix)
         taken[key] = taken.get(key, 0) + 1
     jobs = []
-    for rel, suffix in found:
+    for rel, suffix, dangling in found:
         out_rel = rel.with_suffix(suffix)
         if taken[out_rel] > 1:
             out_rel = rel.with_name(f"{rel.stem}_{rel.suffix[1:].lower()}{suffix}")
-        jobs.append(Job(str(in_dir / rel), str(out_dir / out_rel), rel.as_posix(), out_rel.as_posix()))
+        jobs.append(Job(str(in_dir / rel), str(out_dir / out_rel), rel.as_posix(), out_rel.as_posix(), dangling))
     return jobs
 
 
@@ -177,12 +181,73 @@ def _on_ray(todo: list[Job], options: dict, jobs: int, address: str | None):
     from sdr2hdr.engine.cluster import as_done, ray_session
 
     with ray_session(address, jobs, object_store_memory=80 * 1024 * 1024) as ray:
-        task = ray.remote(num_cpus=1, max_retries=0)(convert_one)
+        # a worker (or its node) lost mid-file: Ray runs the file again (an output appears only when whole)
+        task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(convert_one)
         for job, ref in as_done(ray, ((job, task.remote(asdict(job), options)) for job in todo)):
             try:
                 yield job, ray.get(ref)
             except ray.exceptions.RayError as exc:  # the worker or its node was lost
                 yield job, _row(job, "failed", f"Ray task lost: {' '.join(str(exc).split())[:200]}")
+
+
+OPTIONS_RECORD = ".sdr2hdr-batch-options.json"  # hidden: a rescan of OUT_DIR as IN_DIR leaves it alone
+_NOT_RECORDED = {"overwrite", "quiet"}  # they change how a run goes, not what a file holds
+
+
+def _recorded(options: dict) -> dict:
+    return {k: (str(v) if isinstance(v, os.PathLike) else v) for k, v in sorted(options.items())
+            if k not in _NOT_RECORDED}
+
+
+def _made_with(out_dir: Path) -> dict:
+    """Each output's conversion options, as recorded by the batches that made it (empty when none was)."""
+    try:
+        return json.loads((out_dir / OPTIONS_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_made_with(out_dir: Path, made_with: dict) -> None:
+    from sdr2hdr.io.atomic import write_text_atomic
+
+    write_text_atomic(out_dir / OPTIONS_RECORD, json.dumps(made_with, indent=1))
+
+
+def _other_options(recorded: dict | None, options: dict) -> str:
+    """The options in which a recorded output differs from this run's ("" when it does not, or nothing is known)."""
+    if recorded is None:
+        return ""
+    now = _recorded(options)
+    keys = sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
+    return ", ".join(f"{k} {recorded.get(k)} -> {now.get(k)}" for k in keys)
+
+
+def _remove_stale_temporaries(job: Job) -> None:
+    """Temporary files a lost worker left beside this output (io.atomic's `.STEM.XXXXXXXX.partEXT`): its retry
+    or its failure row is in, so nothing of this batch writes them any more."""
+    dst = Path(job.dst)
+    for tmp in dst.parent.glob(f".{glob.escape(dst.stem)}.????????.part{glob.escape(dst.suffix)}"):
+        tmp.unlink(missing_ok=True)
+
+
+def _sort_out(all_jobs: list[Job], options: dict, made_with: dict,
+              say: Callable[[str], None]) -> tuple[dict[str, dict], list[Job]]:
+    """The rows of the files not to convert (broken links; outputs that exist, unless overwrite) and the rest."""
+    rows: dict[str, dict] = {}
+    todo = []
+    for job in all_jobs:
+        if job.broken:
+            target = os.readlink(job.src)
+            rows[job.rel_src] = _row(job, "failed", f"broken symbolic link: its target {target} does not exist")
+        elif Path(job.dst).exists() and not options.get("overwrite"):
+            other = _other_options(made_with.get(job.rel_dst), options)
+            rows[job.rel_src] = _row(job, "skipped", "output exists" + (f", made with other options ({other})"
+                                                                        if other else ""))
+            say(f"skip {job.rel_src}: {job.rel_dst} already exists" + (
+                f", but was made with other options ({other}); --overwrite converts it again" if other else ""))
+        else:
+            todo.append(job)
+    return rows, todo
 
 
 def _checked_plan(in_dir: Path, out_dir: Path, video_ext: str) -> list[Job]:
@@ -216,14 +281,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, options: di
     out_dir.mkdir(exist_ok=True)
     from tqdm import tqdm
 
-    rows: dict[str, dict] = {}
-    todo = []
-    for job in all_jobs:
-        if Path(job.dst).exists() and not options.get("overwrite"):
-            rows[job.rel_src] = _row(job, "skipped", "output exists")
-            say(f"skip {job.rel_src}: {job.rel_dst} already exists")
-        else:
-            todo.append(job)
+    made_with = _made_with(out_dir)
+    rows, todo = _sort_out(all_jobs, options, made_with, say)
     # the driver makes the output folders (workers on other nodes share the file system) and removes those a
     # failure left empty, so no two workers race over one folder
     made = sorted({p for j in todo for p in Path(j.dst).parents if not p.exists()}, key=lambda p: len(p.parts))
@@ -237,6 +296,10 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, options: di
     try:
         for job, row in run(todo, per_file, jobs, ray):
             rows[job.rel_src] = row
+            _remove_stale_temporaries(job)
+            if row["status"] == "converted":
+                made_with[job.rel_dst] = _recorded(options)
+                _save_made_with(out_dir, made_with)
             bar.update(1)
             line = (f"converted {row['input']} -> {row['output']} ({row['frames']} frame(s), MaxCLL "
                     f"{row['max_cll']} cd/m2, {row['seconds']:.1f} s)" if row["status"] == "converted"

@@ -13,6 +13,7 @@ from sdr2hdr.argtypes import in_range, positive
 from sdr2hdr.engine.request import (
     CONTRAST_RANGE,
     EXPOSURE_STOPS,
+    JOURNAL_AFTER,
     METHODS,
     PRECISIONS,
     PRESETS,
@@ -84,6 +85,10 @@ def add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
+    p.add_argument("--journal-after", type=in_range(0.0, float("inf"), " s"), default=JOURNAL_AFTER, metavar="S",
+                   help="a video longer than S seconds is converted resumably: a journal of finished segments is "
+                        "kept beside the output, so the same command run again after a kill continues (default "
+                        f"{JOURNAL_AFTER:g}; see docs/usage.md for its disk cost)")
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:

@@ -44,7 +44,8 @@ def _check_outputs(out: Path) -> dict:
     s = json.loads(png)["streams"][0]
     assert (s["codec_name"], s["pix_fmt"], s["width"], s["height"]) == ("png", "rgb48be", 40, 30)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert files == sorted([*EXPECTED, "sub/pic.png", "sdr2hdr-batch.json"]), files  # nothing partial, no hidden
+    # nothing partial; hidden, only the record of each output's options (batch.OPTIONS_RECORD)
+    assert files == sorted([*EXPECTED, "sub/pic.png", "sdr2hdr-batch.json", ".sdr2hdr-batch-options.json"]), files
     return json.loads((out / "sdr2hdr-batch.json").read_text())
 
 

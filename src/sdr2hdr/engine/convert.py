@@ -21,6 +21,7 @@ from sdr2hdr.engine.paths import (
     check_convert_paths,
     check_paths,
     is_image_path,
+    joined_record,
 )
 from sdr2hdr.engine.report import ConvertReport, Progress
 from sdr2hdr.engine.request import ConvertRequest, Settings
@@ -46,17 +47,21 @@ def run(request: ConvertRequest, notify: Callable[[str], None] = print) -> Conve
     r = request
     image = is_image_path(r.input)
     # a resumed film may already be joined (killed before its work folder went): segments checks that output
-    check_convert_paths(r.input, r.output, r.overwrite or r.resume, image=image)
+    check_convert_paths(r.input, r.output, r.overwrite or r.resume or joined_record(r.output), image=image)
     choice = make_mapper(r, notify)
     mapper = choice.mapper
+    journal = not image and not r.segmented and _journaled(r, mapper)
     if image:
         report = convert_image(r.input, r.output, mapper, overwrite=r.overwrite)
-    elif r.segmented:
+    elif r.segmented or journal:
         from sdr2hdr.engine.segments import convert_segmented
 
-        report = convert_segmented(r.input, r.output, mapper, seconds=r.segment_seconds or 10.0, resume=r.resume,
+        # a journal's pieces: 10 s, or a quarter of the threshold when that is shorter (a video just past it is
+        # still more than one piece)
+        seconds = r.segment_seconds or (min(10.0, r.journal_after / 4) if journal and r.journal_after else 10.0)
+        report = convert_segmented(r.input, r.output, mapper, seconds=seconds, resume=r.resume,
                                    overwrite=r.overwrite, settings=r.settings(choice.lut), progress=not r.quiet,
-                                   ray=r.ray, ray_workers=r.ray_workers,
+                                   ray=r.ray, ray_workers=r.ray_workers, journal=journal,
                                    notify=(lambda line: None) if r.quiet else notify)
     else:
         from sdr2hdr.engine.video import convert_video
@@ -67,3 +72,15 @@ def run(request: ConvertRequest, notify: Callable[[str], None] = print) -> Conve
                                max_frames=r.max_frames, lut=choice.lut, notify=notify, settings=settings)
     report.mapping = mapper.description
     return report
+
+
+def _journaled(r: ConvertRequest, mapper: object) -> bool:
+    """A plain convert keeps a journal (engine.segments, resumable by running it again) when the video is longer
+    than ``journal_after`` seconds, and nothing rules segments out (--max-frames, a multi-frame model)."""
+    if r.journal_after is None or r.max_frames or getattr(mapper, "frames", 1) > 1:
+        return False
+    from sdr2hdr.io.media import probe
+
+    info = probe(r.input)
+    seconds = info.stream_duration_s or info.duration_s
+    return seconds is not None and seconds > r.journal_after

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from sdr2hdr.color import pq_trim
 from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
+from sdr2hdr.errors import InputError
 
 __all__ = ["ClassicalStream", "ModelRunner", "ModelStream", "StreamMapper", "default_overlap", "pick_device",
            "window"]
@@ -39,10 +40,23 @@ T = TypeVar("T")
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """'auto' -> cuda when available, else cpu."""
+    """'auto' -> cuda when available, else cpu; a device this machine lacks is an InputError (one line)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(f"--device {name}: this machine has no CUDA device that PyTorch can use; use --device "
+                             f"cpu or auto")
+        if device.index is not None and device.index >= count:
+            raise InputError(f"--device {name}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"--device {name}: no Apple MPS device here; use --device cpu or auto")
+    return device
 
 
 def _autocast(device: torch.device, precision: str):

@@ -51,3 +51,10 @@ def check_convert_paths(src: str | os.PathLike, dst: str | os.PathLike, overwrit
     src, dst = check_paths(src, dst, overwrite)
     check_output_type(dst, is_image_path(src) if image is None else image)
     return src, dst
+
+
+def joined_record(dst: str | os.PathLike) -> bool:
+    """Whether a segmented run left the record of a join beside ``dst`` (killed after its output was in place but
+    before its work folder went; engine.segments checks the output against it and finishes the removal)."""
+    dst = Path(dst)
+    return (dst.parent / f".{dst.name}.parts" / "joined.json").is_file()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ EXPOSURE_STOPS = 4.0  # the --exposure trim's range either way: 16x brighter or 
 # the look controls' ranges (engine.look): 0 is grey, 2 twice the colour; contrast 0.5..2 around mid grey
 SATURATION_RANGE = (0.0, 2.0)
 CONTRAST_RANGE = (0.5, 2.0)
+JOURNAL_AFTER = 300.0  # seconds: a plain convert of a longer video keeps a journal (engine.convert)
 SEGMENT_OPTIONS = ("resume", "segment_seconds", "ray", "ray_workers")  # convert's, not batch's (it spreads files)
 
 
@@ -90,6 +92,7 @@ class ConvertRequest:
     saturation: float = 1.0
     contrast: float = 1.0
     deband: bool = False
+    journal_after: float | None = JOURNAL_AFTER
 
     def __post_init__(self) -> None:
         for name in ("input", "output", "weights", "calibration"):  # str or PathLike in, Path kept
@@ -131,6 +134,9 @@ def middle_grey_arg(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0.0") else in_range(*MIDDLE_GREY_RANGE, " cd/m2")(text)
 
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
+
+
 def _check_choices(r: ConvertRequest) -> None:
     """Names that must be one of a list."""
     for value, allowed, what in ((r.method, METHODS, "method"), (r.quality, QUALITY, "quality"),
@@ -155,6 +161,8 @@ def _check_numbers(r: ConvertRequest) -> None:
                                   ("contrast", r.contrast, CONTRAST_RANGE)):
         if not lo <= value <= hi:  # NaN fails both comparisons too
             raise InputError(f"--{name} must be in {lo:g}..{hi:g}, got {value}")
+    if r.journal_after is not None and not r.journal_after >= 0:  # NaN fails too
+        raise InputError(f"--journal-after must be 0 or more seconds, got {r.journal_after}")
     for name, value in (("tile", r.tile), ("max_frames", r.max_frames)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be positive, got {value}")
@@ -172,6 +180,13 @@ def _check_combinations(r: ConvertRequest) -> None:
         raise InputError("--calibration is a per-pixel mapping: --quality fast (code table) or balanced (float)")
     if r.quality != "fast" and (r.model is not None or r.method is not None or r.source_tmo is not None):
         raise InputError("--quality picks the tier of the default model; with --model or --method leave it out")
+    model_run = [name for name, value, default in (("--tile", r.tile, 512), ("--precision", r.precision, "fp32"),
+                                                   ("--device", r.device, "auto")) if value != default]
+    if r.method is not None and model_run:
+        raise InputError(f"{', '.join(model_run)} set how a model runs; --method is a classical mapping (no model): "
+                         f"leave {'it' if len(model_run) == 1 else 'them'} out")
+    if not _DEVICE.fullmatch(r.device):
+        raise InputError(f"unknown device {r.device!r}; choose auto, cpu, cuda or cuda:N")
     from sdr2hdr.engine.paths import is_image_path
 
     if r.segmented and (is_image_path(r.input) or r.max_frames):

@@ -17,11 +17,14 @@ into the joined file's content-light-level SEIs (pieces keep the writer's sentin
 Functions
 - plan_segments(src, seconds) -> Plan: keyframe-aligned segments from a packet scan (no decoding)
 - convert_segmented(src, dst, mapper, ...) -> ConvertReport: plan, convert missing pieces (here or on Ray), join
+- locked(dst): one segmented run per output at a time (a second is refused in one line)
 """
 
 from __future__ import annotations
 
 import bisect
+import errno
+import fcntl
 import hashlib
 import heapq
 import json
@@ -29,6 +32,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -43,7 +47,7 @@ from sdr2hdr.engine.request import Settings
 from sdr2hdr.engine.stream import StreamMapper
 from sdr2hdr.engine.video import convert_span, fast_path, stateful_part
 from sdr2hdr.errors import InputError
-from sdr2hdr.io.atomic import write_atomic
+from sdr2hdr.io.atomic import WriteError, unwritable, write_atomic
 from sdr2hdr.io.display_matrix import read_display_matrix, set_display_matrix
 from sdr2hdr.io.hdr10 import MasteringDisplay, sei_safe_light_level
 from sdr2hdr.io.media import check_sdr, probe
@@ -53,6 +57,7 @@ from sdr2hdr.io.writer import copy_stream, write_light_level
 __all__ = ["Segment", "Plan", "Settings", "plan_segments", "parts_dir", "convert_segmented"]
 
 MANIFEST_VERSION = 1
+RAY_RETRIES = 3  # attempts after a lost worker, per piece
 PIECE_EXT = ".nut"  # NUT keeps the input's time base and every timestamp exactly (Matroska rounds to 1 ms)
 
 
@@ -142,25 +147,35 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, dict]:
-    """The finished pieces' records when resuming the same job; a fresh folder otherwise."""
+def _mismatch(parts: Path, old: dict | None, manifest: dict) -> str | None:
+    """Why the work folder cannot be resumed by this job (None: it can)."""
+    if old is None or old.get("version") != MANIFEST_VERSION:
+        return f"{parts} is not a work folder of this version"
+    if old["input"] != manifest["input"]:
+        return "the input changed since the interrupted run (size, time or content)"
+    if old["options"] != manifest["options"]:
+        diff = sorted(k for k in set(old["options"]) | set(manifest["options"])
+                      if old["options"].get(k) != manifest["options"].get(k))
+        return f"the options differ from the interrupted run's ({', '.join(diff)})"
+    return None
+
+
+def _open_parts(parts: Path, manifest: dict, resume: bool, notify, journal: bool = False) -> dict[int, dict]:
+    """The finished pieces' records when resuming the same job; a fresh folder otherwise. ``journal`` (a plain
+    convert of a long video): resume what matches, start over (with a note) what does not, never refuse."""
     path = parts / "manifest.json"
-    if resume and path.exists():
+    if (resume or journal) and path.exists():
         try:
             old = json.loads(path.read_text())
         except (OSError, ValueError):
             old = None
-        if old is None or old.get("version") != MANIFEST_VERSION:
-            raise InputError(f"cannot resume: {parts} is not a work folder of this version; run without --resume "
-                             f"to start over")
-        if old["input"] != manifest["input"]:
-            raise InputError("cannot resume: the input changed since the interrupted run (size, time or "
-                             "content); run without --resume to start over")
-        if old["options"] != manifest["options"]:
-            diff = sorted(k for k in set(old["options"]) | set(manifest["options"])
-                          if old["options"].get(k) != manifest["options"].get(k))
-            raise InputError(f"cannot resume: the options differ from the interrupted run's ({', '.join(diff)}); "
-                             f"repeat them, or run without --resume to start over")
+        reason = _mismatch(parts, old, manifest)
+        if reason is not None and resume:
+            hint = "repeat them, or run" if reason.startswith("the options") else "run"
+            raise InputError(f"cannot resume: {reason}; {hint} without --resume to start over")
+        if reason is not None:
+            notify(f"note: starting over: the work folder of an earlier run does not fit this one ({reason})")
+            return _fresh(parts, path, manifest)
         records = {}
         for seg in manifest["plan"]["segments"]:
             rec, piece = parts / f"piece-{seg['index']:05d}.json", parts / f"piece-{seg['index']:05d}{PIECE_EXT}"
@@ -171,11 +186,54 @@ def _open_parts(parts: Path, manifest: dict, resume: bool, notify) -> dict[int, 
                 pass  # no record, or an unreadable one: the piece is made again
         notify(f"resuming: {len(records)} of {len(manifest['plan']['segments'])} pieces already done")
         return records
+    return _fresh(parts, path, manifest)
+
+
+def _fresh(parts: Path, path: Path, manifest: dict) -> dict:
     if parts.exists():
         shutil.rmtree(parts)
     parts.mkdir()
     _write_json(path, manifest)
     return {}
+
+
+@contextmanager
+def locked(dst: Path) -> Iterator[None]:
+    """One segmented run at a time per output: a second run on the same output is refused in one line while the
+    first holds the lock (`.NAME.parts.lock` beside it; the kernel drops the lock of a killed run)."""
+    lock = parts_dir(dst).with_name(parts_dir(dst).name + ".lock")
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InputError(unwritable(dst.parent, exc)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(f"another conversion to {dst} is running (it holds {parts_dir(dst)}); wait for it to "
+                             f"finish, or stop it and run the same command again") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break  # still the file at that name: the holder before us did not remove it meanwhile
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # while held: a run that opened this file before sees the inode is gone
+        os.close(fd)
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # a full disk, a quota, a file size limit
+
+
+def _kept(dst: Path, parts: Path, records: dict, total: int, reason: str, again: str) -> str:
+    """The one-line message of a run stopped by a full disk: what is kept, how to go on."""
+    size = sum(f.stat().st_size for f in parts.glob("*") if f.is_file()) if parts.exists() else 0
+    return (f"cannot write {dst}: {reason}; {len(records)} of {total} pieces ({size / 1e6:.1f} MB) are kept in "
+            f"{parts}: free space and run {again} to continue from them (or delete that folder)")
 
 
 _TABLES: dict = {}  # code tables kept between the pieces converted in this process (engine.video.convert_span)
@@ -253,7 +311,9 @@ def _run_local(src, parts, segs, records, mapper, film_frames, settings, bar) ->
 def _run_ray(address, workers, src, parts, segs, records, mapper, film_frames, settings, bar) -> None:
     """Pieces as Ray tasks (one CPU each); a piece starts as soon as its tracker state is known."""
     with ray_session(address, workers) as ray:
-        task = ray.remote(num_cpus=1, max_retries=0)(convert_piece)
+        # a worker (or its node) lost mid-piece: Ray runs the piece again elsewhere; a piece is written under a
+        # temporary name and renamed when whole, so the lost attempt leaves nothing the join could take
+        task = ray.remote(num_cpus=1, max_retries=RAY_RETRIES)(convert_piece)
         mapper_ref = ray.put(mapper)
         by_index = {seg["index"]: seg for seg in segs}
         submitted = ((index, task.remote(src, parts, by_index[index], mapper_ref, film_frames, settings, state))
@@ -263,7 +323,11 @@ def _run_ray(address, workers, src, parts, segs, records, mapper, film_frames, s
             try:
                 rec = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
-                raise (exc.cause if isinstance(exc.cause, InputError) else exc) from None
+                raise (exc.cause if isinstance(exc.cause, (InputError, OSError)) else exc) from None
+            except ray.exceptions.RayError as exc:  # lost more often than it is retried
+                reason = " ".join(str(exc).split())[:160]
+                raise InputError(f"a piece's Ray worker was lost {RAY_RETRIES + 1} times ({reason}); the finished "
+                                 f"pieces are kept in {parts}: the same command with --resume continues") from None
             records[rec["index"]] = rec
             bar.update(rec["frames"])
 
@@ -348,14 +412,25 @@ def _options(mapper: StreamMapper, settings: Settings, seconds: float, dst: Path
 def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: StreamMapper, *,
                       seconds: float = 10.0, resume: bool = False, overwrite: bool = False,
                       settings: Settings | None = None, progress: bool = True, ray: str | None = None,
-                      ray_workers: int | None = None,
+                      ray_workers: int | None = None, journal: bool = False,
                       notify: Callable[[str], None] = print) -> ConvertReport:
-    """Convert a video in keyframe-aligned segments (resumable; on Ray workers with ``ray``), then join them."""
-    settings = settings or Settings()
-    done = _joined_before(Path(src), Path(dst)) if resume else None
-    if done is not None:
-        notify(f"already complete: {dst} was joined by the interrupted run; its work folder is now removed")
-        return done
+    """Convert a video in keyframe-aligned segments (resumable; on Ray workers with ``ray``), then join them.
+
+    ``journal``: a plain conversion kept resumable (engine.convert's choice for long videos): an earlier run's
+    work folder is continued when it fits and replaced when it does not, instead of refused.
+    """
+    with locked(Path(dst)):
+        done = _joined_before(Path(src), Path(dst)) if resume or journal else None
+        if done is not None:
+            notify(f"already complete: {dst} was joined by the interrupted run; its work folder is now removed")
+            return done
+        return _segmented(src, dst, mapper, seconds, resume, overwrite, settings or Settings(), progress, ray,
+                          ray_workers, journal, notify)
+
+
+def _segmented(src, dst, mapper, seconds, resume, overwrite, settings, progress, ray, ray_workers, journal,
+               notify) -> ConvertReport:
+    """convert_segmented, under its lock."""
     src, dst = check_convert_paths(src, dst, overwrite, image=False)
     if mapper.frames > 1:
         raise InputError(f"{mapper.name} looks at {mapper.frames} frames at a time, so its segments would not join "
@@ -366,28 +441,35 @@ def convert_segmented(src: str | os.PathLike, dst: str | os.PathLike, mapper: St
     manifest = json.loads(json.dumps({"version": MANIFEST_VERSION, "input": _identity(src),
                                       "options": _options(mapper, settings, seconds, dst), "plan": asdict(plan)}))
     parts = parts_dir(dst)
-    records = _open_parts(parts, manifest, resume, notify)
     segs = manifest["plan"]["segments"]
-    # one bar over the film: frames of pieces finished before a resume count as done from the start
-    bar = Progress(plan.frames, progress, done=sum(r["frames"] for r in records.values()))
+    records: dict = {}
+    again = "the same command again" + ("" if resume or journal else " with --resume")
     try:
-        if ray:
-            _run_ray(ray, ray_workers, src, parts, segs, records, mapper, plan.frames, settings, bar)
-        else:
-            _run_local(src, parts, segs, records, mapper, plan.frames, settings, bar)
+        records.update(_open_parts(parts, manifest, resume, notify, journal))
+        # one bar over the film: frames of pieces finished before a resume count as done from the start
+        bar = Progress(plan.frames, progress, done=sum(r["frames"] for r in records.values()))
+        try:
+            if ray:
+                _run_ray(ray, ray_workers, src, parts, segs, records, mapper, plan.frames, settings, bar)
+            else:
+                _run_local(src, parts, segs, records, mapper, plan.frames, settings, bar)
+        finally:
+            bar.close()
+        report = _finish(src, dst, parts, manifest["plan"], records, again, settings.mastering)
     except KeyboardInterrupt:
-        notify(f"interrupted: {len(records)} of {len(segs)} pieces are kept in {parts}; the same command with "
-               f"--resume continues from there")
+        notify(f"interrupted: {len(records)} of {len(segs)} pieces are kept in {parts}; {again} continues from "
+               f"there")
         raise
-    finally:
-        bar.close()
-    report = _finish(src, dst, parts, manifest["plan"], records, settings.mastering)
+    except OSError as exc:  # PyAV's write errors are OSErrors too, with the errno
+        if exc.errno not in _FULL:
+            raise
+        raise InputError(_kept(dst, parts, records, len(segs), os.strerror(exc.errno), again)) from None
     report.seconds["total"] = time.perf_counter() - t0
     report.notes.append(f"{len(segs)} piece(s)" + (f" on Ray ({ray})" if ray else ""))
     return report
 
 
-def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict,
+def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict, again: str,
             mastering: MasteringDisplay | None = None) -> ConvertReport:
     """Join the pieces into the output (atomically), write MaxCLL/MaxFALL over the film, remove the work folder."""
     segs = plan["segments"]
@@ -418,7 +500,10 @@ def _finish(src: Path, dst: Path, parts: Path, plan: dict, records: dict,
         # finished output: the record names the file that the rename keeps (same inode, size and time)
         _write_json(parts / "joined.json", {**_stat(Path(tmp)), "report": asdict(report) | {"output": str(dst)}})
 
-    write_atomic(dst, write)
+    try:
+        write_atomic(dst, write)
+    except WriteError as exc:  # a full disk while joining: the pieces stay, the same command joins them later
+        raise InputError(_kept(dst, parts, records, len(segs), exc.reason, again)) from None
     _remove(parts)
     return report
 

@@ -137,6 +137,8 @@ def _start(reader: VideoReader, dst: Path, mapper: StreamMapper, notify: Callabl
     if min(report.width, report.height) < MIN_SIDE:
         raise InputError(f"the picture is {info.width}x{info.height}, too small for HEVC (x265 needs at least "
                          f"{MIN_SIDE}x{MIN_SIDE}); scale it up first, e.g. ffmpeg -i IN -vf scale=-2:64 OUT")
+    if reader.alpha:
+        _note(report, notify, "note", "the input's alpha channel (transparency) is dropped: HDR10 video has none")
     if reader.needs_gamut_conversion:
         _note(report, notify, "note", "the input is tagged with BT.2020 primaries: its colours are taken to BT.709 "
                                       "for the mapping (colours outside BT.709 are clipped) and come back out in "
@@ -155,6 +157,9 @@ def _closing_notes(reader: VideoReader, fast: Any, report: ConvertReport, notify
         _note(report, notify, "warning", "the input is interlaced; it was converted frame by frame without "
                                          "deinterlacing (deinterlace it first, e.g. ffmpeg -vf bwdif, for a "
                                          "progressive HDR result)")
+    if reader.before_start:
+        _note(report, notify, "note", f"{reader.before_start} frame(s) before the start of the stream (negative "
+                                      f"timestamps that the container does not keep) are left out, as players do")
     summary = fast.summary() if fast is not None else None
     if summary:
         report.notes.append(summary)

@@ -10,7 +10,15 @@ from pathlib import Path
 
 from sdr2hdr.errors import InputError
 
-__all__ = ["write_atomic", "write_text_atomic"]
+__all__ = ["WriteError", "unwritable", "write_atomic", "write_text_atomic"]
+
+
+class WriteError(InputError):
+    """An output that could not be written (full disk, quota, size limit, read-only); ``reason`` is the short why."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwrite: bool = True,
@@ -28,7 +36,10 @@ def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwri
         raise InputError(f"output directory does not exist: {path.parent}")
     # the hidden name must fit in NAME_MAX (255) too: ".", stem, ".", 8 random characters, ".part", suffix
     stem = path.stem[: max(1, 240 - len(".part") - len(path.suffix) - 10)]
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    except OSError as exc:  # a read-only mount or folder, /proc, /sys: name the output, not the hidden file
+        raise InputError(unwritable(path.parent, exc)) from None
     os.close(fd)
     try:
         writer(tmp)
@@ -41,12 +52,21 @@ def write_atomic(path: str | os.PathLike, writer: Callable[[str], None], overwri
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:
             raise
-        raise InputError(f"cannot write {path}: {exc.strerror or exc} (check free space, quota and file size "
-                         f"limits)") from None
+        reason = exc.strerror or str(exc)
+        raise WriteError(f"cannot write {path}: {reason} (check free space, quota and file size limits)",
+                         reason) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def unwritable(folder: str | os.PathLike, exc: OSError) -> str:
+    """The one-line reason a file cannot be created in ``folder`` (read-only, no permission, not a real folder)."""
+    reason = {errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+              errno.EPERM: "permission denied",
+              errno.ENOENT: "not a folder files can be created in"}.get(exc.errno, exc.strerror or str(exc))
+    return f"cannot write in {folder}: {reason}; choose an output folder you can write to"
 
 
 # what a full disk, a quota, a file size limit or a read-only or failing file system give

@@ -142,14 +142,33 @@ def write_exr(path: str | os.PathLike, rgb: np.ndarray, half: bool = True, prima
         try:
             with OpenEXR.File(header, {"RGB": px}) as f:
                 f.write(tmp)
-            # read back: a write cut short must never pass for a complete file
-            with OpenEXR.File(tmp) as f:
-                if f.channels()["RGB"].pixels.shape != px.shape:
-                    raise RuntimeError("the written file does not read back whole")
         except RuntimeError as exc:  # OpenEXR reports every I/O failure as a RuntimeError with the C++ message
             raise OSError(errno.EIO, str(exc).split(". ")[-1].rstrip(".") or str(exc)) from None
+        _check_written_exr(tmp, px.shape)
 
     return write_atomic(path, _write, overwrite)
+
+
+def _check_written_exr(tmp: str, shape: tuple) -> None:
+    """Read the file back: a write cut short must never pass for a complete file. OpenEXR does not always report
+    a write that the file size limit (or a full disk) cut short, and reading such a file prints its C++ noise and a
+    ValueError; the limit is checked first so that it is named as the other writers name it."""
+    import resource
+
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and os.path.getsize(tmp) >= limit:
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+    import OpenEXR
+
+    try:
+        with OpenEXR.File(tmp) as f:
+            whole = f.channels()["RGB"].pixels.shape == shape
+    except (RuntimeError, ValueError, KeyError):
+        whole = False
+    if not whole:
+        free = os.statvfs(os.path.dirname(os.path.abspath(tmp))).f_bavail
+        code = errno.ENOSPC if free == 0 else errno.EIO
+        raise OSError(code, os.strerror(code) if free == 0 else "the written EXR does not read back whole")
 
 
 def read_radiance(path: str | os.PathLike) -> np.ndarray:
@@ -300,6 +319,8 @@ def read_image(path: str | os.PathLike) -> Image:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"no such file: {path}")
+    if path.stat().st_size == 0:  # as a 0-byte video is refused (io.media.open_container)
+        raise InputError(f"the file is empty: {path}")
     ext = path.suffix.lower()
     if ext == ".exr":
         return Image(read_exr(path), "linear")

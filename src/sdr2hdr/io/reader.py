@@ -36,6 +36,10 @@ class VideoReader:
         self.last_pts = None
         self.interlaced = False
         self.display_matrix: bytes | None = None  # rotation / flip of the picture (FFmpeg display matrix)
+        self.before_start = 0  # frames left out: at negative times the container could not keep (see _timed)
+        self._shown: int | None = None  # the last timed frame's pts
+        self._untimed = 0  # frames of a raw stream timed so far
+        self._first: int | None = None  # the earliest timed frame's pts
 
     def __enter__(self) -> VideoReader:
         return self
@@ -53,7 +57,8 @@ class VideoReader:
                 if packet.stream is self.stream or packet.stream.index == self.stream.index:
                     self.packets_demuxed += 1 if packet.size else 0
                     for frame in packet.decode():
-                        yield "frame", self._checked(frame)
+                        if self._timed(frame):
+                            yield "frame", self._checked(frame)
                 elif packet.size:
                     yield "packet", packet
         except av.error.FFmpegError as exc:
@@ -70,6 +75,8 @@ class VideoReader:
         try:
             for packet in self._container.demux(self.stream):
                 for frame in packet.decode():
+                    if start is None and end is None and not self._timed(frame):
+                        continue
                     if frame.pts is None and (start is not None or end is not None):
                         raise InputError(f"a frame without a timestamp in {self.path}; segments need timestamps")
                     if first and start is not None and frame.pts > start:
@@ -92,6 +99,30 @@ class VideoReader:
             if frame.pts is not None and frame.pts >= start:
                 yield "frame", frame
 
+    def _timed(self, frame: av.VideoFrame) -> bool:
+        """Give an untimed frame its time, or say it lies before the stream's start (False: leave it out).
+
+        A raw elementary stream (.h264, .hevc) has no timestamps at all: frame k is shown at k / rate. A stream
+        that declares a start but gives the first frames none (Matroska written with negative timestamps, e.g.
+        `-itsoffset -0.2 ... -avoid_negative_ts disabled`, reads back so) has those frames before its start, where
+        a player does not show them. An untimed frame after a timed one is shown one frame after it.
+        """
+        rate = self.info.rate or Fraction(25)
+        if frame.pts is not None:
+            pass
+        elif self._shown is not None:
+            frame.pts = self._shown + max(1, round(1 / (rate * self.stream.time_base)))
+        elif self.stream.start_time is not None:
+            self.before_start += 1
+            return False
+        else:
+            frame.pts = round(self._untimed / (rate * self.stream.time_base))
+            self._untimed += 1
+            return True  # a raw stream: every frame is timed so, none follows the one before
+        self._shown = frame.pts
+        self._first = frame.pts if self._first is None else min(self._first, frame.pts)
+        return True
+
     def _checked(self, frame: av.VideoFrame) -> av.VideoFrame:
         """Count a decoded frame; give it a timestamp when the stream has none; refuse a change of size."""
         info = self.info
@@ -99,10 +130,6 @@ class VideoReader:
             raise InputError(f"the picture size changes mid-stream in {self.path} ({info.width}x{info.height} to "
                              f"{frame.width}x{frame.height} at frame {self.frames_decoded}); split the file where "
                              f"it changes or scale it to one size first")
-        if frame.pts is None:
-            # a raw elementary stream (.h264, .hevc) has no timestamps: frame k is shown at k / rate
-            rate = info.rate or Fraction(25)
-            frame.pts = round(self.frames_decoded / (rate * self.stream.time_base))
         self.interlaced = self.interlaced or frame.interlaced_frame
         if self.frames_decoded == 0:
             self.display_matrix = frame_display_matrix(frame)
@@ -122,7 +149,9 @@ class VideoReader:
         declared = self._declared_video_seconds()
         if not info.frames and declared and self.last_pts is not None and info.rate:
             # Without a declared count, the decoded span must reach the declared duration (within 2 frames).
-            span = float((self.last_pts - (self.stream.start_time or 0)) * self.stream.time_base)
+            # from the earliest frame: a stream's start can be a later frame's (B-frames after negative times)
+            start = min(self.stream.start_time or 0, self._first if self._first is not None else 0)
+            span = float((self.last_pts - start) * self.stream.time_base)
             if span + 2.0 / float(info.rate) < declared:
                 raise InputError(f"truncated stream in {self.path}: frames stop at {span:.2f} s of "
                                  f"{declared:.2f} s")
@@ -142,6 +171,14 @@ class VideoReader:
         if not self.copy_streams and self.info.duration_s:
             return self.info.duration_s
         return None
+
+    @property
+    def alpha(self) -> bool:
+        """Whether the input carries transparency (a pixel format with alpha, e.g. ProRes 4444; or VP8/VP9 alpha,
+        which Matroska and WebM keep beside the picture), which an HDR10 video cannot."""
+        alpha_formats = ("yuva", "ya", "gbrap", "rgba", "bgra", "argb", "abgr")
+        return (self.info.pix_fmt.startswith(alpha_formats)
+                or self.stream.metadata.get("alpha_mode", self.stream.metadata.get("ALPHA_MODE")) == "1")
 
     @property
     def needs_gamut_conversion(self) -> bool:

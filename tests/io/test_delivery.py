@@ -279,3 +279,13 @@ def test_batch_refuses_a_codec_its_video_ext_cannot_hold_before_any_file(clip, t
     r = run_cli("batch", src, tmp_path / "out", "--codec", "ffv1", "--video-ext", ".mp4")
     assert r.returncode == 2 and "write .mkv for --codec ffv1" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_a_film_past_the_journal_threshold_keeps_its_codec(tmp_path):
+    # the journal's pieces are HEVC PQ: a film delivered otherwise converts in one run instead of being journaled
+    # into pieces that would drop its codec
+    clip = make_sdr_clip(tmp_path / "in.mp4", frames=24, audio=False)
+    out = _convert(clip, tmp_path / "o.mkv", "--codec", "av1", "--journal-after", "0.2")
+    (v,) = _stream(out)
+    assert (v["codec_name"], int(v["nb_read_packets"])) == ("av1", 24)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "o.mkv"]

@@ -76,8 +76,9 @@ def run(request: ConvertRequest, notify: Callable[[str], None] = print) -> Conve
 
 def _journaled(r: ConvertRequest, mapper: object) -> bool:
     """A plain convert keeps a journal (engine.segments, resumable by running it again) when the video is longer
-    than ``journal_after`` seconds, and nothing rules segments out (--max-frames, a multi-frame model)."""
-    if r.journal_after is None or r.max_frames or getattr(mapper, "frames", 1) > 1:
+    than ``journal_after`` seconds, and nothing rules segments out (--max-frames, a multi-frame model, a delivery
+    the pieces cannot carry: that film converts in one run, as before)."""
+    if r.journal_after is None or r.max_frames or getattr(mapper, "frames", 1) > 1 or not r.pieces_can_carry:
         return False
     from sdr2hdr.io.media import probe
 

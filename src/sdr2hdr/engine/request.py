@@ -109,6 +109,11 @@ class ConvertRequest:
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
     @property
+    def pieces_can_carry(self) -> bool:
+        """The delivery a segmented run's pieces can carry: HEVC, PQ, 10 bits, no HDR10+ (engine.segments)."""
+        return (self.codec, self.transfer) == ("hevc", "pq") and not self.hdr10plus and self.bits != 12
+
+    @property
     def segmented(self) -> bool:
         """Converted in keyframe segments (engine.segments) rather than in one run."""
         return bool(self.resume or self.segment_seconds or self.ray)
@@ -209,6 +214,6 @@ def _check_delivery(r: ConvertRequest, image: bool) -> None:
         return
     check_delivery(r.output.suffix.lower(), r.codec, r.transfer, r.bits, hdr10plus=r.hdr10plus,
                    alt_transfer_sei=r.alt_transfer_sei)
-    if r.segmented and ((r.codec, r.transfer) != ("hevc", "pq") or r.hdr10plus or r.bits == 12):
+    if r.segmented and not r.pieces_can_carry:
         raise InputError("--resume, --segment-seconds and --ray write HEVC PQ pieces without HDR10+; leave them "
                          "out for --codec, --transfer, --bits or --hdr10plus")

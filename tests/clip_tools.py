@@ -192,3 +192,15 @@ def sample_planes(index: int = 30, size: tuple[int, int] = (320, 180)) -> tuple[
     rgb = yuv420_to_rgb(y, u, v, matrix="bt709", bits=8, full_range=False)
     small = np.clip(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), 0, 1)
     return tuple(p.astype(np.uint8) for p in rgb_to_yuv420(small, matrix="bt709", bits=8, full_range=False))
+
+
+def make_gop_clip(path: Path, frames: int = 60, gop: int = 6, size: str = "320x180") -> Path:
+    """H.264 with B-frames (decode order differs from display order) and a keyframe every `gop` frames at 24
+    frames/s, with an AAC track: what segment, resume and Ray tests cut at keyframes."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-frames:v", str(frames),
+                    "-t", str(frames / 24), "-c:v", "libx264", "-preset", "veryfast", "-g", str(gop),
+                    "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
+                    "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-c:a", "aac",
+                    str(path)], check=True)
+    return path

@@ -13,20 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clip_tools import decoded_frames, packet_times, run_cli
+from clip_tools import decoded_frames, make_gop_clip, packet_times, run_cli
 
 SEGMENT = "0.25"  # with a keyframe every 6 frames at 24 frames/s: 10 pieces of 6 frames
-
-
-def _clip(path: Path, frames: int = 60, gop: int = 6) -> Path:
-    """H.264 with B-frames (decode order differs from display order) and a keyframe every `gop` frames, AAC."""
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-frames:v", str(frames),
-                    "-t", str(frames / 24), "-c:v", "libx264", "-preset", "veryfast", "-g", str(gop),
-                    "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
-                    "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-c:a", "aac",
-                    str(path)], check=True)
-    return path
 
 
 def _same_film(a: Path, b: Path) -> None:
@@ -81,7 +70,7 @@ def _kill_and_resume(src: Path, out: Path, args: tuple, seed: int, between=None)
 @pytest.fixture(scope="module")
 def film(tmp_path_factory):
     folder = tmp_path_factory.mktemp("resume")
-    return _clip(folder / "in.mp4")
+    return make_gop_clip(folder / "in.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +145,7 @@ def test_segments_map_like_one_run(film, tmp_path, monkeypatch):
     from sdr2hdr.engine.convert import convert_video, model_mapper
     from sdr2hdr.engine.segments import Settings, convert_segmented
 
-    src = _clip(tmp_path / "short.mp4", frames=24, gop=12)
+    src = make_gop_clip(tmp_path / "short.mp4", frames=24, gop=12)
     one, seg = tmp_path / "one.mkv", tmp_path / "seg.mkv"
     convert_video(src, one, model_mapper("adaptive_itm"), x265_params="lossless=1", progress=False)
     monkeypatch.setattr(segments, "_TABLES", None)  # no table carried between pieces: each builds its own

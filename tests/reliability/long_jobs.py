@@ -19,17 +19,6 @@ from clip_tools import decoded_frames, packet_times
 ROOT = os.geteuid() == 0
 
 
-def make_clip(path: Path, frames: int = 60, gop: int = 6, size: str = "320x180") -> Path:
-    """H.264 with B-frames and a keyframe every `gop` frames at 24 frames/s, with an AAC track."""
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=24",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-frames:v", str(frames),
-                    "-t", str(frames / 24), "-c:v", "libx264", "-preset", "veryfast", "-g", str(gop),
-                    "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "2", "-pix_fmt", "yuv420p",
-                    "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-c:a", "aac",
-                    str(path)], check=True)
-    return path
-
-
 def command(*args: object) -> list[str]:
     return [sys.executable, "-m", "sdr2hdr.cli", *map(str, args)]
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from long_jobs import command, make_clip, one_line, read_only_folder, run, same_film, small_disk
+from clip_tools import make_gop_clip
+from long_jobs import command, one_line, read_only_folder, run, same_film, small_disk
 
 SEGMENT = "0.25"  # with a keyframe every 6 frames at 24 frames/s: 10 pieces of 6 frames
 FAST = ("--method", "bt2408", "--quiet")
@@ -20,7 +21,7 @@ FAST = ("--method", "bt2408", "--quiet")
 
 @pytest.fixture(scope="module")
 def film(tmp_path_factory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("long") / "in.mp4")
+    return make_gop_clip(tmp_path_factory.mktemp("long") / "in.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def test_plain_convert_of_a_long_video_killed_and_rerun_is_bit_identical(tmp_pat
     """Resumable by default: past --journal-after seconds a plain convert keeps a journal; killed five times at
     random and run again each time, it ends with the packets (bits and times) and frames of an uninterrupted run,
     and the journal is gone."""
-    film = make_clip(tmp_path / "in.mp4", frames=96)  # 4 s: 16 pieces of 6 frames, room for 5 kills
+    film = make_gop_clip(tmp_path / "in.mp4", frames=96)  # 4 s: 16 pieces of 6 frames, room for 5 kills
     plain = ("--method", "bt2408", "--quiet", "--journal-after", "1")
     reference = tmp_path / "reference.mkv"
     res = run("convert", film, reference, *plain)

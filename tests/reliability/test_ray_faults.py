@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from long_jobs import command, make_clip, run, same_film
+from clip_tools import make_gop_clip
+from long_jobs import command, run, same_film
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,7 @@ def _run_with_a_kill(args: tuple, task: str, delay: float) -> tuple[subprocess.C
 
 
 def test_convert_on_ray_survives_a_killed_worker(tmp_path):
-    film = make_clip(tmp_path / "in.mp4", frames=96)
+    film = make_gop_clip(tmp_path / "in.mp4", frames=96)
     args = ("--method", "bt2408", "--exact", "--quiet", "--segment-seconds", "0.5")  # 8 pieces of 12 frames
     one = tmp_path / "one.mkv"
     res = run("convert", film, one, *args)
@@ -82,7 +83,7 @@ def test_batch_on_ray_survives_a_killed_worker(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     for k in range(3):
-        make_clip(src / f"c{k}.mp4", frames=72)
+        make_gop_clip(src / f"c{k}.mp4", frames=72)
     opts = ("--method", "bt2408", "--exact", "--quiet")
     res = run("batch", src, tmp_path / "one", *opts)
     assert res.returncode == 0, res.stderr

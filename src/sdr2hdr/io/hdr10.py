@@ -134,16 +134,25 @@ def patch_content_light_level(path: str | os.PathLike, max_cll: int, max_fall: i
                          "pass them through sei_safe_light_level first")
     old = _CLL_SEI + bytes([CLL_SENTINEL[0] >> 8, CLL_SENTINEL[0] & 255, CLL_SENTINEL[1] >> 8,
                             CLL_SENTINEL[1] & 255, 0x80])
+    count = replace_in_place(path, old, _CLL_SEI + payload)
+    if count == 0:
+        raise RuntimeError(f"no content light level SEI found in {path}")
+    return count
+
+
+def replace_in_place(path: str | os.PathLike, old: bytes, new: bytes) -> int:
+    """Overwrite every occurrence of ``old`` in a file with ``new`` (the same length), in place through a memory
+    map so that a film is not read into memory; returns the count."""
+    if len(new) != len(old):
+        raise ValueError(f"a patch in place keeps the length: {len(old)} bytes, not {len(new)}")
     count = 0
     with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:
         pos = mm.find(old)
         while pos >= 0:
-            mm[pos + len(_CLL_SEI): pos + len(old)] = payload
+            mm[pos: pos + len(old)] = new
             count += 1
             pos = mm.find(old, pos + len(old))
         mm.flush()
-    if count == 0:
-        raise RuntimeError(f"no content light level SEI found in {path}")
     return count
 
 

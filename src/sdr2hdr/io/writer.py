@@ -4,7 +4,6 @@ mastering display, CTA-861.3 MaxCLL / MaxFALL measured on the frames written, au
 from __future__ import annotations
 
 import functools
-import mmap
 import os
 from collections.abc import Iterable
 from fractions import Fraction
@@ -24,6 +23,7 @@ from sdr2hdr.io.hdr10 import (
     LightLevel,
     MasteringDisplay,
     patch_content_light_level,
+    replace_in_place,
     sei_safe_light_level,
 )
 from sdr2hdr.io.hdr10plus import FrameStats, write_hdr10plus
@@ -300,14 +300,7 @@ def patch_av1_light_level(path: str | os.PathLike, max_cll: int, max_fall: int) 
     # metadata_type 1 (HDR_CLL), the two 16-bit values, then the OBU's trailing bits
     old = bytes([1, *CLL_SENTINEL[0].to_bytes(2, "big"), *CLL_SENTINEL[1].to_bytes(2, "big"), 0x80])
     new = bytes([1, *int(max_cll).to_bytes(2, "big"), *int(max_fall).to_bytes(2, "big"), 0x80])
-    count = 0
-    with open(path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mm:  # in place: a film is not read into memory
-        pos = mm.find(old)
-        while pos >= 0:
-            mm[pos: pos + len(old)] = new
-            count += 1
-            pos = mm.find(old, pos + len(old))
-        mm.flush()
+    count = replace_in_place(path, old, new)
     if count == 0:
         raise RuntimeError(f"no AV1 content light level metadata found in {path}")
     return count

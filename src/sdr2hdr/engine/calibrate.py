@@ -93,8 +93,7 @@ def calibration_mapper(path: str | os.PathLike, peak_nits: float = 1000.0, expos
                        look: Look | None = None) -> ClassicalStream:
     """A ClassicalStream for `convert --calibration FILE`: the fitted mapping, trimmed, looked and peak-limited."""
     from sdr2hdr.color import pq_code
-    from sdr2hdr.engine.look import with_look
-    from sdr2hdr.engine.mappers import exposure_note, peak_limited
+    from sdr2hdr.engine.look import exposure_note, peak_limited, with_look
     from sdr2hdr.engine.stream import ClassicalStream
 
     cal = load_calibration(path)

@@ -89,8 +89,8 @@ def _options_note(args: argparse.Namespace) -> str:
 def cmd_lut(args: argparse.Namespace) -> int:
     from sdr2hdr.color import pq_code
     from sdr2hdr.engine.cube import shot_cubes, write_cube
-    from sdr2hdr.engine.look import Look, with_look
-    from sdr2hdr.engine.mappers import classical_mapper, peak_limited
+    from sdr2hdr.engine.look import Look, peak_limited, with_look
+    from sdr2hdr.engine.mappers import classical_mapper
 
     _check_out(args.output, args.overwrite, ".cube")
     look = Look(args.saturation, args.contrast)

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sdr2hdr.engine.image import convert_image
-from sdr2hdr.engine.mappers import classical_mapper, exposure_note, make_mapper, model_mapper, peak_limited
+from sdr2hdr.engine.look import exposure_note, peak_limited
+from sdr2hdr.engine.mappers import classical_mapper, make_mapper, model_mapper
 from sdr2hdr.engine.paths import (
     IMAGE_OUT_EXTENSIONS,
     VIDEO_OUT_EXTENSIONS,

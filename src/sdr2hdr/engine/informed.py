@@ -23,7 +23,7 @@ def informed_mapper(name: str, peak_nits: float = 1000.0, device: str = "auto", 
     is a trim in stops on its output light; look (engine.look.Look) goes into the exact inverse when it runs
     alone (with the restoration, the caller applies it to the output frames)."""
     from sdr2hdr.color import pq_code
-    from sdr2hdr.engine.mappers import exposure_note, peak_limited
+    from sdr2hdr.engine.look import exposure_note, peak_limited
     from sdr2hdr.engine.stream import ClassicalStream
     from sdr2hdr.models.weights import load_weights, shipped_weights
     from sdr2hdr.tonemap.source_inverse import SOURCE_TMOS, source_inverse

@@ -1,4 +1,5 @@
-"""The look controls of `convert` (--saturation, --contrast) and the stream wrapper that adds them or --deband.
+"""The controls of the output light: the exposure trim and peak limit of every per-pixel mapping, the look controls
+of `convert` (--saturation, --contrast), and the stream wrapper that adds them or --deband.
 
 Both controls act on the HDR output's light, per pixel, after the mapping and its exposure trim and before the peak
 limit, so a mapping that is baked into the 8-bit code table (classical, calibrated, the default's per-shot inverse)
@@ -21,11 +22,30 @@ from typing import Any
 
 import numpy as np
 
-from sdr2hdr.color import pq_eotf, pq_inverse_eotf
+from sdr2hdr.color import pq_eotf, pq_inverse_eotf, pq_trim
 from sdr2hdr.engine.stream import StreamMapper
 
 MID_GREY = 26.0  # cd/m2: BT.2408's HDR level of an 18 % grey card, the contrast's fixed point
 _Y2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
+
+
+def exposure_note(exposure: float) -> str:
+    """How a mapper's description names a brightness trim ('' without one)."""
+    return f", exposure {exposure:+g} stops" if exposure else ""
+
+
+def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,
+                 exposure: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
+    """A per-pixel SDR -> PQ mapping trimmed by `exposure` stops, then hard-clipped at the peak's PQ code."""
+
+    def run(rgb: np.ndarray) -> np.ndarray:
+        pq = np.asarray(inverse(rgb), dtype=np.float32)
+        if exposure:
+            pq = np.asarray(pq_trim(pq, exposure), dtype=np.float32)
+        # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
+        return np.clip(pq, 0.0, pq_peak)
+
+    return run
 
 
 @dataclass(frozen=True)

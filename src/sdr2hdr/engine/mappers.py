@@ -3,7 +3,7 @@
 - make_mapper(request, notify) -> Choice: the mapper the options select and whether a code table may stand in
 - classical_mapper(method, peak_nits, exposure) -> a stream mapper for BT.2408 / BT.2446 A / BT.2446 C (numpy only)
 - model_mapper(name, weights, device, precision, tile, peak_nits, exposure) -> a registered model (imports torch)
-- peak_limited(inverse, pq_peak, exposure), exposure_note(exposure): shared by the classical and informed mappers
+The exposure trim and peak limit every per-pixel mapping shares are engine.look's (peak_limited, exposure_note).
 """
 
 from __future__ import annotations
@@ -13,34 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from sdr2hdr.color import pq_code, pq_trim
+from sdr2hdr.color import pq_code
+from sdr2hdr.engine.look import exposure_note, peak_limited
 from sdr2hdr.engine.stream import ClassicalStream, StreamMapper
 from sdr2hdr.errors import InputError
 
 if TYPE_CHECKING:
     from sdr2hdr.engine.look import Look
     from sdr2hdr.engine.request import ConvertRequest
-
-
-def exposure_note(exposure: float) -> str:
-    """How a mapper's description names a brightness trim ('' without one)."""
-    return f", exposure {exposure:+g} stops" if exposure else ""
-
-
-def peak_limited(inverse: Callable[[np.ndarray], np.ndarray], pq_peak: float,
-                 exposure: float = 0.0) -> Callable[[np.ndarray], np.ndarray]:
-    """A per-pixel SDR -> PQ mapping trimmed by `exposure` stops, then hard-clipped at the peak's PQ code."""
-
-    def run(rgb: np.ndarray) -> np.ndarray:
-        pq = np.asarray(inverse(rgb), dtype=np.float32)
-        if exposure:
-            pq = np.asarray(pq_trim(pq, exposure), dtype=np.float32)
-        # PQ is monotonic, so clipping the code at PQ(peak) is the hard clip at the peak luminance.
-        return np.clip(pq, 0.0, pq_peak)
-
-    return run
 
 
 def classical_mapper(method: str, peak_nits: float = 1000.0, exposure: float = 0.0,

@@ -374,7 +374,7 @@ def _piece_packets(pieces: list[Path], firsts: list[Fraction | None]):
 
 def join_pieces(pieces: list[Path], src: Path, out_path: str, firsts: list[Fraction | None]) -> None:
     """Pieces' HEVC packets and the input's audio/subtitle packets, by stream copy, interleaved by time."""
-    from sdr2hdr.io.writer import container_format
+    from sdr2hdr.io.codecs import container_format
 
     ext = Path(out_path).suffix.lower()
     options = {"write_crc32": "0"} if ext in (".mkv", ".mka", ".webm") else {}  # the CLL patch would break CRCs

@@ -1,5 +1,6 @@
-"""Delivery formats: which codec, transfer and bit depth an output may have, the encoder options for each, and the
-one-line refusal of a combination a container or codec cannot hold (no PyAV here: requests check it cheaply)."""
+"""Delivery formats: which codec, transfer and bit depth an output may have, the encoder options for each, each
+container's muxer and options, and the one-line refusal of a combination a container or codec cannot hold (no PyAV
+here: requests check it cheaply)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,18 @@ def svt_mastering(mastering: MasteringDisplay) -> str:
     c = lambda xy: f"({xy[0]:.4f},{xy[1]:.4f})"  # noqa: E731
     return (f"G{c(mastering.green)}B{c(mastering.blue)}R{c(mastering.red)}WP{c(mastering.white)}"
             f"L({mastering.max_nits:.4f},{mastering.min_nits:.4f})")
+
+
+def container_format(ext: str) -> str | None:
+    """The FFmpeg muxer for an output extension (".mkv" -> "matroska"); None lets FFmpeg guess from the name."""
+    return {".mkv": "matroska", ".mka": "matroska", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov",
+            ".ts": "mpegts", ".hevc": "hevc", ".h265": "hevc"}.get(ext)
+
+
+def muxer_options(ext: str) -> dict[str, str]:
+    """Muxer options for an HDR10 output: no Matroska CRCs (the MaxCLL patch changes bytes after the muxer wrote
+    them) and the MP4 colr box (players read the colour tags there)."""
+    options = {"write_crc32": "0"} if ext in (".mkv", ".mka", ".webm") else {}
+    if ext in (".mp4", ".mov", ".m4v"):
+        options["movflags"] = "+write_colr"
+    return options

@@ -120,6 +120,6 @@ def _remux(path: Path, carrier: Path, remuxed: str) -> None:
 
 
 def _mux_options(path: Path) -> dict[str, str]:
-    from sdr2hdr.io.writer import muxer_options
+    from sdr2hdr.io.codecs import muxer_options
 
     return muxer_options(path.suffix.lower())

@@ -14,7 +14,7 @@ import numpy as np
 
 from sdr2hdr.color import chroma_420_up, hlg_oetf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.errors import InputError
-from sdr2hdr.io.codecs import CODECS, TRC_CODE, pix_fmt, svt_mastering
+from sdr2hdr.io.codecs import CODECS, TRC_CODE, container_format, muxer_options, pix_fmt, svt_mastering
 from sdr2hdr.io.container_hdr import write_container_hdr10
 from sdr2hdr.io.display_matrix import set_display_matrix
 from sdr2hdr.io.frames import frame_plane, frame_to_rgb
@@ -229,21 +229,6 @@ class HDR10Writer:
             self._out.close()
         except Exception:  # noqa: BLE001 - the file is being thrown away
             pass
-
-
-def container_format(ext: str) -> str | None:
-    """The FFmpeg muxer for an output extension (".mkv" -> "matroska"); None lets FFmpeg guess from the name."""
-    return {".mkv": "matroska", ".mka": "matroska", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov",
-            ".ts": "mpegts", ".hevc": "hevc", ".h265": "hevc"}.get(ext)
-
-
-def muxer_options(ext: str) -> dict[str, str]:
-    """Muxer options for an HDR10 output: no Matroska CRCs (the MaxCLL patch changes bytes after the muxer wrote
-    them) and the MP4 colr box (players read the colour tags there)."""
-    options = {"write_crc32": "0"} if ext in (".mkv", ".mka", ".webm") else {}
-    if ext in (".mp4", ".mov", ".m4v"):
-        options["movflags"] = "+write_colr"
-    return options
 
 
 _SVT_PRESETS = {"ultrafast": 13, "superfast": 12, "veryfast": 11, "faster": 10, "fast": 10, "medium": 8,

@@ -75,7 +75,7 @@ def _remux_with_matrix(path: str | os.PathLike, matrix: bytes) -> None:
         with av.open(file_url(path)) as src:
             video = src.streams.video[0]
             with av.open(file_url(carrier), "w", format="mp4") as out:
-                dst = out.add_stream_from_template(video)
+                dst = out.add_stream_from_template(video, opaque=True)  # a copy: no encoder may open
                 packet = next(p for p in src.demux(video) if p.size)
                 packet.stream = dst
                 out.mux(packet)
@@ -90,7 +90,7 @@ def _remux_from_carrier(path: Path, carrier: Path, remuxed: str) -> None:
     """Every stream of path into remuxed, the video's header (with the display matrix) taken from carrier."""
     with av.open(file_url(path)) as src, av.open(file_url(carrier)) as car, \
             av.open(file_url(remuxed), "w", format="matroska") as out:
-        streams = {s.index: out.add_stream_from_template(car.streams.video[0] if s.index == 0 else s)
+        streams = {s.index: out.add_stream_from_template(car.streams.video[0] if s.index == 0 else s, opaque=True)
                    for s in src.streams}
         for s in src.streams:  # templates with a codec carry no tags: language, title, flags by hand
             for key, value in s.metadata.items():

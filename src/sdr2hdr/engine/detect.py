@@ -52,7 +52,7 @@ def _inverse_features(rgb: np.ndarray) -> np.ndarray:
     1000 cd/m2 display inverts to light that stops near 1000 cd/m2 with a natural spread of highlights, the wrong
     inverse overshoots or bunches them. Percentiles of the inverse's max(R', G', B') and luma in PQ, and the share
     above the 1000 cd/m2 code."""
-    from sdr2hdr.color import pq_code
+    from sdr2hdr.color import luminance, pq_code
     from sdr2hdr.tonemap.source_inverse import source_inverse
 
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 15000)))
@@ -60,7 +60,7 @@ def _inverse_features(rgb: np.ndarray) -> np.ndarray:
     out = []
     for curve in CLASSES[:-1]:
         pq = np.asarray(source_inverse(curve)(px), dtype=np.float32).reshape(-1, 3)
-        mx, y = pq.max(1), pq @ np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
+        mx, y = pq.max(1), luminance(pq)[:, 0]
         out += list(np.percentile(mx, [50, 90, 99, 99.9]) * 4) + list(np.percentile(y, [50, 99]) * 4)
         out.append(float((mx > pq_code(1000.0) + 0.01).mean()) * 10)
     return np.asarray(out, dtype=np.float32)

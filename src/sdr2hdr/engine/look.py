@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from sdr2hdr.color import pq_eotf, pq_inverse_eotf, pq_trim
+from sdr2hdr.color import luminance, pq_eotf, pq_inverse_eotf, pq_trim
 from sdr2hdr.engine.stream import StreamMapper
 
 MID_GREY = 26.0  # cd/m2: BT.2408's HDR level of an 18 % grey card, the contrast's fixed point
-_Y2020 = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
 
 def exposure_note(exposure: float) -> str:
@@ -71,7 +70,7 @@ class Look:
         if self.neutral:
             return pq
         nits = np.asarray(pq_eotf(np.asarray(pq, dtype=np.float32)), dtype=np.float32)
-        y = nits @ _Y2020
+        y = luminance(nits)[..., 0]
         if self.contrast != 1.0:
             safe = np.maximum(y, 1e-6)
             gain = (safe / MID_GREY) ** (self.contrast - 1.0)  # Y' / Y for Y' = 26 (Y / 26)^c

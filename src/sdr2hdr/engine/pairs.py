@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sdr2hdr.color import luminance
 from sdr2hdr.engine.calibrate import MIN_RANK_CORRELATION, Pair
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.extensions import IMAGE_EXTENSIONS, SDR_IMAGE_EXTENSIONS
@@ -57,11 +58,12 @@ def check_same_content(pair: Pair) -> None:
     """Refuse a pair whose 32x32 luminance thumbnails are not ordered alike (Spearman rank correlation)."""
     import cv2
 
-    def thumb(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        return cv2.resize(np.ascontiguousarray(x @ w, dtype=np.float32), (32, 32), interpolation=cv2.INTER_AREA)
+    def thumb(x: np.ndarray, primaries: str) -> np.ndarray:
+        y = luminance(np.asarray(x, dtype=np.float32), primaries)[..., 0]
+        return cv2.resize(np.ascontiguousarray(y), (32, 32), interpolation=cv2.INTER_AREA)
 
-    a = thumb(pair.sdr, np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)).ravel()
-    b = thumb(pair.pq, np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)).ravel()
+    a = thumb(pair.sdr, "bt709").ravel()
+    b = thumb(pair.pq, "bt2020").ravel()
     if a.std() < 1e-4 or b.std() < 1e-4:
         return  # a flat picture says nothing about its match; the fit's report will
     rho = float(np.corrcoef(_rank(a), _rank(b))[0, 1])

@@ -29,6 +29,7 @@ from sdr2hdr.color import (
     apply_matrix,
     bt1886_inverse_eotf,
     gamut_clip_2020_to_709,
+    luminance,
     pq_eotf,
     pq_inverse_eotf,
 )
@@ -101,8 +102,7 @@ LIGHT_BANDS = ((1.0, (0.05, 0.05, 0.25), "under 1"), (10.0, (0.10, 0.30, 0.80), 
 
 def false_colour(pq: np.ndarray) -> np.ndarray:
     """PQ R'G'B' (BT.2020) -> R'G'B' [0, 1]: each pixel coloured by the band its luminance (cd/m2) falls in."""
-    y = np.asarray(pq_eotf(np.asarray(pq, dtype=np.float32)), dtype=np.float32) @ np.array(
-        [0.2627, 0.6780, 0.0593], dtype=np.float32)
+    y = luminance(np.asarray(pq_eotf(np.asarray(pq, dtype=np.float32)), dtype=np.float32))[..., 0]
     band = np.searchsorted(np.array([b[0] for b in LIGHT_BANDS[:-1]]), y, side="right")
     return np.array([b[1] for b in LIGHT_BANDS], dtype=np.float32)[band]
 

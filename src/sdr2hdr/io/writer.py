@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from sdr2hdr.color import chroma_420_up, hlg_oetf, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
+from sdr2hdr.color import chroma_420_up, hlg_oetf, luminance, pq_eotf, rgb_to_yuv420, yuv420_to_rgb
 from sdr2hdr.errors import InputError
 from sdr2hdr.io.codecs import CODECS, TRC_CODE, container_format, muxer_options, pix_fmt, svt_mastering
 from sdr2hdr.io.container_hdr import write_container_hdr10
@@ -303,8 +303,7 @@ def hlg_planes_from_pq(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.
     rgb = yuv420_to_rgb(y, u, v, matrix="bt2020", bits=10, full_range=False)
     codes = np.rint(np.clip(rgb, 0.0, 1.0) * np.float32(65535)).astype(np.uint16)
     light = np.minimum(pq_lut[codes], np.float32(1000.0))
-    kr, kb = 0.2627, 0.0593  # BT.2020 luminance weights
-    lum = light[..., 0] * np.float32(kr) + light[..., 1] * np.float32(1 - kr - kb) + light[..., 2] * np.float32(kb)
+    lum = luminance(light)[..., 0]
     gamma = 1.2
     # E = F / (Lw Ys^(gamma-1)) with Ys = (Yd/Lw)^(1/gamma): one power per pixel, not per sample
     scale = np.power(np.maximum(lum, np.float32(1e-6)) / np.float32(1000.0), np.float32((1 - gamma) / gamma))

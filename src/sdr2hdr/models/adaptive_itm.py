@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..color.gamut import luminance
 from ..color.transfer import PQ_C1, PQ_C2, PQ_C3, PQ_M1, PQ_M2, pq_inverse_eotf
 from .base import HDRModel
 from .registry import ModelSummary, register_model
@@ -255,7 +256,7 @@ class AdaptiveITM(HDRModel):
         from sdr2hdr.color.level import level_target, sdr_median_light
 
         lin = self.inverse(thumb, params)
-        y = (lin * torch.tensor([0.2627, 0.6780, 0.0593], device=lin.device).view(1, 3, 1, 1)).sum(1)
+        y = luminance(lin)
         got = y.flatten(1).median(1).values
         want = level_target(sdr_median_light(thumb), middle_grey)
         # a black frame says nothing about the level: leave its estimate as it is
